@@ -1,0 +1,239 @@
+//! Building the authenticated client, and fetching one page.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use url::Url;
+
+use crate::entry::LogEntry;
+use crate::error::ApiError;
+use crate::generated;
+use crate::log_type::LogType;
+use crate::Credentials;
+
+/// Everything needed to talk to one Gong tenant.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Base URL: `https://api.gong.io` or the company's own
+    /// (`https://company-17.api.gong.io`). `http://` only to loopback.
+    pub base_url: String,
+    /// Basic or Bearer credentials.
+    pub credentials: Credentials,
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed between two reads of a response (Gong's pages can take
+    /// seconds to start).
+    pub read_timeout: Duration,
+    /// Extra text appended to the user agent (e.g. the CLI's name).
+    pub user_agent_suffix: Option<String>,
+}
+
+impl ClientConfig {
+    /// A config with default timeouts (connect 10 s, read 60 s).
+    pub fn new(base_url: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            base_url: base_url.into(),
+            credentials,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            user_agent_suffix: None,
+        }
+    }
+}
+
+/// A client configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The base URL does not parse or is not an http(s) URL of a host.
+    #[error("invalid base URL {url:?}: {reason}")]
+    InvalidBaseUrl {
+        /// The URL as given (never contains credentials: such URLs are refused
+        /// before being echoed).
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// Plain `http://` to a host that is not loopback would send the
+    /// credentials in clear text.
+    #[error(
+        "refusing plain http:// to {host}: credentials would cross the network unencrypted; use https://"
+    )]
+    InsecureBaseUrl {
+        /// The host.
+        host: String,
+    },
+    /// The credentials contain characters that cannot go in an HTTP header.
+    #[error("the {0} credentials contain characters not allowed in an HTTP header")]
+    InvalidCredentials(&'static str),
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// Parses and checks a base URL: http(s), a host, no user info, no query;
+/// `http://` only to loopback. Returns it without a trailing slash.
+pub fn validate_base_url(input: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
+        url: input.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(input.trim()).map_err(|e| ConfigError::InvalidBaseUrl {
+        // A URL that does not parse is echoed only if it cannot hold user info.
+        url: if input.contains('@') {
+            "<redacted>".to_owned()
+        } else {
+            input.to_owned()
+        },
+        reason: e.to_string(),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::InvalidBaseUrl {
+            url: "<redacted>".to_owned(),
+            reason: "credentials in the URL are not allowed; use the credential settings".into(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL has no query or fragment"));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| invalid("no host"))?
+        .to_owned();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => return Err(ConfigError::InsecureBaseUrl { host }),
+        other => return Err(invalid(&format!("scheme {other}:// is not http(s)"))),
+    }
+    Ok(url)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The client: the generated progenitor client, authenticated.
+#[derive(Clone, Debug)]
+pub struct GongClient {
+    inner: generated::Client,
+    base_url: String,
+}
+
+/// What to ask for in one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The log type.
+    pub log_type: LogType,
+    /// `fromDateTime`, ISO-8601 (sent exactly as given).
+    pub from: String,
+    /// `toDateTime`, ISO-8601, exclusive; `None` means up to the latest entry.
+    pub to: Option<String>,
+    /// The cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    /// The entries, in the order Gong sent them.
+    pub entries: Vec<LogEntry>,
+    /// The cursor for the next page; `None` on the last page.
+    pub cursor: Option<String>,
+    /// `records.totalRecords`: entries in the whole range.
+    pub total_records: Option<u64>,
+    /// `records.currentPageNumber`.
+    pub page_number: Option<i64>,
+    /// Gong's `requestId`.
+    pub request_id: Option<String>,
+    /// True when Gong answered 404 ("no log records in this range").
+    pub not_found: bool,
+}
+
+impl GongClient {
+    /// Builds a client. Fails on a bad or insecure base URL.
+    pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
+        let url = validate_base_url(&config.base_url)?;
+        // rustls with the ring provider; installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let mut headers = HeaderMap::new();
+        let auth = config
+            .credentials
+            .header_value()
+            .map_err(|_| ConfigError::InvalidCredentials(config.credentials.scheme()))?;
+        headers.insert(AUTHORIZATION, auth);
+        let user_agent = match &config.user_agent_suffix {
+            Some(suffix) => format!(
+                "{}/{} {suffix}",
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION")
+            ),
+            None => format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        };
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(user_agent)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .https_only(url.scheme() == "https")
+            .build()
+            .map_err(ConfigError::Http)?;
+        let base_url = url.as_str().trim_end_matches('/').to_owned();
+        Ok(Self {
+            inner: generated::Client::new_with_client(&base_url, http),
+            base_url,
+        })
+    }
+
+    /// The base URL requests go to (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The generated client, for calls the hand-written layer does not wrap.
+    pub fn generated(&self) -> &generated::Client {
+        &self.inner
+    }
+
+    /// Fetches one page. A 404 with Gong's JSON body is an empty last page.
+    pub async fn fetch_page(&self, request: &PageRequest) -> Result<Page, ApiError> {
+        let mut call = self
+            .inner
+            .list_logs()
+            .log_type(request.log_type)
+            .from_date_time(request.from.as_str());
+        if let Some(to) = &request.to {
+            call = call.to_date_time(to.as_str());
+        }
+        if let Some(cursor) = &request.cursor {
+            call = call.cursor(cursor.as_str());
+        }
+        match call.send().await {
+            Ok(response) => {
+                let body = response.into_inner();
+                let records = body.records.unwrap_or_default();
+                Ok(Page {
+                    entries: body.log_entries,
+                    cursor: records.cursor.filter(|c| !c.is_empty()),
+                    total_records: records.total_records.and_then(|n| u64::try_from(n).ok()),
+                    page_number: records.current_page_number.map(i64::from),
+                    request_id: body.request_id,
+                    not_found: false,
+                })
+            }
+            Err(progenitor_client::Error::ErrorResponse(rv)) if rv.status().as_u16() == 404 => {
+                Ok(Page {
+                    request_id: rv.into_inner().request_id,
+                    not_found: true,
+                    total_records: Some(0),
+                    ..Page::default()
+                })
+            }
+            Err(e) => Err(ApiError::from_progenitor(e).await),
+        }
+    }
+}

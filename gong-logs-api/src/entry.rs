@@ -1,0 +1,144 @@
+//! A log entry carried losslessly.
+//!
+//! progenitor's generated struct would drop any field the spec does not name,
+//! and Gong adds fields without notice; in an audit trail that is data loss.
+//! `build.rs` therefore replaces the generated `LogEntry` with this type,
+//! which keeps the exact JSON text of the entry as Gong sent it (key order,
+//! number spelling, escapes, unknown fields) and parses only the few fields
+//! the client needs for ordering and filtering.
+
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, Error as _, IgnoredAny};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// One audit-log entry, as the exact JSON object Gong sent.
+#[derive(Clone)]
+pub struct LogEntry {
+    raw: Box<RawValue>,
+    event_time: Option<jiff::Timestamp>,
+    user_id: Option<Box<str>>,
+    user_email: Option<Box<str>>,
+    has_log_type: bool,
+}
+
+/// The fields the client reads; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "eventTime", borrow, default)]
+    event_time: Option<&'a RawValue>,
+    #[serde(rename = "userId", borrow, default)]
+    user_id: Option<&'a RawValue>,
+    #[serde(rename = "userEmailAddress", borrow, default)]
+    user_email: Option<&'a RawValue>,
+    #[serde(rename = "logType", default)]
+    log_type: Option<IgnoredAny>,
+}
+
+/// A JSON string's value, or the raw text of any other JSON value.
+fn scalar_text(raw: &RawValue) -> Option<Box<str>> {
+    let text = raw.get();
+    if text == "null" {
+        return None;
+    }
+    match serde_json::from_str::<Cow<'_, str>>(text) {
+        Ok(s) => Some(s.into()),
+        Err(_) => Some(text.into()),
+    }
+}
+
+impl LogEntry {
+    /// Parses one entry from its JSON text. The text must be a JSON object.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        Self::from_raw(RawValue::from_string(text.to_owned())?)
+    }
+
+    fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        let head: Head<'_> = serde_json::from_str(raw.get()).map_err(|e| {
+            serde_json::Error::custom(format!("a log entry must be a JSON object: {e}"))
+        })?;
+        let event_time = head
+            .event_time
+            .and_then(scalar_text)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        let user_id = head.user_id.and_then(scalar_text);
+        let user_email = head.user_email.and_then(scalar_text);
+        let has_log_type = head.log_type.is_some();
+        Ok(Self {
+            raw,
+            event_time,
+            user_id,
+            user_email,
+            has_log_type,
+        })
+    }
+
+    /// The exact JSON text of the entry as received.
+    pub fn json(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// `eventTime` as an instant, if present and valid ISO-8601 with offset.
+    pub fn event_time(&self) -> Option<jiff::Timestamp> {
+        self.event_time
+    }
+
+    /// `userId`, if present.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+
+    /// `userEmailAddress`, if present.
+    pub fn user_email(&self) -> Option<&str> {
+        self.user_email.as_deref()
+    }
+
+    /// Appends the entry to `out` as one JSON object with `"logType"` added
+    /// as its first key, every other byte unchanged. If Gong ever sends its own
+    /// `logType` key, the entry is written unchanged instead (no duplicate key).
+    pub fn write_with_log_type(&self, log_type: &str, out: &mut Vec<u8>) {
+        let text = self.raw.get();
+        if self.has_log_type {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+        // The text is a JSON object (checked when parsed): `{` then either
+        // `}` or the first member.
+        let body = text.trim_start().strip_prefix('{').unwrap_or(text);
+        out.extend_from_slice(b"{\"logType\":");
+        serde_json::to_writer(&mut *out, log_type).expect("writing to a Vec cannot fail");
+        if !body.trim_start().starts_with('}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(body.as_bytes());
+    }
+}
+
+/// Two entries are equal when their JSON text is byte-for-byte equal.
+impl PartialEq for LogEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.get() == other.raw.get()
+    }
+}
+
+impl Eq for LogEntry {}
+
+impl std::fmt::Debug for LogEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LogEntry").field(&self.raw.get()).finish()
+    }
+}
+
+impl<'de> Deserialize<'de> for LogEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Self::from_raw(raw).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for LogEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}

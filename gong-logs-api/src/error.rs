@@ -1,0 +1,237 @@
+//! Every way a request can fail, classified for the retry policy and for
+//! messages that tell the user what to do.
+
+use std::time::Duration;
+
+use crate::generated::types::ErrorResponse;
+use crate::hooks::{NonJsonStatus, retry_after_secs};
+
+/// A failed call to `GET /v2/logs`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 401/403: the credentials were refused.
+    #[error("Gong refused the credentials (HTTP {status}){}", details(request_id, messages))]
+    Unauthorized {
+        /// HTTP status.
+        status: u16,
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages.
+        messages: Vec<String>,
+    },
+    /// 429: over Gong's rate limit or daily quota.
+    #[error("rate limited by Gong (HTTP 429{}){}", retry_after_text(retry_after), details(request_id, messages))]
+    RateLimited {
+        /// How long Gong asked to wait.
+        retry_after: Option<Duration>,
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages.
+        messages: Vec<String>,
+    },
+    /// 400: Gong rejected the request (bad parameters, or an expired or
+    /// rejected cursor).
+    #[error("Gong rejected the request (HTTP 400){}", details(request_id, messages))]
+    BadRequest {
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages.
+        messages: Vec<String>,
+    },
+    /// 5xx, with a JSON body or not (a proxy's HTML 502).
+    #[error("Gong server error (HTTP {status}{}){}", retry_after_text(retry_after), details(request_id, messages))]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After`, if sent (503).
+        retry_after: Option<Duration>,
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages, if the body was Gong's JSON.
+        messages: Vec<String>,
+    },
+    /// 404 whose body is not Gong's JSON: not "no records" but a wrong URL.
+    #[error(
+        "the server answered HTTP 404 with a non-JSON body: is the base URL a Gong API host?"
+    )]
+    NotGong,
+    /// Any other status.
+    #[error("unexpected HTTP {status} from Gong{}", details(request_id, messages))]
+    Unexpected {
+        /// HTTP status.
+        status: u16,
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages.
+        messages: Vec<String>,
+    },
+    /// Connecting failed, the connection dropped, or a timeout passed.
+    #[error("{kind}: {source}")]
+    Transport {
+        /// What went wrong, in words.
+        kind: &'static str,
+        /// The underlying error (its URL removed).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The response body was cut off or could not be decoded.
+    #[error("Gong's response could not be read: {0}")]
+    Body(String),
+    /// The request could not be built.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+fn details(request_id: &Option<String>, messages: &[String]) -> String {
+    let mut out = String::new();
+    if !messages.is_empty() {
+        out.push_str(": ");
+        out.push_str(&messages.join("; "));
+    }
+    if let Some(id) = request_id {
+        out.push_str(&format!(" [requestId {id}]"));
+    }
+    out
+}
+
+fn retry_after_text(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(", Retry-After {}s", d.as_secs()),
+        None => String::new(),
+    }
+}
+
+impl ApiError {
+    /// Whether repeating the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. } | Self::Body(_)
+        )
+    }
+
+    /// The wait the server asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } | Self::Server { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// Gong's `requestId` for this failure, if known.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Unauthorized { request_id, .. }
+            | Self::RateLimited { request_id, .. }
+            | Self::BadRequest { request_id, .. }
+            | Self::Server { request_id, .. }
+            | Self::Unexpected { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthorized { status, .. }
+            | Self::Server { status, .. }
+            | Self::Unexpected { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(429),
+            Self::BadRequest { .. } => Some(400),
+            Self::NotGong => Some(404),
+            _ => None,
+        }
+    }
+
+    fn from_status(
+        status: u16,
+        retry_after: Option<u64>,
+        body: Option<ErrorResponse>,
+    ) -> Self {
+        let (request_id, messages) = match body {
+            Some(b) => (b.request_id, b.errors),
+            None => (None, Vec::new()),
+        };
+        let retry_after = retry_after.map(Duration::from_secs);
+        match status {
+            400 => Self::BadRequest {
+                request_id,
+                messages,
+            },
+            401 | 403 => Self::Unauthorized {
+                status,
+                request_id,
+                messages,
+            },
+            404 => Self::NotGong,
+            429 => Self::RateLimited {
+                retry_after,
+                request_id,
+                messages,
+            },
+            500..=599 => Self::Server {
+                status,
+                retry_after,
+                request_id,
+                messages,
+            },
+            _ => Self::Unexpected {
+                status,
+                request_id,
+                messages,
+            },
+        }
+    }
+
+    /// Classifies a progenitor error. A documented 404 never reaches here:
+    /// the caller maps it to an empty page first.
+    pub(crate) async fn from_progenitor(error: progenitor_client::Error<ErrorResponse>) -> Self {
+        use progenitor_client::Error as E;
+        match error {
+            E::InvalidRequest(msg) => Self::InvalidRequest(msg),
+            E::CommunicationError(e) | E::InvalidUpgrade(e) => Self::transport(e),
+            E::ErrorResponse(rv) => {
+                let status = rv.status().as_u16();
+                let retry_after = retry_after_secs(rv.headers());
+                Self::from_status(status, retry_after, Some(rv.into_inner()))
+            }
+            E::ResponseBodyError(e) => Self::Body(format!("body cut off: {}", e.without_url())),
+            E::InvalidResponsePayload(bytes, e) => Self::Body(format!(
+                "invalid JSON in a {}-byte body: {e}",
+                bytes.len()
+            )),
+            E::UnexpectedResponse(response) => {
+                let status = response.status().as_u16();
+                let retry_after = retry_after_secs(response.headers());
+                // Undocumented status with a JSON body (checked by the hook):
+                // read Gong's requestId and messages if they are there.
+                let body = match response.bytes().await {
+                    Ok(bytes) => serde_json::from_slice::<ErrorResponse>(&bytes).ok(),
+                    Err(_) => None,
+                };
+                Self::from_status(status, retry_after, body)
+            }
+            E::Custom(text) => match NonJsonStatus::decode(&text) {
+                Some(s) => Self::from_status(s.status, s.retry_after_secs, None),
+                None => Self::InvalidRequest(text),
+            },
+        }
+    }
+
+    fn transport(e: reqwest::Error) -> Self {
+        let kind = if e.is_timeout() {
+            "request to Gong timed out"
+        } else if e.is_connect() {
+            "could not connect to Gong"
+        } else {
+            "connection to Gong failed"
+        };
+        Self::Transport {
+            kind,
+            source: e.without_url(),
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! The export engine: every entry of a log type and time range, exactly once,
+//! in chronological order, as fast as the shared rate limit allows.
+//!
+//! How it works:
+//!
+//! 1. A *probe* asks for the first page of `[from, to)`. Its `totalRecords`
+//!    says how much is left.
+//! 2. The rest, from the last instant seen, is split into half-open time
+//!    windows on whole seconds, sized to hold a few pages each. Up to
+//!    `concurrency` windows are fetched at once, each following its own
+//!    cursor, all under one [`Throttle`]. Each window hands its pages over a
+//!    small bounded channel, so memory stays bounded whatever the range.
+//! 3. The coordinator forwards windows strictly in order and tracks the
+//!    [`Position`]: the last delivered instant and how many entries at that
+//!    instant were delivered. Resuming, or recovering from an expired cursor,
+//!    re-queries from that instant and skips that many entries: nothing is
+//!    lost, nothing is repeated, and identical entries stay distinct.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::{Timestamp, ToSpan as _};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::client::{GongClient, Page, PageRequest};
+use crate::entry::LogEntry;
+use crate::error::ApiError;
+use crate::log_type::LogType;
+use crate::retry::RetryPolicy;
+use crate::throttle::Throttle;
+
+/// Where a type's export stands: every entry before `time` and the first
+/// `count` entries at exactly `time` (in Gong's order) have been delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    /// The instant of the last delivered entry (or the range start).
+    pub time: Timestamp,
+    /// Entries at exactly `time` already delivered.
+    pub count: u64,
+}
+
+/// Counters shared by every request of an export (read them for progress).
+#[derive(Debug, Default)]
+pub struct ExportStats {
+    /// HTTP requests sent.
+    pub requests: AtomicU64,
+    /// Pages received (including empty 404 answers).
+    pub pages: AtomicU64,
+    /// Retries after a failed request.
+    pub retries: AtomicU64,
+    /// Of those, retries after a 429.
+    pub rate_limited: AtomicU64,
+    /// Expired or rejected cursors recovered by re-querying.
+    pub cursor_recoveries: AtomicU64,
+    /// Entries delivered.
+    pub entries: AtomicU64,
+    /// Sum over types of `totalRecords` as first reported.
+    pub expected: AtomicU64,
+}
+
+impl ExportStats {
+    fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Tuning of the engine.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// Requests per second across the process (`None`: unlimited).
+    pub rate_limit: Option<f64>,
+    /// Retry budget and back-off.
+    pub retry: RetryPolicy,
+    /// Windows fetched at once.
+    pub concurrency: usize,
+    /// Pages a window should hold, by the server's `totalRecords`.
+    pub pages_per_window: u64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            rate_limit: Some(3.0),
+            retry: RetryPolicy::default(),
+            concurrency: 8,
+            pages_per_window: 4,
+        }
+    }
+}
+
+/// A delivered run of entries, in order, and the position after it.
+#[derive(Debug)]
+pub struct Batch {
+    /// The log type.
+    pub log_type: LogType,
+    /// The entries (already filtered of what was delivered before).
+    pub entries: Vec<LogEntry>,
+    /// The position after the last entry of this batch.
+    pub position: Position,
+}
+
+/// An export that could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A request failed for good (retries exhausted or not retryable).
+    #[error("{log_type}: {source}")]
+    Api {
+        /// The type being exported.
+        log_type: LogType,
+        /// The last failure.
+        #[source]
+        source: ApiError,
+        /// Attempts made for the failing request.
+        attempts: u32,
+    },
+    /// The server gave a cursor it then rejected, repeatedly, with no progress.
+    #[error("{log_type}: Gong keeps rejecting the paging cursor without progress: {source}")]
+    CursorLoop {
+        /// The type being exported.
+        log_type: LogType,
+        /// The rejection.
+        #[source]
+        source: ApiError,
+    },
+}
+
+impl ExportError {
+    /// The underlying API error.
+    pub fn api_error(&self) -> &ApiError {
+        match self {
+            Self::Api { source, .. } | Self::CursorLoop { source, .. } => source,
+        }
+    }
+}
+
+/// Formats an instant as Gong expects it: RFC 3339 in UTC, fractional
+/// seconds only when present.
+pub fn format_time(t: Timestamp) -> String {
+    t.to_string()
+}
+
+/// Tracks a position over entries in delivery order, and skips the entries a
+/// previous run already delivered.
+#[derive(Clone, Copy, Debug)]
+struct Tracker {
+    position: Position,
+    to_skip: u64,
+}
+
+impl Tracker {
+    fn resume(position: Position) -> Self {
+        Self {
+            position: Position {
+                time: position.time,
+                count: 0,
+            },
+            to_skip: position.count,
+        }
+    }
+
+    /// Accounts for `entry`; false when it was delivered before.
+    fn admit(&mut self, entry: &LogEntry) -> bool {
+        let Some(t) = entry.event_time() else {
+            return true;
+        };
+        if t == self.position.time {
+            self.position.count += 1;
+            if self.to_skip > 0 {
+                self.to_skip -= 1;
+                return false;
+            }
+        } else if t > self.position.time {
+            self.position = Position { time: t, count: 1 };
+            self.to_skip = 0;
+        }
+        true
+    }
+
+    /// Where to restart a query so that nothing admitted comes again.
+    fn restart_point(&self) -> Position {
+        Position {
+            time: self.position.time,
+            count: self.position.count,
+        }
+    }
+}
+
+/// Runs exports under one shared throttle and retry policy.
+#[derive(Clone, Debug)]
+pub struct Exporter {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    client: GongClient,
+    throttle: Throttle,
+    options: ExportOptions,
+    stats: ExportStats,
+}
+
+impl Exporter {
+    /// An exporter over `client`.
+    pub fn new(client: GongClient, options: ExportOptions) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                throttle: Throttle::new(options.rate_limit),
+                client,
+                options,
+                stats: ExportStats::default(),
+            }),
+        }
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &ExportStats {
+        &self.inner.stats
+    }
+
+    /// Fetches one page with the retry policy and the shared throttle.
+    pub async fn fetch_page(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
+        self.inner.fetch_with_retry(request).await
+    }
+
+    /// Exports `log_type` over `[start.time, to)`, skipping the first
+    /// `start.count` entries at `start.time`. Batches arrive in order on the
+    /// returned channel; an error ends it. Dropping the receiver cancels.
+    pub fn export(
+        &self,
+        log_type: LogType,
+        start: Position,
+        to: Timestamp,
+    ) -> mpsc::Receiver<Result<Batch, ExportError>> {
+        let (tx, rx) = mpsc::channel(4);
+        let shared = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            if let Err(e) = shared.coordinate(log_type, start, to, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        rx
+    }
+}
+
+/// One window's output: batches already filtered, in order.
+type WindowRx = mpsc::Receiver<Result<Vec<LogEntry>, ExportError>>;
+
+impl Shared {
+    async fn fetch_with_retry(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
+        let mut attempt: u32 = 0;
+        loop {
+            self.throttle.acquire().await;
+            attempt += 1;
+            ExportStats::bump(&self.stats.requests, 1);
+            match self.client.fetch_page(request).await {
+                Ok(page) => {
+                    ExportStats::bump(&self.stats.pages, 1);
+                    return Ok(page);
+                }
+                Err(e) if e.is_retryable() && attempt <= self.options.retry.max_retries => {
+                    ExportStats::bump(&self.stats.retries, 1);
+                    let wait = match e.retry_after() {
+                        Some(wait) => {
+                            // Every request of the process waits it out.
+                            self.throttle.pause_for(wait);
+                            wait
+                        }
+                        None => self.options.retry.backoff(attempt),
+                    };
+                    if matches!(e, ApiError::RateLimited { .. }) {
+                        ExportStats::bump(&self.stats.rate_limited, 1);
+                    }
+                    tracing::warn!(
+                        log_type = %request.log_type,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying after: {e}"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err((e, attempt)),
+            }
+        }
+    }
+
+    /// Fetches `[start.time, to)` page by page, skipping what `start` says
+    /// was delivered, recovering from expired cursors; sends filtered pages.
+    /// Returns the first page's `totalRecords` through `first_total`.
+    async fn run_window(
+        &self,
+        log_type: LogType,
+        start: Position,
+        to: Timestamp,
+        tx: &mpsc::Sender<Result<Vec<LogEntry>, ExportError>>,
+    ) -> Result<(), ExportError> {
+        let mut tracker = Tracker::resume(start);
+        let mut request = PageRequest {
+            log_type,
+            from: format_time(start.time),
+            to: Some(format_time(to)),
+            cursor: None,
+        };
+        let mut recovered_without_progress = false;
+        loop {
+            let page = match self.fetch_with_retry(&request).await {
+                Ok(page) => page,
+                Err((e @ ApiError::BadRequest { .. }, _)) if request.cursor.is_some() => {
+                    // An expired or rejected cursor: re-query from the last
+                    // delivered instant, skipping what was delivered there.
+                    if recovered_without_progress {
+                        return Err(ExportError::CursorLoop { log_type, source: e });
+                    }
+                    recovered_without_progress = true;
+                    ExportStats::bump(&self.stats.cursor_recoveries, 1);
+                    tracing::warn!(%log_type, "cursor rejected, re-querying from the last entry: {e}");
+                    let restart = tracker.restart_point();
+                    tracker = Tracker::resume(restart);
+                    request.from = format_time(restart.time);
+                    request.cursor = None;
+                    continue;
+                }
+                Err((source, attempts)) => {
+                    return Err(ExportError::Api {
+                        log_type,
+                        source,
+                        attempts,
+                    });
+                }
+            };
+            let entries: Vec<LogEntry> = page
+                .entries
+                .into_iter()
+                .filter(|e| tracker.admit(e))
+                .collect();
+            if !entries.is_empty() {
+                recovered_without_progress = false;
+                if tx.send(Ok(entries)).await.is_err() {
+                    return Ok(()); // cancelled
+                }
+            }
+            match page.cursor {
+                Some(cursor) => request.cursor = Some(cursor),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn coordinate(
+        self: &Arc<Self>,
+        log_type: LogType,
+        start: Position,
+        to: Timestamp,
+        out: &mpsc::Sender<Result<Batch, ExportError>>,
+    ) -> Result<(), ExportError> {
+        if start.time >= to {
+            return Ok(());
+        }
+        let mut position = Tracker::resume(start);
+
+        // 1. The probe: the first page of the whole range.
+        let request = PageRequest {
+            log_type,
+            from: format_time(start.time),
+            to: Some(format_time(to)),
+            cursor: None,
+        };
+        let page = self
+            .fetch_with_retry(&request)
+            .await
+            .map_err(|(source, attempts)| ExportError::Api {
+                log_type,
+                source,
+                attempts,
+            })?;
+        let total = page.total_records.unwrap_or(0);
+        ExportStats::bump(&self.stats.expected, total.saturating_sub(start.count));
+        let page_len = page.entries.len().max(1) as u64;
+        let has_more = page.cursor.is_some();
+        let entries: Vec<LogEntry> = page
+            .entries
+            .into_iter()
+            .filter(|e| position.admit(e))
+            .collect();
+        if !self.deliver(log_type, entries, &position, out).await {
+            return Ok(());
+        }
+        if !has_more {
+            return Ok(());
+        }
+
+        // 2. The windows over the rest.
+        let resume = position.restart_point();
+        let remaining = total.saturating_sub(page_len);
+        let per_window = page_len * self.options.pages_per_window.max(1);
+        let count = remaining.div_ceil(per_window).clamp(1, 10_000);
+        let windows = split_windows(resume.time, to, count);
+        let concurrency = self.options.concurrency.max(1);
+
+        let mut tasks = JoinSet::new();
+        let mut pending: std::collections::VecDeque<WindowRx> = Default::default();
+        let mut next = 0usize;
+        let spawn = |i: usize, tasks: &mut JoinSet<()>| -> WindowRx {
+            let (from, until) = windows[i];
+            let window_start = if i == 0 {
+                resume
+            } else {
+                Position {
+                    time: from,
+                    count: 0,
+                }
+            };
+            let (tx, rx) = mpsc::channel(2);
+            let shared = Arc::clone(self);
+            tasks.spawn(async move {
+                if let Err(e) = shared.run_window(log_type, window_start, until, &tx).await {
+                    let _ = tx.send(Err(e)).await;
+                }
+            });
+            rx
+        };
+        while next < windows.len() && pending.len() < concurrency {
+            pending.push_back(spawn(next, &mut tasks));
+            next += 1;
+        }
+        while let Some(mut rx) = pending.pop_front() {
+            while let Some(item) = rx.recv().await {
+                let entries = item?;
+                for e in &entries {
+                    position.admit(e);
+                }
+                if !self.deliver(log_type, entries, &position, out).await {
+                    return Ok(());
+                }
+            }
+            if next < windows.len() {
+                pending.push_back(spawn(next, &mut tasks));
+                next += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a batch downstream; false when the receiver is gone.
+    async fn deliver(
+        &self,
+        log_type: LogType,
+        entries: Vec<LogEntry>,
+        tracker: &Tracker,
+        out: &mpsc::Sender<Result<Batch, ExportError>>,
+    ) -> bool {
+        if entries.is_empty() {
+            return true;
+        }
+        ExportStats::bump(&self.stats.entries, entries.len() as u64);
+        out.send(Ok(Batch {
+            log_type,
+            entries,
+            position: tracker.position,
+        }))
+        .await
+        .is_ok()
+    }
+}
+
+/// Splits `[from, to)` into at most `count` half-open windows whose inner
+/// boundaries fall on whole seconds. The windows cover the range exactly,
+/// with no gap and no overlap.
+pub fn split_windows(from: Timestamp, to: Timestamp, count: u64) -> Vec<(Timestamp, Timestamp)> {
+    if from >= to {
+        return Vec::new();
+    }
+    let span_ns = to.as_nanosecond() - from.as_nanosecond();
+    let count = i128::from(count.max(1));
+    let mut bounds = vec![from];
+    for i in 1..count {
+        let raw = from.as_nanosecond() + span_ns * i / count;
+        // Round up to the next whole second.
+        let secs = raw.div_euclid(1_000_000_000) + i128::from(raw.rem_euclid(1_000_000_000) != 0);
+        let Ok(b) = Timestamp::from_second(secs as i64) else {
+            continue;
+        };
+        if b > *bounds.last().expect("non-empty") && b < to {
+            bounds.push(b);
+        }
+    }
+    bounds.push(to);
+    bounds.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// A duration as a jiff span helper for callers (whole seconds).
+pub fn seconds(n: i64) -> jiff::Span {
+    n.seconds()
+}
+
+/// Default polling interval of follow mode.
+pub const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(60);

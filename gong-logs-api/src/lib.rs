@@ -1,0 +1,40 @@
+//! Typed client for Gong's audit-log endpoint, `GET /v2/logs`.
+//!
+//! The request/response surface is generated at build time by progenitor from
+//! `openapi/gong-logs-v2.json` (module [`generated`], re-exported here). The
+//! hand-written layer around it:
+//!
+//! - [`ClientConfig`] / [`GongClient`]: base URL (tenant URLs accepted), Basic
+//!   or Bearer credentials sent as *sensitive* default headers, timeouts, user
+//!   agent; plain `http://` only to loopback.
+//! - [`GongClient::fetch_page`]: one request, 404 mapped to an empty page,
+//!   every failure classified into a typed [`ApiError`].
+//! - [`LogEntry`]: an entry carried losslessly as the exact JSON text Gong sent.
+//!
+//! This crate never prints; callers decide what to show.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod auth;
+mod client;
+mod entry;
+mod error;
+pub mod export;
+pub mod generated;
+mod hooks;
+mod log_type;
+mod retry;
+mod throttle;
+
+pub use auth::{Credentials, Secret};
+pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
+pub use entry::LogEntry;
+pub use error::ApiError;
+pub use generated::{Client as GeneratedClient, types};
+pub use log_type::{LogType, LogTypeInfo};
+pub use retry::RetryPolicy;
+pub use throttle::Throttle;
+pub use client::validate_base_url;
+
+/// The default Gong API host. Each company also has its own base URL (see
+/// the OAuth token response's `api_base_url_for_customer`).
+pub const DEFAULT_BASE_URL: &str = "https://api.gong.io";
