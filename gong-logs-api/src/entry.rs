@@ -55,6 +55,13 @@ impl LogEntry {
     }
 
     fn from_raw(raw: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        // serde would accept a JSON array for a struct: check the shape first.
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(serde_json::Error::custom(format!(
+                "a log entry must be a JSON object, got: {:.40}",
+                raw.get()
+            )));
+        }
         let head: Head<'_> = serde_json::from_str(raw.get()).map_err(|e| {
             serde_json::Error::custom(format!("a log entry must be a JSON object: {e}"))
         })?;
@@ -95,10 +102,19 @@ impl LogEntry {
     }
 
     /// Appends the entry to `out` as one JSON object with `"logType"` added
-    /// as its first key, every other byte unchanged. If Gong ever sends its own
+    /// as its first key, every other byte unchanged (raw line breaks, which
+    /// JSON allows only as whitespace between tokens, become spaces). If Gong ever sends its own
     /// `logType` key, the entry is written unchanged instead (no duplicate key).
     pub fn write_with_log_type(&self, log_type: &str, out: &mut Vec<u8>) {
-        let text = self.raw.get();
+        // A raw line break can only be insignificant whitespace (inside JSON
+        // strings it must be escaped): make it a space so one entry stays one
+        // line of JSONL, every value unchanged.
+        let owned;
+        let mut text = self.raw.get();
+        if text.contains(['\n', '\r']) {
+            owned = text.replace(['\n', '\r'], " ");
+            text = &owned;
+        }
         if self.has_log_type {
             out.extend_from_slice(text.as_bytes());
             return;

@@ -38,3 +38,7 @@ pub use client::validate_base_url;
 /// The default Gong API host. Each company also has its own base URL (see
 /// the OAuth token response's `api_base_url_for_customer`).
 pub const DEFAULT_BASE_URL: &str = "https://api.gong.io";
+
+/// The Rust source progenitor generated from the spec (for snapshot tests).
+#[doc(hidden)]
+pub const GENERATED_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/codegen.rs"));

@@ -22,7 +22,7 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
-use super::pointer::{Pointer, kind, preview};
+use super::pointer::{Pointer, kind};
 use super::walk;
 
 /// HTTP methods that name operations in a path item.

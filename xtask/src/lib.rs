@@ -1,0 +1,6 @@
+//! The workspace's developer tasks, run as `cargo xtask <task>`.
+//!
+//! One module per subcommand; `src/main.rs` only parses arguments and
+//! dispatches. The modules are a library so tests can call them directly.
+
+pub mod reconcile;
