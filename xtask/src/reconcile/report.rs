@@ -462,9 +462,7 @@ impl Differ<'_> {
         let line = match (text(o), text(n)) {
             (None, Some(n)) => format!("+ {label}: description added: {}", snippet(&n)),
             (Some(o), None) => format!("- {label}: description removed (was {} chars)", o.chars().count()),
-            (Some(o), Some(n)) => {
-                format!("~ {label}: description changed ({} -> {} chars), now: {}", o.chars().count(), n.chars().count(), snippet(&n))
-            }
+            (Some(o), Some(n)) => format!("~ {label}: description changed: {}", word_changes(&o, &n)),
             (None, None) => return,
         };
         self.push(Section::Descriptions, line);
@@ -607,8 +605,34 @@ fn opt_preview(value: Option<&Value>) -> String {
     value.map_or_else(|| "(absent)".to_owned(), preview)
 }
 
+/// The changed words of a text, as `"old" -> "new"` hunks (at most three).
+fn word_changes(old: &str, new: &str) -> String {
+    const HUNKS: usize = 3;
+    let diff = similar::TextDiff::from_words(old, new);
+    let mut hunks = Vec::new();
+    for op in diff.ops() {
+        if op.tag() == similar::DiffTag::Equal {
+            continue;
+        }
+        let removed: String = diff.iter_changes(op).filter(|c| c.tag() == similar::ChangeTag::Delete).map(|c| c.value()).collect();
+        let added: String = diff.iter_changes(op).filter(|c| c.tag() == similar::ChangeTag::Insert).map(|c| c.value()).collect();
+        hunks.push(match (removed.trim(), added.trim()) {
+            ("", a) => format!("added {}", snippet(a)),
+            (r, "") => format!("removed {}", snippet(r)),
+            (r, a) => format!("{} -> {}", snippet(r), snippet(a)),
+        });
+    }
+    let more = hunks.len().saturating_sub(HUNKS);
+    hunks.truncate(HUNKS);
+    let mut out = hunks.join("; ");
+    if more > 0 {
+        let _ = write!(out, "; and {more} more");
+    }
+    if out.is_empty() { "whitespace only".to_owned() } else { out }
+}
+
 fn snippet(text: &str) -> String {
-    const MAX: usize = 100;
+    const MAX: usize = 80;
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= MAX {
         format!("{flat:?}")
