@@ -1,10 +1,5 @@
-use clap::Parser;
+//! The `gong-logs` binary: everything lives in the library (`src/lib.rs`).
 
-/// Pull Gong audit logs (GET /v2/logs).
-#[derive(Debug, Parser)]
-#[command(name = "gong-logs", version, about)]
-struct Cli {}
-
-fn main() {
-    let _cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    gong_logs_cli::main()
 }

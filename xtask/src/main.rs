@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Developer tasks for the gong-logs workspace.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
 struct Cli {
     #[command(subcommand)]
     task: Task,

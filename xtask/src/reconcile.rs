@@ -92,27 +92,39 @@ pub fn run(args: &Args) -> Result<ExitCode> {
 
 /// Reads and parses a JSON file, saying which one failed.
 fn read_json(path: &Path) -> Result<Value> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 /// Reads the patch file under `root`.
 pub fn load_patches(root: &Path) -> Result<Patches> {
     let path = root.join(PATCHES);
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read the patch file {}", path.display()))?;
-    Patches::parse(&text).with_context(|| format!("{} is invalid; fix it (format: see openapi/RECONCILIATION.md)", path.display()))
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the patch file {}", path.display()))?;
+    Patches::parse(&text).with_context(|| {
+        format!(
+            "{} is invalid; fix it (format: see openapi/RECONCILIATION.md)",
+            path.display()
+        )
+    })
 }
 
 /// Runs `patches` on `upstream`, then validates the result.
 pub fn reconcile(upstream: &Value, patches: &Patches) -> Result<Value> {
+    reconcile_or_explain(upstream, patches, "cargo xtask reconcile")
+}
+
+/// [`reconcile`], with errors telling the user to run `rerun` once fixed.
+fn reconcile_or_explain(upstream: &Value, patches: &Patches, rerun: &str) -> Result<Value> {
     let spec = patches.apply(upstream).map_err(|e| {
         anyhow!(
             "{e}\n\nThe upstream spec changed under this step. Edit {PATCHES}: update or remove the step so it \
-             matches the new upstream (keep its `why` true), then run `cargo xtask reconcile` again. Nothing was written."
+             matches the new upstream (keep its `why` true), then run `{rerun}` again. Nothing was written."
         )
     })?;
     validate::validate(&spec).with_context(|| {
-        format!("the steps of {PATCHES} apply but their result is not usable; fix the steps (nothing was written)")
+        format!("the steps of {PATCHES} apply but their result is not usable; fix the steps, then run `{rerun}` again (nothing was written)")
     })?;
     Ok(spec)
 }
@@ -120,7 +132,8 @@ pub fn reconcile(upstream: &Value, patches: &Patches) -> Result<Value> {
 /// The reconciled spec as written to disk: pretty JSON (2-space indent,
 /// upstream's key order), trailing newline.
 pub fn render(spec: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(spec).unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"));
+    let mut text = serde_json::to_string_pretty(spec)
+        .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"));
     text.push('\n');
     text
 }
@@ -167,7 +180,10 @@ pub fn check(root: &Path) -> Result<Check> {
     let diff = similar::TextDiff::from_lines(&committed, &fresh)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("{OUTPUT} (committed)"), &format!("{OUTPUT} (regenerated)"))
+        .header(
+            &format!("{OUTPUT} (committed)"),
+            &format!("{OUTPUT} (regenerated)"),
+        )
         .to_string();
     Ok(Check::Stale { diff })
 }
@@ -179,19 +195,29 @@ pub fn check(root: &Path) -> Result<Check> {
 pub fn update_upstream(root: &Path, new: &Path, out: &mut impl Write) -> Result<Report> {
     let current_path = root.join(UPSTREAM);
     let current = read_json(&current_path)?;
-    let new_bytes = fs::read(new).with_context(|| format!("cannot read the new upstream spec {}", new.display()))?;
-    let new_value: Value = serde_json::from_slice(&new_bytes)
-        .with_context(|| format!("{} is not valid JSON; download Gong's OpenAPI JSON again", new.display()))?;
+    let new_bytes = fs::read(new)
+        .with_context(|| format!("cannot read the new upstream spec {}", new.display()))?;
+    let new_value: Value = serde_json::from_slice(&new_bytes).with_context(|| {
+        format!(
+            "{} is not valid JSON; download Gong's OpenAPI JSON again",
+            new.display()
+        )
+    })?;
     let patches = load_patches(root)?;
-    let (method, path) = patches
-        .selected_operation()
-        .with_context(|| format!("{PATCHES} has no `select` step, so there is no surface to compare"))?;
+    let (method, path) = patches.selected_operation().with_context(|| {
+        format!("{PATCHES} has no `select` step, so there is no surface to compare")
+    })?;
 
     let report = surface_report(&current, &new_value, method, path, &patches.stripped_keys());
-    out.write_all(report.render(UPSTREAM, &new.display().to_string()).as_bytes())?;
+    out.write_all(
+        report
+            .render(UPSTREAM, &new.display().to_string())
+            .as_bytes(),
+    )?;
     out.flush()?;
 
-    let text = render(&reconcile(&new_value, &patches)?);
+    let rerun = format!("cargo xtask reconcile --upstream {}", new.display());
+    let text = render(&reconcile_or_explain(&new_value, &patches, &rerun)?);
     write_atomically(&current_path, &new_bytes)?;
     let output = root.join(OUTPUT);
     write_atomically(&output, text.as_bytes())?;
@@ -207,8 +233,13 @@ pub fn update_upstream(root: &Path, new: &Path, out: &mut impl Write) -> Result<
 /// Writes via a temporary file in the same directory, then renames, so a
 /// reader never sees half a file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().with_context(|| format!("{} has no parent directory", path.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .with_context(|| format!("{} has no parent directory", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))

@@ -26,15 +26,34 @@ use super::pointer::{Pointer, kind};
 use super::walk;
 
 /// HTTP methods that name operations in a path item.
-pub const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+pub const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// The component kinds OpenAPI 3.0 defines; anything else under
 /// `components` (such as upstream's `extensions`) is dropped by `select`.
-const COMPONENT_KINDS: &[&str] =
-    &["schemas", "responses", "parameters", "examples", "requestBodies", "headers", "securitySchemes", "links", "callbacks"];
+const COMPONENT_KINDS: &[&str] = &[
+    "schemas",
+    "responses",
+    "parameters",
+    "examples",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "links",
+    "callbacks",
+];
 
 /// The style names OpenAPI 3.0 defines (case-sensitive).
-const STYLES: &[&str] = &["matrix", "label", "form", "simple", "spaceDelimited", "pipeDelimited", "deepObject"];
+const STYLES: &[&str] = &[
+    "matrix",
+    "label",
+    "form",
+    "simple",
+    "spaceDelimited",
+    "pipeDelimited",
+    "deepObject",
+];
 
 /// A parsed patch file.
 #[derive(Debug, Clone)]
@@ -98,7 +117,10 @@ impl fmt::Display for Step {
             Op::Select { method, path } => write!(f, " {} {path}", method.to_uppercase())?,
             Op::StripKeys { keys } => write!(f, " {}", keys.join(", "))?,
             Op::NormalizeStyle => {}
-            Op::Add { path, .. } | Op::Remove { path } | Op::Replace { path, .. } | Op::Test { path, .. } => write!(f, " {path}")?,
+            Op::Add { path, .. }
+            | Op::Remove { path }
+            | Op::Replace { path, .. }
+            | Op::Test { path, .. } => write!(f, " {path}")?,
         }
         f.write_str(")")
     }
@@ -117,7 +139,11 @@ pub struct StepError {
 
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "patch {} no longer applies: {}\n  (the step's why: {})", self.step, self.message, self.why)
+        write!(
+            f,
+            "patch {} no longer applies: {}\n  (the step's why: {})",
+            self.step, self.message, self.why
+        )
     }
 }
 
@@ -127,19 +153,30 @@ impl Patches {
     /// Parses the patch file's text.
     pub fn parse(text: &str) -> Result<Self> {
         let root: Value = serde_json::from_str(text).context("the patch file is not valid JSON")?;
-        let Value::Object(root) = root else { bail!("the patch file must be a JSON object with a `steps` array") };
+        let Value::Object(root) = root else {
+            bail!("the patch file must be a JSON object with a `steps` array")
+        };
         for key in root.keys() {
             if key != "steps" && key != "$comment" {
-                bail!("the patch file has an unknown top-level key `{key}` (allowed: $comment, steps)");
+                bail!(
+                    "the patch file has an unknown top-level key `{key}` (allowed: $comment, steps)"
+                );
             }
         }
-        let Some(Value::Array(raw_steps)) = root.get("steps") else { bail!("the patch file needs a `steps` array") };
+        let Some(Value::Array(raw_steps)) = root.get("steps") else {
+            bail!("the patch file needs a `steps` array")
+        };
         let mut ids = BTreeSet::new();
         let mut steps = Vec::with_capacity(raw_steps.len());
         for (i, raw) in raw_steps.iter().enumerate() {
-            let step = parse_step(i + 1, raw).with_context(|| format!("patch step {} is malformed", i + 1))?;
+            let step = parse_step(i + 1, raw)
+                .with_context(|| format!("patch step {} is malformed", i + 1))?;
             if !ids.insert(step.id.clone()) {
-                bail!("patch step {} reuses the id `{}`; ids must be unique", step.number, step.id);
+                bail!(
+                    "patch step {} reuses the id `{}`; ids must be unique",
+                    step.number,
+                    step.id
+                );
             }
             steps.push(step);
         }
@@ -150,8 +187,11 @@ impl Patches {
     pub fn apply(&self, upstream: &Value) -> Result<Value, StepError> {
         let mut doc = upstream.clone();
         for step in &self.steps {
-            step.apply(&mut doc)
-                .map_err(|message| StepError { step: step.to_string(), why: step.why.clone(), message })?;
+            step.apply(&mut doc).map_err(|message| StepError {
+                step: step.to_string(),
+                why: step.why.clone(),
+                message,
+            })?;
         }
         Ok(doc)
     }
@@ -177,7 +217,9 @@ impl Patches {
 }
 
 fn parse_step(number: usize, raw: &Value) -> Result<Step> {
-    let Value::Object(obj) = raw else { bail!("a step must be an object, not {}", kind(raw)) };
+    let Value::Object(obj) = raw else {
+        bail!("a step must be an object, not {}", kind(raw))
+    };
     let string = |key: &str| -> Result<String> {
         match obj.get(key) {
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
@@ -185,7 +227,11 @@ fn parse_step(number: usize, raw: &Value) -> Result<Step> {
             None => bail!("`{key}` is missing"),
         }
     };
-    let value = |key: &str| obj.get(key).cloned().with_context(|| format!("`{key}` is missing"));
+    let value = |key: &str| {
+        obj.get(key)
+            .cloned()
+            .with_context(|| format!("`{key}` is missing"))
+    };
     let op_name = string("op")?;
     let id = string("id")?;
     let why = string("why")?;
@@ -195,14 +241,26 @@ fn parse_step(number: usize, raw: &Value) -> Result<Step> {
             let (method, path) = operation
                 .split_once(' ')
                 .filter(|(m, p)| METHODS.contains(&m.to_lowercase().as_str()) && p.starts_with('/'))
-                .with_context(|| format!("`operation` must look like \"GET /v2/logs\", not {operation:?}"))?;
-            (Op::Select { method: method.to_lowercase(), path: path.to_owned() }, &["operation"])
+                .with_context(|| {
+                    format!("`operation` must look like \"GET /v2/logs\", not {operation:?}")
+                })?;
+            (
+                Op::Select {
+                    method: method.to_lowercase(),
+                    path: path.to_owned(),
+                },
+                &["operation"],
+            )
         }
         "strip-keys" => {
             let keys = match obj.get("keys") {
                 Some(Value::Array(keys)) if !keys.is_empty() => keys
                     .iter()
-                    .map(|k| k.as_str().map(str::to_owned).context("`keys` must hold strings"))
+                    .map(|k| {
+                        k.as_str()
+                            .map(str::to_owned)
+                            .context("`keys` must hold strings")
+                    })
                     .collect::<Result<_>>()?,
                 _ => bail!("`keys` must be a non-empty array of strings"),
             };
@@ -210,7 +268,8 @@ fn parse_step(number: usize, raw: &Value) -> Result<Step> {
         }
         "normalize-style" => (Op::NormalizeStyle, &[]),
         "add" | "replace" | "test" => {
-            let path = Pointer::parse(&string_or_empty(obj, "path")?).map_err(anyhow::Error::msg)?;
+            let path =
+                Pointer::parse(&string_or_empty(obj, "path")?).map_err(anyhow::Error::msg)?;
             let value = value("value")?;
             let op = match op_name.as_str() {
                 "add" => Op::Add { path, value },
@@ -220,17 +279,28 @@ fn parse_step(number: usize, raw: &Value) -> Result<Step> {
             (op, &["path", "value"])
         }
         "remove" => {
-            let path = Pointer::parse(&string_or_empty(obj, "path")?).map_err(anyhow::Error::msg)?;
+            let path =
+                Pointer::parse(&string_or_empty(obj, "path")?).map_err(anyhow::Error::msg)?;
             (Op::Remove { path }, &["path"])
         }
-        other => bail!("unknown op `{other}` (known: select, strip-keys, normalize-style, add, remove, replace, test)"),
+        other => bail!(
+            "unknown op `{other}` (known: select, strip-keys, normalize-style, add, remove, replace, test)"
+        ),
     };
     for key in obj.keys() {
         if !["op", "id", "why"].contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
-            bail!("step `{id}`: unknown key `{key}` for op `{op_name}` (allowed: op, id, why, {})", allowed.join(", "));
+            bail!(
+                "step `{id}`: unknown key `{key}` for op `{op_name}` (allowed: op, id, why, {})",
+                allowed.join(", ")
+            );
         }
     }
-    Ok(Step { number, id, why, op })
+    Ok(Step {
+        number,
+        id,
+        why,
+        op,
+    })
 }
 
 fn string_or_empty(obj: &Map<String, Value>, key: &str) -> Result<String> {
@@ -262,20 +332,27 @@ impl Step {
 }
 
 fn normalize_style(map: &mut Map<String, Value>) -> Result<(), String> {
-    let Some(Value::String(style)) = map.get_mut("style") else { return Ok(()) };
+    let Some(Value::String(style)) = map.get_mut("style") else {
+        return Ok(());
+    };
     let wanted = style.replace(['_', '-'], "").to_lowercase();
     match STYLES.iter().find(|s| s.to_lowercase() == wanted) {
         Some(canonical) => {
             *style = (*canonical).to_owned();
             Ok(())
         }
-        None => Err(format!("style {style:?} is not an OpenAPI 3.0 style (known: {})", STYLES.join(", "))),
+        None => Err(format!(
+            "style {style:?} is not an OpenAPI 3.0 style (known: {})",
+            STYLES.join(", ")
+        )),
     }
 }
 
 /// Keeps `method path`, its tags and the components it references.
 fn select(doc: &mut Value, method: &str, path: &str) -> Result<(), String> {
-    let Value::Object(root) = doc else { return Err("the document is not a JSON object".to_owned()) };
+    let Value::Object(root) = doc else {
+        return Err("the document is not a JSON object".to_owned());
+    };
     let upper = method.to_uppercase();
 
     let mut item = match root.get("paths").and_then(|p| p.get(path)) {
@@ -284,8 +361,15 @@ fn select(doc: &mut Value, method: &str, path: &str) -> Result<(), String> {
         None => return Err(format!("upstream has no path `{path}`")),
     };
     if !item.contains_key(method) {
-        let has: Vec<_> = item.keys().filter(|k| METHODS.contains(&k.as_str())).map(|k| k.to_uppercase()).collect();
-        return Err(format!("upstream path `{path}` has no {upper} operation (it has: {})", has.join(", ")));
+        let has: Vec<_> = item
+            .keys()
+            .filter(|k| METHODS.contains(&k.as_str()))
+            .map(|k| k.to_uppercase())
+            .collect();
+        return Err(format!(
+            "upstream path `{path}` has no {upper} operation (it has: {})",
+            has.join(", ")
+        ));
     }
     item.retain(|key, _| key == method || !METHODS.contains(&key.as_str()));
     let operation = item.get(method).cloned().unwrap_or_default();
@@ -294,11 +378,23 @@ fn select(doc: &mut Value, method: &str, path: &str) -> Result<(), String> {
     let paths = Value::Object(paths);
 
     // Components reachable from the operation, depth first in document order.
-    let components = root.get("components").cloned().unwrap_or(Value::Object(Map::new()));
+    let components = root
+        .get("components")
+        .cloned()
+        .unwrap_or(Value::Object(Map::new()));
     let mut kept: Vec<(String, String)> = Vec::new();
     collect_components(&paths, &components, &mut kept)?;
-    for requirement in [root.get("security"), operation.get("security")].into_iter().flatten() {
-        for scheme in requirement.as_array().into_iter().flatten().filter_map(Value::as_object).flat_map(Map::keys) {
+    for requirement in [root.get("security"), operation.get("security")]
+        .into_iter()
+        .flatten()
+    {
+        for scheme in requirement
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+            .flat_map(Map::keys)
+        {
             let key = ("securitySchemes".to_owned(), scheme.clone());
             if !kept.contains(&key) {
                 kept.push(key);
@@ -324,13 +420,23 @@ fn select(doc: &mut Value, method: &str, path: &str) -> Result<(), String> {
     }
 
     // Tags the operation uses, in upstream's order.
-    let used: Vec<&str> = operation.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let used: Vec<&str> = operation
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let tags: Vec<Value> = root
         .get("tags")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|tag| tag.get("name").and_then(Value::as_str).is_some_and(|name| used.contains(&name)))
+        .filter(|tag| {
+            tag.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|name| used.contains(&name))
+        })
         .cloned()
         .collect();
 
@@ -348,12 +454,19 @@ fn select(doc: &mut Value, method: &str, path: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn collect_components(value: &Value, components: &Value, kept: &mut Vec<(String, String)>) -> Result<(), String> {
+fn collect_components(
+    value: &Value,
+    components: &Value,
+    kept: &mut Vec<(String, String)>,
+) -> Result<(), String> {
     for target in walk::refs(value) {
         let Some(rest) = target.strip_prefix("#/components/") else {
-            return Err(format!("$ref {target:?} is not a local component reference; select cannot follow it"));
+            return Err(format!(
+                "$ref {target:?} is not a local component reference; select cannot follow it"
+            ));
         };
-        let pointer = Pointer::parse(&format!("/{rest}")).map_err(|e| format!("$ref {target:?}: {e}"))?;
+        let pointer =
+            Pointer::parse(&format!("/{rest}")).map_err(|e| format!("$ref {target:?}: {e}"))?;
         let [kind_name, name, ..] = pointer.tokens() else {
             return Err(format!("$ref {target:?} does not name a component"));
         };
@@ -361,7 +474,10 @@ fn collect_components(value: &Value, components: &Value, kept: &mut Vec<(String,
         if kept.contains(&key) {
             continue;
         }
-        let Some(member) = components.get(kind_name).and_then(|members| members.get(name)) else {
+        let Some(member) = components
+            .get(kind_name)
+            .and_then(|members| members.get(name))
+        else {
             return Err(format!("$ref {target:?} does not resolve in upstream"));
         };
         kept.push(key);
@@ -408,25 +524,44 @@ mod tests {
                 }},
             })
         );
-        let names: Vec<_> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+        let names: Vec<_> = doc["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(names, ["Top", "Leaf"], "discovery order");
-        assert!(select(&mut doc, "put", "/x").unwrap_err().contains("no PUT operation"));
+        assert!(
+            select(&mut doc, "put", "/x")
+                .unwrap_err()
+                .contains("no PUT operation")
+        );
     }
 
     #[test]
     fn normalize_style_maps_enum_names() {
         let mut doc = json!({"parameters": [{"style": "FORM"}, {"style": "SPACEDELIMITED"}, {"style": "deepObject"}]});
         walk::keyword_objects_mut(&mut doc, &mut normalize_style).unwrap();
-        assert_eq!(doc, json!({"parameters": [{"style": "form"}, {"style": "spaceDelimited"}, {"style": "deepObject"}]}));
+        assert_eq!(
+            doc,
+            json!({"parameters": [{"style": "form"}, {"style": "spaceDelimited"}, {"style": "deepObject"}]})
+        );
         let mut bad = json!({"style": "WAVY"});
-        assert!(walk::keyword_objects_mut(&mut bad, &mut normalize_style).unwrap_err().contains("WAVY"));
+        assert!(
+            walk::keyword_objects_mut(&mut bad, &mut normalize_style)
+                .unwrap_err()
+                .contains("WAVY")
+        );
     }
 
     #[test]
     fn rejects_typos_and_duplicates() {
-        let typo = r#"{"steps": [{"id": "a", "op": "replace", "path": "/x", "vaule": 1, "why": "w"}]}"#;
+        let typo =
+            r#"{"steps": [{"id": "a", "op": "replace", "path": "/x", "vaule": 1, "why": "w"}]}"#;
         let err = format!("{:#}", Patches::parse(typo).unwrap_err());
-        assert!(err.contains("patch step 1") && err.contains("`value` is missing"), "{err}");
+        assert!(
+            err.contains("patch step 1") && err.contains("`value` is missing"),
+            "{err}"
+        );
         let dup = r#"{"steps": [{"id": "a", "op": "normalize-style", "why": "w"}, {"id": "a", "op": "normalize-style", "why": "w"}]}"#;
         assert!(format!("{:#}", Patches::parse(dup).unwrap_err()).contains("reuses the id `a`"));
         let no_why = r#"{"steps": [{"id": "a", "op": "normalize-style"}]}"#;

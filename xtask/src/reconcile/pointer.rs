@@ -19,16 +19,28 @@ impl Pointer {
     /// Parses `text` as an RFC 6901 pointer (`""` or `/a/b~1c`).
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.is_empty() {
-            return Ok(Self { text: String::new(), tokens: Vec::new() });
+            return Ok(Self {
+                text: String::new(),
+                tokens: Vec::new(),
+            });
         }
         let Some(rest) = text.strip_prefix('/') else {
-            return Err(format!("JSON Pointer `{text}` must be empty or start with `/`"));
+            return Err(format!(
+                "JSON Pointer `{text}` must be empty or start with `/`"
+            ));
         };
         let tokens = rest
             .split('/')
-            .map(|raw| unescape(raw).ok_or_else(|| format!("JSON Pointer `{text}`: bad escape in `{raw}` (only ~0 and ~1 exist)")))
+            .map(|raw| {
+                unescape(raw).ok_or_else(|| {
+                    format!("JSON Pointer `{text}`: bad escape in `{raw}` (only ~0 and ~1 exist)")
+                })
+            })
             .collect::<Result<_, _>>()?;
-        Ok(Self { text: text.to_owned(), tokens })
+        Ok(Self {
+            text: text.to_owned(),
+            tokens,
+        })
     }
 
     /// Builds a pointer from unescaped tokens.
@@ -88,11 +100,18 @@ impl Pointer {
                 Ok(())
             }
             Value::Array(items) => {
-                let index = if last == "-" { items.len() } else { array_index(last, items.len(), true, &display)? };
+                let index = if last == "-" {
+                    items.len()
+                } else {
+                    array_index(last, items.len(), true, &display)?
+                };
                 items.insert(index, value);
                 Ok(())
             }
-            other => Err(format!("cannot add `{display}`: its parent is {}, not an object or array", kind(other))),
+            other => Err(format!(
+                "cannot add `{display}`: its parent is {}, not an object or array",
+                kind(other)
+            )),
         }
     }
 
@@ -104,12 +123,17 @@ impl Pointer {
         let display = self.display();
         let parent = parent_ptr.resolve_mut(doc)?;
         match parent {
-            Value::Object(map) => map.shift_remove(last).ok_or_else(|| missing_key(&display, last, map)),
+            Value::Object(map) => map
+                .shift_remove(last)
+                .ok_or_else(|| missing_key(&display, last, map)),
             Value::Array(items) => {
                 let index = array_index(last, items.len(), false, &display)?;
                 Ok(items.remove(index))
             }
-            other => Err(format!("cannot remove `{display}`: its parent is {}", kind(other))),
+            other => Err(format!(
+                "cannot remove `{display}`: its parent is {}",
+                kind(other)
+            )),
         }
     }
 
@@ -121,7 +145,11 @@ impl Pointer {
     }
 
     fn display(&self) -> String {
-        if self.text.is_empty() { "(whole document)".to_owned() } else { self.text.clone() }
+        if self.text.is_empty() {
+            "(whole document)".to_owned()
+        } else {
+            self.text.clone()
+        }
     }
 
     fn split_last(&self) -> Option<(&String, Pointer)> {
@@ -169,7 +197,11 @@ impl Pointer {
                 self.display(),
                 items.len()
             ),
-            other => format!("`{}` does not exist: `{at}` is {}", self.display(), kind(other)),
+            other => format!(
+                "`{}` does not exist: `{at}` is {}",
+                self.display(),
+                kind(other)
+            ),
         }
     }
 }
@@ -192,21 +224,34 @@ fn child<'a>(value: &'a Value, token: &str) -> Option<&'a Value> {
 fn strict_index(token: &str) -> Option<usize> {
     let digits = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
     let leading_zero = token.len() > 1 && token.starts_with('0');
-    if digits && !leading_zero { token.parse().ok() } else { None }
+    if digits && !leading_zero {
+        token.parse().ok()
+    } else {
+        None
+    }
 }
 
 /// An index into an array of `len` elements; `at_end` also allows `len`.
 fn array_index(token: &str, len: usize, at_end: bool, pointer: &str) -> Result<usize, String> {
     match strict_index(token) {
         Some(i) if i < len || (at_end && i == len) => Ok(i),
-        Some(i) => Err(format!("`{pointer}`: index {i} is out of bounds (the array has {len} elements)")),
+        Some(i) => Err(format!(
+            "`{pointer}`: index {i} is out of bounds (the array has {len} elements)"
+        )),
         None => Err(format!("`{pointer}`: `{token}` is not an array index")),
     }
 }
 
 fn missing_key(at: &str, key: &str, map: &serde_json::Map<String, Value>) -> String {
     let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-    format!("`{at}` has no member `{key}` (it has: {})", if keys.is_empty() { "nothing".to_owned() } else { keys.join(", ") })
+    format!(
+        "`{at}` has no member `{key}` (it has: {})",
+        if keys.is_empty() {
+            "nothing".to_owned()
+        } else {
+            keys.join(", ")
+        }
+    )
 }
 
 fn unescape(raw: &str) -> Option<String> {
@@ -292,7 +337,10 @@ mod tests {
         assert_eq!(ptr("/a").remove(&mut doc).unwrap(), json!(1));
         assert_eq!(doc.to_string(), r#"{"b":2,"c":3}"#, "order is kept");
         let err = ptr("/zz").remove(&mut doc).unwrap_err();
-        assert!(err.contains("has no member `zz`") && err.contains("b, c"), "{err}");
+        assert!(
+            err.contains("has no member `zz`") && err.contains("b, c"),
+            "{err}"
+        );
         assert!(ptr("/zz").replace(&mut doc, json!(0)).is_err());
         ptr("/b").replace(&mut doc, json!("x")).unwrap();
         assert_eq!(doc.to_string(), r#"{"b":"x","c":3}"#);

@@ -65,14 +65,23 @@ impl Report {
     pub fn render(&self, old: &str, new: &str) -> String {
         let mut out = String::new();
         if self.is_empty() {
-            let _ = writeln!(out, "No changes on the {} surface between {old} and {new}.", self.operation);
+            let _ = writeln!(
+                out,
+                "No changes on the {} surface between {old} and {new}.",
+                self.operation
+            );
             return out;
         }
         let _ = writeln!(out, "Changes on the {} surface", self.operation);
         let _ = writeln!(out, "  from {old}");
         let _ = writeln!(out, "  to   {new}");
         for (section, title) in SECTIONS {
-            let lines: Vec<&str> = self.lines.iter().filter(|(s, _)| s == section).map(|(_, l)| l.as_str()).collect();
+            let lines: Vec<&str> = self
+                .lines
+                .iter()
+                .filter(|(s, _)| s == section)
+                .map(|(_, l)| l.as_str())
+                .collect();
             if lines.is_empty() {
                 continue;
             }
@@ -89,10 +98,23 @@ impl Report {
 
 /// Compares `method path` in two whole upstream documents, ignoring `noise`
 /// keys.
-pub fn surface_report(old: &Value, new: &Value, method: &str, path: &str, noise: &[&str]) -> Report {
+pub fn surface_report(
+    old: &Value,
+    new: &Value,
+    method: &str,
+    path: &str,
+    noise: &[&str],
+) -> Report {
     let old = without_noise(old, noise);
     let new = without_noise(new, noise);
-    let mut differ = Differ { old: &old, new: &new, report: Report { operation: format!("{} {path}", method.to_uppercase()), lines: Vec::new() } };
+    let mut differ = Differ {
+        old: &old,
+        new: &new,
+        report: Report {
+            operation: format!("{} {path}", method.to_uppercase()),
+            lines: Vec::new(),
+        },
+    };
     differ.run(method, path);
     differ.report
 }
@@ -125,14 +147,30 @@ impl Differ<'_> {
         let (old_doc, new_doc) = (self.old, self.new);
         let old_item = old_doc.get("paths").and_then(|p| p.get(path));
         let new_item = new_doc.get("paths").and_then(|p| p.get(path));
-        let old_op = old_item.and_then(|i| i.get(method)).and_then(Value::as_object);
-        let new_op = new_item.and_then(|i| i.get(method)).and_then(Value::as_object);
+        let old_op = old_item
+            .and_then(|i| i.get(method))
+            .and_then(Value::as_object);
+        let new_op = new_item
+            .and_then(|i| i.get(method))
+            .and_then(Value::as_object);
         let op_name = self.report.operation.clone();
         let (old_op, new_op) = match (old_op, new_op) {
             (Some(o), Some(n)) => (o, n),
-            (Some(_), None) => return self.push(Section::Operation, format!("- {op_name} is gone from the new spec")),
-            (None, Some(_)) => return self.push(Section::Operation, format!("+ {op_name} appears in the new spec (it was missing)")),
-            (None, None) => return self.push(Section::Operation, format!("{op_name} is in neither spec")),
+            (Some(_), None) => {
+                return self.push(
+                    Section::Operation,
+                    format!("- {op_name} is gone from the new spec"),
+                );
+            }
+            (None, Some(_)) => {
+                return self.push(
+                    Section::Operation,
+                    format!("+ {op_name} appears in the new spec (it was missing)"),
+                );
+            }
+            (None, None) => {
+                return self.push(Section::Operation, format!("{op_name} is in neither spec"));
+            }
         };
 
         self.document(old_op, new_op);
@@ -145,7 +183,6 @@ impl Differ<'_> {
                 "parameters" => {}
                 "responses" => self.responses(o.unwrap_or(&EMPTY), n.unwrap_or(&EMPTY)),
                 "description" => self.description("operation", o, n),
-                "requestBody" => self.generic(Section::Operation, "operation", key, o, n),
                 _ => self.generic(Section::Operation, "operation", key, o, n),
             }
         }
@@ -166,8 +203,14 @@ impl Differ<'_> {
             }
         }
         let empty = Map::new();
-        let old_info = old_doc.get("info").and_then(Value::as_object).unwrap_or(&empty);
-        let new_info = new_doc.get("info").and_then(Value::as_object).unwrap_or(&empty);
+        let old_info = old_doc
+            .get("info")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let new_info = new_doc
+            .get("info")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         for key in union(old_info, new_info) {
             let (o, n) = (old_info.get(key), new_info.get(key));
             if o == n {
@@ -181,7 +224,13 @@ impl Differ<'_> {
         }
         let mut names: Vec<&str> = Vec::new();
         for op in [old_op, new_op] {
-            for name in op.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for name in op
+                .get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 if !names.contains(&name) {
                     names.push(name);
                 }
@@ -214,26 +263,55 @@ impl Differ<'_> {
         }
     }
 
-    fn parameters(&mut self, old: &[(String, Map<String, Value>)], new: &[(String, Map<String, Value>)]) {
-        let find = |list: &[(String, Map<String, Value>)], key: &str| list.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone());
-        let old_common: Vec<&str> = old.iter().map(|(k, _)| k.as_str()).filter(|k| find(new, k).is_some()).collect();
-        let new_common: Vec<&str> = new.iter().map(|(k, _)| k.as_str()).filter(|k| find(old, k).is_some()).collect();
+    fn parameters(
+        &mut self,
+        old: &[(String, Map<String, Value>)],
+        new: &[(String, Map<String, Value>)],
+    ) {
+        let find = |list: &[(String, Map<String, Value>)], key: &str| {
+            list.iter().find(|(k, _)| k == key).map(|(_, p)| p.clone())
+        };
+        let old_common: Vec<&str> = old
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| find(new, k).is_some())
+            .collect();
+        let new_common: Vec<&str> = new
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| find(old, k).is_some())
+            .collect();
         if old_common != new_common {
-            let names = |keys: &[&str]| keys.iter().map(|k| k.rsplit(' ').next().unwrap_or(k)).collect::<Vec<_>>().join(", ");
+            let names = |keys: &[&str]| {
+                keys.iter()
+                    .map(|k| k.rsplit(' ').next().unwrap_or(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             self.push(
                 Section::Parameters,
-                format!("~ parameter order changed: {} -> {}", names(&old_common), names(&new_common)),
+                format!(
+                    "~ parameter order changed: {} -> {}",
+                    names(&old_common),
+                    names(&new_common)
+                ),
             );
         }
         for (key, o) in old {
             match find(new, key) {
-                None => self.push(Section::Parameters, format!("- {key}: {}", parameter_summary(o))),
+                None => self.push(
+                    Section::Parameters,
+                    format!("- {key}: {}", parameter_summary(o)),
+                ),
                 Some(n) => self.parameter(key, o, &n),
             }
         }
         for (key, n) in new {
             if find(old, key).is_none() {
-                self.push(Section::Parameters, format!("+ {key}: {}", parameter_summary(n)));
+                self.push(
+                    Section::Parameters,
+                    format!("+ {key}: {}", parameter_summary(n)),
+                );
             }
         }
     }
@@ -247,9 +325,20 @@ impl Differ<'_> {
             match key {
                 "required" => {
                     let now = nv.and_then(Value::as_bool).unwrap_or(false);
-                    self.push(Section::Parameters, format!("~ {label}: now {}", if now { "required" } else { "optional" }));
+                    self.push(
+                        Section::Parameters,
+                        format!(
+                            "~ {label}: now {}",
+                            if now { "required" } else { "optional" }
+                        ),
+                    );
                 }
-                "schema" => self.schema(Section::Parameters, label, ov.unwrap_or(&EMPTY), nv.unwrap_or(&EMPTY)),
+                "schema" => self.schema(
+                    Section::Parameters,
+                    label,
+                    ov.unwrap_or(&EMPTY),
+                    nv.unwrap_or(&EMPTY),
+                ),
                 "description" => self.description(label, ov, nv),
                 "example" | "examples" => self.example(label, ov, nv),
                 _ => self.generic(Section::Parameters, label, key, ov, nv),
@@ -263,11 +352,23 @@ impl Differ<'_> {
         let new = new.as_object().unwrap_or(&empty);
         for status in union(old, new) {
             let label = format!("response {status}");
-            let o = old.get(status).map(|r| deref(self.old, r)).and_then(Value::as_object);
-            let n = new.get(status).map(|r| deref(self.new, r)).and_then(Value::as_object);
+            let o = old
+                .get(status)
+                .map(|r| deref(self.old, r))
+                .and_then(Value::as_object);
+            let n = new
+                .get(status)
+                .map(|r| deref(self.new, r))
+                .and_then(Value::as_object);
             match (o, n) {
-                (Some(o), None) => self.push(Section::Responses, format!("- {label} removed ({})", response_summary(o))),
-                (None, Some(n)) => self.push(Section::Responses, format!("+ {label} added ({})", response_summary(n))),
+                (Some(o), None) => self.push(
+                    Section::Responses,
+                    format!("- {label} removed ({})", response_summary(o)),
+                ),
+                (None, Some(n)) => self.push(
+                    Section::Responses,
+                    format!("+ {label} added ({})", response_summary(n)),
+                ),
                 (Some(o), Some(n)) if o != n => self.response(&label, o, n),
                 _ => {}
             }
@@ -288,12 +389,26 @@ impl Differ<'_> {
                     let nh = nv.and_then(Value::as_object).unwrap_or(&empty);
                     for name in union(oh, nh) {
                         let header = format!("{label} header `{name}`");
-                        let ho = oh.get(name).map(|h| deref(self.old, h)).and_then(Value::as_object);
-                        let hn = nh.get(name).map(|h| deref(self.new, h)).and_then(Value::as_object);
+                        let ho = oh
+                            .get(name)
+                            .map(|h| deref(self.old, h))
+                            .and_then(Value::as_object);
+                        let hn = nh
+                            .get(name)
+                            .map(|h| deref(self.new, h))
+                            .and_then(Value::as_object);
                         match (ho, hn) {
-                            (Some(h), None) => self.push(Section::Responses, format!("- {header} removed ({})", header_summary(h))),
-                            (None, Some(h)) => self.push(Section::Responses, format!("+ {header} added ({})", header_summary(h))),
-                            (Some(ho), Some(hn)) if ho != hn => self.parameter_like_header(&header, ho, hn),
+                            (Some(h), None) => self.push(
+                                Section::Responses,
+                                format!("- {header} removed ({})", header_summary(h)),
+                            ),
+                            (None, Some(h)) => self.push(
+                                Section::Responses,
+                                format!("+ {header} added ({})", header_summary(h)),
+                            ),
+                            (Some(ho), Some(hn)) if ho != hn => {
+                                self.parameter_like_header(&header, ho, hn)
+                            }
                             _ => {}
                         }
                     }
@@ -304,8 +419,20 @@ impl Differ<'_> {
                     for media in union(oc, nc) {
                         let body = format!("{label} body ({media})");
                         match (oc.get(media), nc.get(media)) {
-                            (Some(m), None) => self.push(Section::Responses, format!("- {body} removed: {}", full_type(m.get("schema").unwrap_or(&EMPTY)))),
-                            (None, Some(m)) => self.push(Section::Responses, format!("+ {body} added: {}", full_type(m.get("schema").unwrap_or(&EMPTY)))),
+                            (Some(m), None) => self.push(
+                                Section::Responses,
+                                format!(
+                                    "- {body} removed: {}",
+                                    full_type(m.get("schema").unwrap_or(&EMPTY))
+                                ),
+                            ),
+                            (None, Some(m)) => self.push(
+                                Section::Responses,
+                                format!(
+                                    "+ {body} added: {}",
+                                    full_type(m.get("schema").unwrap_or(&EMPTY))
+                                ),
+                            ),
                             (Some(mo), Some(mn)) if mo != mn => self.media_type(&body, mo, mn),
                             _ => {}
                         }
@@ -316,14 +443,24 @@ impl Differ<'_> {
         }
     }
 
-    fn parameter_like_header(&mut self, label: &str, o: &Map<String, Value>, n: &Map<String, Value>) {
+    fn parameter_like_header(
+        &mut self,
+        label: &str,
+        o: &Map<String, Value>,
+        n: &Map<String, Value>,
+    ) {
         for key in union(o, n) {
             let (ov, nv) = (o.get(key), n.get(key));
             if ov == nv {
                 continue;
             }
             match key {
-                "schema" => self.schema(Section::Responses, label, ov.unwrap_or(&EMPTY), nv.unwrap_or(&EMPTY)),
+                "schema" => self.schema(
+                    Section::Responses,
+                    label,
+                    ov.unwrap_or(&EMPTY),
+                    nv.unwrap_or(&EMPTY),
+                ),
                 "description" => self.description(label, ov, nv),
                 "example" | "examples" => self.example(label, ov, nv),
                 _ => self.generic(Section::Responses, label, key, ov, nv),
@@ -341,7 +478,12 @@ impl Differ<'_> {
                 continue;
             }
             match key {
-                "schema" => self.schema(Section::Responses, label, ov.unwrap_or(&EMPTY), nv.unwrap_or(&EMPTY)),
+                "schema" => self.schema(
+                    Section::Responses,
+                    label,
+                    ov.unwrap_or(&EMPTY),
+                    nv.unwrap_or(&EMPTY),
+                ),
                 "example" | "examples" => self.example(label, ov, nv),
                 _ => self.generic(Section::Responses, label, key, ov, nv),
             }
@@ -352,11 +494,20 @@ impl Differ<'_> {
     fn schemas(&mut self, old_op: &Map<String, Value>, new_op: &Map<String, Value>) {
         let old_names = reachable_schemas(self.old, old_op);
         let new_names = reachable_schemas(self.new, new_op);
-        let schema = |doc: &Value, name: &str| doc.pointer(&format!("/components/schemas/{}", super::pointer::escape(name))).cloned();
+        let schema = |doc: &Value, name: &str| {
+            doc.pointer(&format!(
+                "/components/schemas/{}",
+                super::pointer::escape(name)
+            ))
+            .cloned()
+        };
         for name in &old_names {
             let o = schema(self.old, name).unwrap_or_default();
             if !new_names.contains(name) {
-                self.push(Section::Schemas, format!("- schema `{name}` no longer referenced ({})", full_type(&o)));
+                self.push(
+                    Section::Schemas,
+                    format!("- schema `{name}` no longer referenced ({})", full_type(&o)),
+                );
                 continue;
             }
             let n = schema(self.new, name).unwrap_or_default();
@@ -366,7 +517,10 @@ impl Differ<'_> {
         }
         for name in new_names.iter().filter(|n| !old_names.contains(n)) {
             let n = schema(self.new, name).unwrap_or_default();
-            self.push(Section::Schemas, format!("+ schema `{name}` now referenced ({})", full_type(&n)));
+            self.push(
+                Section::Schemas,
+                format!("+ schema `{name}` now referenced: {}", with_fields(&n)),
+            );
         }
     }
 
@@ -398,7 +552,9 @@ impl Differ<'_> {
                     _ => self.generic(section, label, key, ov, nv),
                 },
                 "additionalProperties" => match (ov, nv) {
-                    (Some(ao @ Value::Object(_)), Some(an @ Value::Object(_))) => self.schema(section, &format!("{label}.*"), ao, an),
+                    (Some(ao @ Value::Object(_)), Some(an @ Value::Object(_))) => {
+                        self.schema(section, &format!("{label}.*"), ao, an)
+                    }
                     _ => self.generic(section, label, key, ov, nv),
                 },
                 "description" => self.description(label, ov, nv),
@@ -415,8 +571,14 @@ impl Differ<'_> {
         for name in union(o, n) {
             let field = format!("{label}.{name}");
             match (o.get(name), n.get(name)) {
-                (Some(po), None) => self.push(section, format!("- {field}: {} (field removed)", full_type(po))),
-                (None, Some(pn)) => self.push(section, format!("+ {field}: {} (field added)", full_type(pn))),
+                (Some(po), None) => self.push(
+                    section,
+                    format!("- {field}: {} (field removed)", full_type(po)),
+                ),
+                (None, Some(pn)) => self.push(
+                    section,
+                    format!("+ {field}: {} (field added)", with_fields(pn)),
+                ),
                 (Some(po), Some(pn)) if po != pn => self.schema(section, &field, po, pn),
                 _ => {}
             }
@@ -438,15 +600,32 @@ impl Differ<'_> {
                     self.push(section, format!("~ {label}: enum values reordered"));
                 }
             }
-            (None, Some(n)) => self.push(section, format!("~ {label}: now an enum of {}", preview(&Value::Array(n.clone())))),
-            (Some(o), None) => self.push(section, format!("~ {label}: no longer an enum (was {})", preview(&Value::Array(o.clone())))),
+            (None, Some(n)) => self.push(
+                section,
+                format!(
+                    "~ {label}: now an enum of {}",
+                    preview(&Value::Array(n.clone()))
+                ),
+            ),
+            (Some(o), None) => self.push(
+                section,
+                format!(
+                    "~ {label}: no longer an enum (was {})",
+                    preview(&Value::Array(o.clone()))
+                ),
+            ),
             (None, None) => self.generic(section, label, "enum", o, n),
         }
     }
 
     fn required(&mut self, section: Section, label: &str, o: Option<&Value>, n: Option<&Value>) {
         let names = |v: Option<&Value>| -> BTreeSet<String> {
-            v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+            v.and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
         };
         let (o, n) = (names(o), names(n));
         for name in n.difference(&o) {
@@ -458,21 +637,42 @@ impl Differ<'_> {
     }
 
     fn description(&mut self, label: &str, o: Option<&Value>, n: Option<&Value>) {
-        let text = |v: Option<&Value>| v.map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+        let text = |v: Option<&Value>| {
+            v.map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        };
         let line = match (text(o), text(n)) {
             (None, Some(n)) => format!("+ {label}: description added: {}", snippet(&n)),
-            (Some(o), None) => format!("- {label}: description removed (was {} chars)", o.chars().count()),
-            (Some(o), Some(n)) => format!("~ {label}: description changed: {}", word_changes(&o, &n)),
+            (Some(o), None) => format!(
+                "- {label}: description removed (was {} chars)",
+                o.chars().count()
+            ),
+            (Some(o), Some(n)) => {
+                format!("~ {label}: description changed: {}", word_changes(&o, &n))
+            }
             (None, None) => return,
         };
         self.push(Section::Descriptions, line);
     }
 
     fn example(&mut self, label: &str, o: Option<&Value>, n: Option<&Value>) {
-        self.push(Section::Examples, format!("~ {label}: {} -> {}", opt_preview(o), opt_preview(n)));
+        self.push(
+            Section::Examples,
+            format!("~ {label}: {} -> {}", opt_preview(o), opt_preview(n)),
+        );
     }
 
-    fn generic(&mut self, section: Section, label: &str, key: &str, o: Option<&Value>, n: Option<&Value>) {
+    fn generic(
+        &mut self,
+        section: Section,
+        label: &str,
+        key: &str,
+        o: Option<&Value>,
+        n: Option<&Value>,
+    ) {
         let line = match (o, n) {
             (None, Some(n)) => format!("+ {label}: {key} added: {}", preview(n)),
             (Some(o), None) => format!("- {label}: {key} removed (was {})", preview(o)),
@@ -493,7 +693,12 @@ fn union<'m>(a: &'m Map<String, Value>, b: &'m Map<String, Value>) -> Vec<&'m st
 fn deref<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     let mut current = value;
     for _ in 0..8 {
-        match current.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')).and_then(|p| doc.pointer(p)) {
+        match current
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|p| doc.pointer(p))
+        {
             Some(target) => current = target,
             None => break,
         }
@@ -503,11 +708,22 @@ fn deref<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 
 /// Path-level then operation-level parameters (the latter win), keyed
 /// `query parameter `name``.
-fn parameters(doc: &Value, item: Option<&Value>, op: &Map<String, Value>) -> Vec<(String, Map<String, Value>)> {
+fn parameters(
+    doc: &Value,
+    item: Option<&Value>,
+    op: &Map<String, Value>,
+) -> Vec<(String, Map<String, Value>)> {
     let mut out: Vec<(String, Map<String, Value>)> = Vec::new();
     let lists = [item.and_then(|i| i.get("parameters")), op.get("parameters")];
-    for param in lists.into_iter().flatten().filter_map(Value::as_array).flatten() {
-        let Some(param) = deref(doc, param).as_object() else { continue };
+    for param in lists
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+    {
+        let Some(param) = deref(doc, param).as_object() else {
+            continue;
+        };
         let location = param.get("in").and_then(Value::as_str).unwrap_or("?");
         let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
         let key = format!("{location} parameter `{name}`");
@@ -520,9 +736,19 @@ fn parameters(doc: &Value, item: Option<&Value>, op: &Map<String, Value>) -> Vec
 fn reachable_schemas(doc: &Value, op: &Map<String, Value>) -> Vec<String> {
     fn visit(doc: &Value, value: &Value, out: &mut Vec<String>) {
         for target in walk::refs(value) {
-            let Some(rest) = target.strip_prefix("#/") else { continue };
-            let Some(found) = doc.pointer(&format!("/{rest}")) else { continue };
-            let name = rest.strip_prefix("components/schemas/").map(|n| n.split('/').next().unwrap_or(n).replace("~1", "/").replace("~0", "~"));
+            let Some(rest) = target.strip_prefix("#/") else {
+                continue;
+            };
+            let Some(found) = doc.pointer(&format!("/{rest}")) else {
+                continue;
+            };
+            let name = rest.strip_prefix("components/schemas/").map(|n| {
+                n.split('/')
+                    .next()
+                    .unwrap_or(n)
+                    .replace("~1", "/")
+                    .replace("~0", "~")
+            });
             match name {
                 Some(name) if !out.contains(&name) => {
                     out.push(name);
@@ -547,7 +773,11 @@ fn shallow_type(schema: &Value) -> String {
     let ty = match schema.get("type") {
         Some(Value::String(t)) => t.clone(),
         Some(other) => other.to_string(),
-        None if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() => "object".to_owned(),
+        None if schema.get("properties").is_some()
+            || schema.get("additionalProperties").is_some() =>
+        {
+            "object".to_owned()
+        }
         None => ["allOf", "oneOf", "anyOf", "not"]
             .iter()
             .find(|k| schema.get(**k).is_some())
@@ -567,7 +797,9 @@ fn full_type(schema: &Value) -> String {
     }
     if let Some(items) = schema.get("items") {
         ty = format!("array<{}>", full_type(items));
-    } else if let (Some(ap @ Value::Object(_)), None) = (schema.get("additionalProperties"), schema.get("properties")) {
+    } else if let (Some(ap @ Value::Object(_)), None) =
+        (schema.get("additionalProperties"), schema.get("properties"))
+    {
         ty = format!("map<{}>", full_type(ap));
     }
     if let Some(values) = schema.get("enum") {
@@ -576,9 +808,35 @@ fn full_type(schema: &Value) -> String {
     ty
 }
 
+/// `object {a: string, b: array<string>}`: a schema with its fields' types.
+fn with_fields(schema: &Value) -> String {
+    let ty = full_type(schema);
+    match schema.get("properties").and_then(Value::as_object) {
+        Some(props) if !props.is_empty() => {
+            let fields: Vec<String> = props
+                .iter()
+                .map(|(name, p)| format!("{name}: {}", full_type(p)))
+                .collect();
+            format!("{ty} {{{}}}", fields.join(", "))
+        }
+        _ => ty,
+    }
+}
+
 fn parameter_summary(param: &Map<String, Value>) -> String {
-    let required = if param.get("required").and_then(Value::as_bool).unwrap_or(false) { "required" } else { "optional" };
-    let mut out = format!("{required}, {}", full_type(param.get("schema").unwrap_or(&EMPTY)));
+    let required = if param
+        .get("required")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        "required"
+    } else {
+        "optional"
+    };
+    let mut out = format!(
+        "{required}, {}",
+        full_type(param.get("schema").unwrap_or(&EMPTY))
+    );
     if let Some(style) = param.get("style").and_then(Value::as_str) {
         let _ = write!(out, ", style {style}");
     }
@@ -590,7 +848,10 @@ fn header_summary(header: &Map<String, Value>) -> String {
 }
 
 fn response_summary(response: &Map<String, Value>) -> String {
-    let description = response.get("description").and_then(Value::as_str).unwrap_or("");
+    let description = response
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let bodies: Vec<String> = response
         .get("content")
         .and_then(Value::as_object)
@@ -598,7 +859,11 @@ fn response_summary(response: &Map<String, Value>) -> String {
         .flatten()
         .map(|(media, m)| format!("{media}: {}", full_type(m.get("schema").unwrap_or(&EMPTY))))
         .collect();
-    if bodies.is_empty() { format!("{description:?}") } else { format!("{description:?}, {}", bodies.join(", ")) }
+    if bodies.is_empty() {
+        format!("{description:?}")
+    } else {
+        format!("{description:?}, {}", bodies.join(", "))
+    }
 }
 
 fn opt_preview(value: Option<&Value>) -> String {
@@ -614,8 +879,16 @@ fn word_changes(old: &str, new: &str) -> String {
         if op.tag() == similar::DiffTag::Equal {
             continue;
         }
-        let removed: String = diff.iter_changes(op).filter(|c| c.tag() == similar::ChangeTag::Delete).map(|c| c.value()).collect();
-        let added: String = diff.iter_changes(op).filter(|c| c.tag() == similar::ChangeTag::Insert).map(|c| c.value()).collect();
+        let removed: String = diff
+            .iter_changes(op)
+            .filter(|c| c.tag() == similar::ChangeTag::Delete)
+            .map(|c| c.value())
+            .collect();
+        let added: String = diff
+            .iter_changes(op)
+            .filter(|c| c.tag() == similar::ChangeTag::Insert)
+            .map(|c| c.value())
+            .collect();
         hunks.push(match (removed.trim(), added.trim()) {
             ("", a) => format!("added {}", snippet(a)),
             (r, "") => format!("removed {}", snippet(r)),
@@ -628,7 +901,11 @@ fn word_changes(old: &str, new: &str) -> String {
     if more > 0 {
         let _ = write!(out, "; and {more} more");
     }
-    if out.is_empty() { "whitespace only".to_owned() } else { out }
+    if out.is_empty() {
+        "whitespace only".to_owned()
+    } else {
+        out
+    }
 }
 
 fn snippet(text: &str) -> String {

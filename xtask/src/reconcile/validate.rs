@@ -11,7 +11,10 @@ use super::walk;
 
 /// Validates a reconciled spec.
 pub fn validate(spec: &Value) -> Result<()> {
-    let version = spec.get("openapi").and_then(Value::as_str).unwrap_or("(missing)");
+    let version = spec
+        .get("openapi")
+        .and_then(Value::as_str)
+        .unwrap_or("(missing)");
     ensure!(
         version.starts_with("3.0."),
         "the reconciled spec declares openapi {version:?}; progenitor 0.15.1 accepts 3.0.x only"
@@ -20,7 +23,10 @@ pub fn validate(spec: &Value) -> Result<()> {
     let parsed: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
         .context("the reconciled spec is not a valid OpenAPI 3.0 document (openapiv3 rejects it, so progenitor would too)")?;
 
-    let operations: Vec<String> = parsed.operations().map(|(path, method, _)| format!("{} {path}", method.to_uppercase())).collect();
+    let operations: Vec<String> = parsed
+        .operations()
+        .map(|(path, method, _)| format!("{} {path}", method.to_uppercase()))
+        .collect();
     ensure!(
         operations.len() == 1,
         "the reconciled spec must have exactly one operation, found {}: {}",
@@ -39,19 +45,34 @@ pub fn validate(spec: &Value) -> Result<()> {
         }
     }
     if !broken.is_empty() {
-        bail!("the reconciled spec has $refs that do not resolve inside it: {}", broken.join(", "));
+        bail!(
+            "the reconciled spec has $refs that do not resolve inside it: {}",
+            broken.join(", ")
+        );
     }
 
-    let schemes = spec.pointer("/components/securitySchemes").and_then(Value::as_object);
+    let schemes = spec
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object);
     let mut requirements: Vec<&Value> = spec.get("security").into_iter().collect();
-    for item in spec.get("paths").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
+    for item in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
         for method in super::patch::METHODS {
             if let Some(security) = item.get(*method).and_then(|op| op.get("security")) {
                 requirements.push(security);
             }
         }
     }
-    for requirement in requirements.iter().filter_map(|r| r.as_array()).flatten().filter_map(Value::as_object) {
+    for requirement in requirements
+        .iter()
+        .filter_map(|r| r.as_array())
+        .flatten()
+        .filter_map(Value::as_object)
+    {
         for name in requirement.keys() {
             ensure!(
                 schemes.is_some_and(|s| s.contains_key(name)),

@@ -11,7 +11,9 @@
 use serde_json::{Map, Value};
 
 /// Keys whose value is data, not part of the document's structure.
-const DATA_KEYS: &[&str] = &["example", "default", "enum", "const", "value", "security", "mapping", "scopes"];
+const DATA_KEYS: &[&str] = &[
+    "example", "default", "enum", "const", "value", "security", "mapping", "scopes",
+];
 
 /// Keys whose value (when an object) maps names to keyword objects.
 const NAME_MAP_KEYS: &[&str] = &[
@@ -38,9 +40,14 @@ fn is_data(key: &str) -> bool {
 
 /// Calls `f` on every keyword object of `value` (pre-order), then walks into
 /// what is left of it.
-pub fn keyword_objects_mut<E>(value: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>) -> Result<(), E>) -> Result<(), E> {
+pub fn keyword_objects_mut<E>(
+    value: &mut Value,
+    f: &mut impl FnMut(&mut Map<String, Value>) -> Result<(), E>,
+) -> Result<(), E> {
     match value {
-        Value::Array(items) => items.iter_mut().try_for_each(|item| keyword_objects_mut(item, f)),
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|item| keyword_objects_mut(item, f)),
         Value::Object(map) => {
             f(map)?;
             for (key, child) in map.iter_mut() {
@@ -49,7 +56,9 @@ pub fn keyword_objects_mut<E>(value: &mut Value, f: &mut impl FnMut(&mut Map<Str
                 }
                 match child {
                     Value::Object(names) if NAME_MAP_KEYS.contains(&key.as_str()) => {
-                        names.values_mut().try_for_each(|named| keyword_objects_mut(named, f))?;
+                        names
+                            .values_mut()
+                            .try_for_each(|named| keyword_objects_mut(named, f))?;
                     }
                     _ => keyword_objects_mut(child, f)?,
                 }
@@ -61,7 +70,10 @@ pub fn keyword_objects_mut<E>(value: &mut Value, f: &mut impl FnMut(&mut Map<Str
 }
 
 /// Read-only [`keyword_objects_mut`].
-pub fn keyword_objects<'a, E>(value: &'a Value, f: &mut impl FnMut(&'a Map<String, Value>) -> Result<(), E>) -> Result<(), E> {
+pub fn keyword_objects<'a, E>(
+    value: &'a Value,
+    f: &mut impl FnMut(&'a Map<String, Value>) -> Result<(), E>,
+) -> Result<(), E> {
     match value {
         Value::Array(items) => items.iter().try_for_each(|item| keyword_objects(item, f)),
         Value::Object(map) => {
@@ -72,7 +84,9 @@ pub fn keyword_objects<'a, E>(value: &'a Value, f: &mut impl FnMut(&'a Map<Strin
                 }
                 match child {
                     Value::Object(names) if NAME_MAP_KEYS.contains(&key.as_str()) => {
-                        names.values().try_for_each(|named| keyword_objects(named, f))?;
+                        names
+                            .values()
+                            .try_for_each(|named| keyword_objects(named, f))?;
                     }
                     _ => keyword_objects(child, f)?,
                 }

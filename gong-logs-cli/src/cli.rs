@@ -1,0 +1,432 @@
+//! Command-line definitions. Every flag is documented where it is defined:
+//! the first line is the `-h` summary, the rest shows in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use gong_logs_api::{LogType, LogTypeInfo};
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  # Yesterday's sign-ins and page views, one JSON object per line:
+  gong-logs fetch --type AccessLog --from yesterday --to today > access.jsonl
+
+  # Everything of the last 7 days into a CSV file, resumable after a crash:
+  gong-logs fetch --type all --since 7d -o audit.csv --resume
+
+  # Keep shipping new entries to a SIEM every minute:
+  gong-logs fetch --type UserActivityLog --since 1h --follow | siem-forwarder
+
+  # What the log types are and how long Gong keeps them:
+  gong-logs types
+
+Credentials: GONG_ACCESS_KEY + GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN, or a
+profile of the config file (see `gong-logs config path`). Base URL: GONG_BASE_URL.
+
+Exit codes: 0 success (an empty period too), 1 API or unexpected failure, 2 usage
+error (nothing sent), 3 authentication failure or no credentials, 5 still rate-limited
+after retries, 130 interrupted.";
+
+const FETCH_EXAMPLES: &str = "\
+Examples:
+  # One type, one day, as JSON lines (the default when stdout is not a terminal):
+  gong-logs fetch -t AccessLog --from 2024-03-01 --to 2024-03-02 > access.jsonl
+
+  # Several types (in this order), last 36 hours, as CSV with chosen columns:
+  gong-logs fetch -t UserCallPlay,ExternallySharedCallPlay --since 1d12h \\
+      --format csv --fields eventTime,userEmailAddress,logRecord.call_id
+
+  # One user's activity this week, first 50 entries, as a table:
+  gong-logs fetch -t UserActivityLog --since 7d --user jane@example.com --limit 50 -f table
+
+  # A large export into a file; after a crash or Ctrl-C, the same command continues:
+  gong-logs fetch -t all --from 2023-01-01 -o audit.jsonl --resume
+
+  # Follow new entries, polling every 5 minutes; Ctrl-C stops cleanly:
+  gong-logs fetch -t AccessLog --since 10m --follow --interval 5m
+
+  # Show the requests that would be sent, without sending them:
+  gong-logs fetch -t all --since 1d --dry-run
+
+TIME: 2024-03-01T10:00:00Z, 2024-03-01T12:00:00+02:00 (fractional seconds ok),
+2024-03-01 (midnight UTC), now, today, yesterday (midnight UTC), or a span ago:
+30s, 90m, 24h, 7d, 2w, 1d12h. Ranges are half-open: [--from, --to).";
+
+const TYPES_EXAMPLES: &str = "\
+Examples:
+  gong-logs types
+  gong-logs types --format json | jq -r '.[].name'";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  gong-logs completions bash > ~/.local/share/bash-completion/completions/gong-logs
+  gong-logs completions zsh > ~/.zfunc/_gong-logs
+  gong-logs completions fish > ~/.config/fish/completions/gong-logs.fish";
+
+const CONFIG_EXAMPLES: &str = "\
+Config file (TOML), one table per profile; keys base_url, access_key,
+access_key_secret, bearer_token. It must not be readable by others (chmod 600).
+
+  [default]
+  base_url = \"https://company-17.api.gong.io\"
+  access_key = \"...\"
+  access_key_secret = \"...\"
+
+  [oauth]
+  bearer_token = \"...\"
+
+Path: $GONG_LOGS_CONFIG, else $XDG_CONFIG_HOME/gong-logs/config.toml, else
+~/.config/gong-logs/config.toml. Profile: --profile, else $GONG_PROFILE, else
+default. Flags win over environment variables, which win over the profile.
+
+Examples:
+  gong-logs config path
+  chmod 600 \"$(gong-logs config path)\"";
+
+/// Pull Gong audit logs (GET /v2/logs): every entry of a type and time range,
+/// exactly once, as fast as Gong's rate limit allows.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gong-logs",
+    version,
+    max_term_width = 100,
+    after_help = MAIN_EXAMPLES,
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log diagnostics (retries, cursor recoveries) to stderr; repeat for more.
+    ///
+    /// -v shows warnings and progress events of the client, -vv debug
+    /// details. RUST_LOG, when set, overrides the filter.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print nothing to stderr but errors: no progress bar, no summary, no
+    /// warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export log entries of one or more types over a time range.
+    #[command(after_help = FETCH_EXAMPLES)]
+    Fetch(Box<FetchArgs>),
+    /// List the five log types: what each records and how long Gong keeps it.
+    #[command(after_help = TYPES_EXAMPLES)]
+    Types(TypesArgs),
+    /// Print a shell completion script to stdout.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Inspect the configuration file.
+    #[command(after_help = CONFIG_EXAMPLES, subcommand_required = true, arg_required_else_help = true)]
+    Config(ConfigArgs),
+}
+
+/// `gong-logs fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Log type to export (repeatable, comma lists, or `all`).
+    ///
+    /// One of AccessLog, UserActivityLog, UserCallPlay,
+    /// ExternallySharedCallAccess, ExternallySharedCallPlay (any case), or
+    /// `all` for the five in this order. Repeat the flag or give a comma
+    /// list; types are exported one after the other in the order given, each
+    /// in chronological order. See `gong-logs types`.
+    #[arg(
+        short = 't',
+        long = "type",
+        value_name = "TYPE",
+        required = true,
+        value_delimiter = ',',
+        value_parser = parse_type_arg
+    )]
+    pub types: Vec<TypeArg>,
+
+    /// Start of the range (inclusive): a TIME.
+    ///
+    /// ISO-8601 with Z or an offset (2024-03-01T10:00:00Z), a date (midnight
+    /// UTC), now, today, yesterday, or a span ago (24h, 7d, 1d12h). A date
+    /// and time without an offset is refused: add Z or an offset.
+    #[arg(long, value_name = "TIME", required_unless_present = "since")]
+    pub from: Option<String>,
+
+    /// Shorthand for --from SPAN: start that long ago (e.g. 24h, 7d, 90m).
+    #[arg(long, value_name = "SPAN", conflicts_with = "from")]
+    pub since: Option<String>,
+
+    /// End of the range (exclusive): a TIME. Default: now.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// Output format: jsonl, json, csv or table.
+    ///
+    /// jsonl: one line per entry, the entry exactly as Gong sent it with
+    /// "logType" added first. json: one array of the same objects. csv: a
+    /// header and one row per entry (columns logType, eventTime, userId,
+    /// userEmailAddress, userFullName, impersonatorUserId,
+    /// impersonatorEmailAddress, impersonatorFullName, impersonatorCompanyId,
+    /// logRecord as compact JSON, extra: any other field as a JSON object).
+    /// table: aligned columns for people. Default: table when stdout is a
+    /// terminal; with -o, by the file's extension (.csv, .json, else jsonl);
+    /// otherwise jsonl.
+    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Columns for csv and table: comma list of dotted paths.
+    ///
+    /// Paths go into the entry: eventTime, userEmailAddress,
+    /// logRecord.call_id, logRecord.tableChanges.0.tableName (numbers index
+    /// arrays). `logType` is the type. Strings print as text, other values
+    /// as compact JSON, missing values empty. Not allowed with jsonl or json,
+    /// which always carry every field.
+    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    pub fields: Vec<String>,
+
+    /// Write to FILE instead of stdout.
+    ///
+    /// The data goes to a temporary file in the same directory, is synced to
+    /// disk, and is renamed to FILE only when the export succeeded: FILE is
+    /// never left half-written. With --resume, see there.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Stop after N entries (in total, after --user filtering) and succeed.
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+
+    /// Keep only entries of this user: a userId or an email (any case).
+    ///
+    /// Repeatable, comma lists accepted. Filtering happens here, not at
+    /// Gong: every entry of the range is still downloaded. Externally shared
+    /// call logs have no user and are all filtered out.
+    #[arg(short, long, value_name = "EMAIL_OR_ID", value_delimiter = ',')]
+    pub user: Vec<String>,
+
+    /// Make the export to -o FILE resumable after a crash, kill or Ctrl-C.
+    ///
+    /// Data is appended to FILE.partial; after each batch the data is synced
+    /// and the position reached is committed to FILE.gong-logs-checkpoint.
+    /// Rerunning the same command with --resume continues where the last
+    /// commit left off (the same time range, even for relative times);
+    /// the finished FILE holds every entry exactly once. On success
+    /// FILE.partial becomes FILE and the checkpoint is deleted. Works with
+    /// jsonl, json and csv.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
+    /// After catching up, keep polling for new entries until Ctrl-C/SIGTERM.
+    ///
+    /// Each poll asks for entries from the last one seen up to now, and
+    /// emits each new entry once. Ctrl-C or SIGTERM flushes and exits 0.
+    #[arg(long, conflicts_with_all = ["to", "resume"])]
+    pub follow: bool,
+
+    /// Time between two polls in --follow mode (e.g. 30s, 5m) [default: 60s].
+    #[arg(long, value_name = "DURATION", requires = "follow")]
+    pub interval: Option<String>,
+
+    /// Requests per second, across all types and windows (Gong allows 3).
+    #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
+    pub rate_limit: f64,
+
+    /// Retries of a failed request (429, 5xx, network) before giving up.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_retries: u32,
+
+    /// Time windows of a type fetched at once (they share the rate limit).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Print the first request of each type (method, URL, headers with the
+    /// credentials redacted) to stdout, and send nothing.
+    ///
+    /// Later requests follow Gong's cursor and split the range into windows,
+    /// with the same parameters.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Where to send requests, as whom.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// Base URL of your company's Gong API [env: GONG_BASE_URL] [default:
+    /// https://api.gong.io].
+    ///
+    /// For example https://company-17.api.gong.io. Plain http:// is refused
+    /// except to loopback.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Profile of the config file to use [env: GONG_PROFILE] [default:
+    /// default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Access key for Basic auth [env: GONG_ACCESS_KEY].
+    #[arg(long, value_name = "KEY")]
+    pub access_key: Option<String>,
+
+    /// Access key secret [env: GONG_ACCESS_KEY_SECRET]. Prefer the
+    /// environment: a flag ends up in shell history.
+    #[arg(long, value_name = "SECRET")]
+    pub access_key_secret: Option<String>,
+
+    /// OAuth token with scope api:logs:read [env: GONG_BEARER_TOKEN]. Prefer
+    /// the environment: a flag ends up in shell history.
+    #[arg(long, value_name = "TOKEN")]
+    pub bearer_token: Option<String>,
+}
+
+/// `gong-logs types`.
+#[derive(Debug, Args)]
+pub struct TypesArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: TypesFormat,
+}
+
+/// Formats of `gong-logs types`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TypesFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array of {name, records, retention, hasUser}.
+    Json,
+}
+
+/// `gong-logs completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `gong-logs config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// `gong-logs config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the path of the config file (whether or not it exists).
+    Path,
+}
+
+/// Output formats of `fetch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line (NDJSON).
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// Comma-separated values with a header (RFC 4180 quoting).
+    Csv,
+    /// Aligned columns for people.
+    Table,
+}
+
+impl Format {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jsonl => "jsonl",
+            Self::Json => "json",
+            Self::Csv => "csv",
+            Self::Table => "table",
+        }
+    }
+}
+
+/// A `--type` value: one type, or all five.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeArg {
+    /// All five, in documentation order.
+    All,
+    /// One type.
+    One(LogType),
+}
+
+/// Parses a `--type` value, case-insensitively.
+pub fn parse_type_arg(text: &str) -> Result<TypeArg, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(TypeArg::All);
+    }
+    LogTypeInfo::ALL
+        .iter()
+        .map(|info| info.log_type)
+        .find(|t| t.to_string().eq_ignore_ascii_case(text))
+        .map(TypeArg::One)
+        .ok_or_else(|| {
+            let names: Vec<String> = LogTypeInfo::ALL.iter().map(|i| i.log_type.to_string()).collect();
+            format!("unknown log type {text:?}: expected {}, or all", names.join(", "))
+        })
+}
+
+/// Expands `--type` values in order, without duplicates.
+pub fn expand_types(args: &[TypeArg]) -> Vec<LogType> {
+    let mut out: Vec<LogType> = Vec::new();
+    for arg in args {
+        let add: Vec<LogType> = match arg {
+            TypeArg::All => LogTypeInfo::ALL.iter().map(|i| i.log_type).collect(),
+            TypeArg::One(t) => vec![*t],
+        };
+        for t in add {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of requests per second"))?;
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err("the rate limit must be a number greater than 0".into());
+    }
+    Ok(rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn types_parse_case_insensitively_and_expand_in_order() {
+        assert_eq!(parse_type_arg("accesslog"), Ok(TypeArg::One(LogType::AccessLog)));
+        assert_eq!(parse_type_arg("ALL"), Ok(TypeArg::All));
+        assert!(parse_type_arg("Access").is_err());
+        let types = expand_types(&[TypeArg::One(LogType::UserCallPlay), TypeArg::All]);
+        assert_eq!(types[0], LogType::UserCallPlay);
+        assert_eq!(types.len(), 5);
+        assert_eq!(types[1], LogType::AccessLog);
+    }
+}

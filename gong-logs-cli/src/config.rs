@@ -1,0 +1,408 @@
+//! Where requests go and with which credentials: flags, then environment,
+//! then a named profile of the config file.
+//!
+//! The config file is TOML, one table per profile:
+//!
+//! ```toml
+//! [default]
+//! base_url = "https://company-17.api.gong.io"
+//! access_key = "..."
+//! access_key_secret = "..."
+//!
+//! [oauth]
+//! bearer_token = "..."
+//! ```
+//!
+//! Its path is `$GONG_LOGS_CONFIG`, else `$XDG_CONFIG_HOME/gong-logs/config.toml`,
+//! else `~/.config/gong-logs/config.toml`. A file that holds a secret must not
+//! be readable by group or others (`chmod 600`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gong_logs_api::{Credentials, DEFAULT_BASE_URL};
+use serde::Deserialize;
+
+use crate::exit::{Failure, Result};
+
+/// Reads an environment variable; empty counts as unset. Injected for tests.
+pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, empty values treated as unset.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// One profile of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Base URL of the company's Gong API.
+    pub base_url: Option<String>,
+    /// Access key (Basic auth).
+    pub access_key: Option<String>,
+    /// Access key secret (Basic auth).
+    pub access_key_secret: Option<String>,
+    /// OAuth bearer token.
+    pub bearer_token: Option<String>,
+}
+
+impl Profile {
+    fn holds_secret(&self) -> bool {
+        self.access_key_secret.as_deref().is_some_and(|s| !s.is_empty())
+            || self.bearer_token.as_deref().is_some_and(|s| !s.is_empty())
+    }
+}
+
+/// Connection settings given as flags.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFlags {
+    /// `--base-url`.
+    pub base_url: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--access-key`.
+    pub access_key: Option<String>,
+    /// `--access-key-secret`.
+    pub access_key_secret: Option<String>,
+    /// `--bearer-token`.
+    pub bearer_token: Option<String>,
+}
+
+/// Where a setting came from (lower wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Env,
+    /// The config file's profile.
+    Profile,
+}
+
+/// The resolved connection.
+#[derive(Debug)]
+pub struct Connection {
+    /// The validated base URL, without a trailing slash.
+    pub base_url: String,
+    /// The credentials.
+    pub credentials: Credentials,
+    /// Warnings to print (secrets passed as flags).
+    pub warnings: Vec<String>,
+}
+
+/// The config file path, and whether the user chose it (`$GONG_LOGS_CONFIG`).
+pub fn config_path(env: EnvFn<'_>) -> Option<(PathBuf, bool)> {
+    if let Some(p) = env("GONG_LOGS_CONFIG") {
+        return Some((PathBuf::from(p), true));
+    }
+    let base = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some((base.join("gong-logs").join("config.toml"), false))
+}
+
+/// Loads the config file's profiles. `Ok(None)` when the default path does
+/// not exist.
+pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<String, Profile>>> {
+    let shown = path.display();
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| Failure::usage(format!("config file {shown} is not UTF-8 text")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure::usage(format!(
+                "config file {shown} (from GONG_LOGS_CONFIG) does not exist: create it or unset GONG_LOGS_CONFIG"
+            )));
+        }
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "cannot read config file {shown}: {e}; check the path and its permissions"
+            )));
+        }
+    };
+    let profiles: BTreeMap<String, Profile> = toml::from_str(&text).map_err(|e| {
+        // Only the message and the line: toml's full rendering quotes the
+        // offending line, which could hold a secret.
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
+        Failure::usage(format!(
+            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token",
+            e.message().trim()
+        ))
+    })?;
+    if profiles.values().any(Profile::holds_secret) {
+        check_private(path)?;
+    }
+    Ok(Some(profiles))
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Failure::usage(format!("cannot read config file {}: {e}", path.display())))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Failure::usage(format!(
+            "config file {0} holds secrets but other users can access it (mode {mode:03o}): run `chmod 600 {0}`",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+fn pick<'a>(choices: [(Option<&'a str>, Source); 3]) -> Option<(&'a str, Source)> {
+    choices
+        .into_iter()
+        .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
+}
+
+/// Resolves base URL and credentials: flags > environment > profile.
+pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
+    let env_profile = env("GONG_PROFILE");
+    let chosen = flags.profile.clone().or(env_profile);
+    let profile_explicit = chosen.is_some();
+    let profile_name = chosen.unwrap_or_else(|| "default".to_owned());
+
+    let profile = match config_path(env) {
+        Some((path, explicit)) => match load_profiles(&path, explicit)? {
+            Some(mut profiles) => match profiles.remove(&profile_name) {
+                Some(p) => p,
+                None if profile_explicit => {
+                    let names: Vec<_> = profiles.keys().map(String::as_str).collect();
+                    return Err(Failure::usage(format!(
+                        "profile {profile_name:?} is not in config file {} (profiles there: {})",
+                        path.display(),
+                        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                    )));
+                }
+                None => Profile::default(),
+            },
+            None if profile_explicit => {
+                return Err(Failure::usage(format!(
+                    "profile {profile_name:?} requested but there is no config file at {}",
+                    path.display()
+                )));
+            }
+            None => Profile::default(),
+        },
+        None if profile_explicit => {
+            return Err(Failure::usage(format!(
+                "profile {profile_name:?} requested but no config file path is known: set GONG_LOGS_CONFIG"
+            )));
+        }
+        None => Profile::default(),
+    };
+
+    let env_base = env("GONG_BASE_URL");
+    let (base_url, base_source) = pick([
+        (flags.base_url.as_deref(), Source::Flag),
+        (env_base.as_deref(), Source::Env),
+        (profile.base_url.as_deref(), Source::Profile),
+    ])
+    .unwrap_or((DEFAULT_BASE_URL, Source::Profile));
+    let base_url = gong_logs_api::validate_base_url(base_url)
+        .map_err(|e| {
+            let from = match base_source {
+                Source::Flag => "--base-url",
+                Source::Env => "GONG_BASE_URL",
+                Source::Profile => "the config profile",
+            };
+            Failure::usage(format!("{e} (from {from})"))
+        })?
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+
+    let env_key = env("GONG_ACCESS_KEY");
+    let env_secret = env("GONG_ACCESS_KEY_SECRET");
+    let env_bearer = env("GONG_BEARER_TOKEN");
+    let key = pick([
+        (flags.access_key.as_deref(), Source::Flag),
+        (env_key.as_deref(), Source::Env),
+        (profile.access_key.as_deref(), Source::Profile),
+    ]);
+    let secret = pick([
+        (flags.access_key_secret.as_deref(), Source::Flag),
+        (env_secret.as_deref(), Source::Env),
+        (profile.access_key_secret.as_deref(), Source::Profile),
+    ]);
+    let bearer = pick([
+        (flags.bearer_token.as_deref(), Source::Flag),
+        (env_bearer.as_deref(), Source::Env),
+        (profile.bearer_token.as_deref(), Source::Profile),
+    ]);
+    for (value, _) in [secret, bearer].into_iter().flatten() {
+        crate::exit::register_secret(value);
+    }
+
+    let mut warnings = Vec::new();
+    if flags.access_key_secret.is_some() {
+        warnings.push(
+            "--access-key-secret on the command line is kept in shell history and visible to other users (ps); prefer GONG_ACCESS_KEY_SECRET or a config profile".to_owned(),
+        );
+    }
+    if flags.bearer_token.is_some() {
+        warnings.push(
+            "--bearer-token on the command line is kept in shell history and visible to other users (ps); prefer GONG_BEARER_TOKEN or a config profile".to_owned(),
+        );
+    }
+
+    let basic_rank = [key, secret].into_iter().flatten().map(|(_, s)| s).min();
+    let use_bearer = match (bearer, basic_rank) {
+        (Some((_, b)), Some(r)) if b == r => {
+            return Err(Failure::usage(format!(
+                "both Basic (access key) and Bearer credentials are set {}: keep only one",
+                describe(b)
+            )));
+        }
+        (Some((_, b)), Some(r)) => b < r,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let credentials = if use_bearer {
+        Credentials::bearer(bearer.expect("checked").0)
+    } else {
+        match (key, secret) {
+            (Some((k, _)), Some((s, _))) => Credentials::basic(k, s),
+            (Some(_), None) => {
+                return Err(Failure::auth(
+                    "an access key is set but its secret is not: set GONG_ACCESS_KEY_SECRET (or access_key_secret in the config profile)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Failure::auth(
+                    "an access key secret is set but the access key is not: set GONG_ACCESS_KEY (or access_key in the config profile)",
+                ));
+            }
+            (None, None) => {
+                let file = config_path(env)
+                    .map(|(p, _)| format!(" or profile {profile_name:?} in {}", p.display()))
+                    .unwrap_or_default();
+                return Err(Failure::auth(format!(
+                    "no credentials: set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN{file}"
+                )));
+            }
+        }
+    };
+    Ok(Connection {
+        base_url,
+        credentials,
+        warnings,
+    })
+}
+
+fn describe(source: Source) -> &'static str {
+    match source {
+        Source::Flag => "as flags",
+        Source::Env => "in the environment",
+        Source::Profile => "in the config profile",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned().filter(|v| !v.is_empty())
+    }
+
+    fn write_config(text: &str, mode: u32) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn precedence_flags_env_profile() {
+        let dir = write_config(
+            "[default]\nbase_url = \"https://p.api.gong.io\"\naccess_key = \"pk\"\naccess_key_secret = \"ps\"\n",
+            0o600,
+        );
+        let cfg = dir.path().join("config.toml");
+        let cfg = cfg.to_str().unwrap();
+        let env = env_of(&[("GONG_LOGS_CONFIG", cfg)]);
+        let c = resolve(&ConnectionFlags::default(), &env).unwrap();
+        assert_eq!(c.base_url, "https://p.api.gong.io");
+        assert_eq!(c.credentials, Credentials::basic("pk", "ps"));
+
+        let env = env_of(&[
+            ("GONG_LOGS_CONFIG", cfg),
+            ("GONG_BASE_URL", "https://e.api.gong.io/"),
+            ("GONG_BEARER_TOKEN", "et"),
+        ]);
+        let c = resolve(&ConnectionFlags::default(), &env).unwrap();
+        assert_eq!(c.base_url, "https://e.api.gong.io");
+        assert_eq!(c.credentials, Credentials::bearer("et"));
+
+        let flags = ConnectionFlags {
+            base_url: Some("http://127.0.0.1:9".into()),
+            access_key: Some("fk".into()),
+            access_key_secret: Some("fs".into()),
+            ..Default::default()
+        };
+        let c = resolve(&flags, &env).unwrap();
+        assert_eq!(c.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.credentials, Credentials::basic("fk", "fs"));
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn refusals() {
+        let none = env_of(&[("HOME", "/nonexistent-home")]);
+        let e = resolve(&ConnectionFlags::default(), &none).unwrap_err();
+        assert_eq!(e.code, crate::exit::AUTH);
+
+        let env = env_of(&[("GONG_ACCESS_KEY", "k"), ("GONG_BEARER_TOKEN", "t")]);
+        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::USAGE);
+
+        let env = env_of(&[("GONG_ACCESS_KEY", "k")]);
+        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::AUTH);
+
+        let env = env_of(&[("GONG_BEARER_TOKEN", "t"), ("GONG_BASE_URL", "http://example.com")]);
+        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::USAGE);
+
+        let dir = write_config("[default]\nbearer_token = \"s3cr3t\"\n", 0o640);
+        let cfg = dir.path().join("config.toml");
+        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
+        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(e.message().contains("chmod 600"), "{}", e.message());
+
+        let dir = write_config("[default\nbearer_token = \"s3cr3t\"\n", 0o600);
+        let cfg = dir.path().join("config.toml");
+        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
+        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(!e.message().contains("s3cr3t"), "{}", e.message());
+
+        let flags = ConnectionFlags {
+            profile: Some("nope".into()),
+            ..Default::default()
+        };
+        let dir = write_config("[default]\nbase_url = \"https://a.gong.io\"\n", 0o644);
+        let cfg = dir.path().join("config.toml");
+        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
+        let e = resolve(&flags, &env).unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(e.message().contains("default"), "{}", e.message());
+    }
+}

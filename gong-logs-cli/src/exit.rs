@@ -1,0 +1,139 @@
+//! Exit codes, the error type that carries one, and secret redaction for
+//! everything printed.
+
+use std::fmt::Display;
+use std::sync::Mutex;
+
+/// Exit code: success (an empty period included).
+pub const OK: u8 = 0;
+/// Exit code: an API or unexpected failure.
+pub const FAILURE: u8 = 1;
+/// Exit code: a usage error (bad flag, time, config...); no request was sent.
+pub const USAGE: u8 = 2;
+/// Exit code: authentication failed (HTTP 401/403) or no credentials.
+pub const AUTH: u8 = 3;
+/// Exit code: still rate-limited (HTTP 429) after every retry.
+pub const RATE_LIMITED: u8 = 5;
+/// Exit code: interrupted by SIGINT/SIGTERM before the export finished.
+pub const INTERRUPTED: u8 = 130;
+
+/// A failure and the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// The process exit code.
+    pub code: u8,
+    /// What went wrong (printed as one line, context chain included).
+    pub error: anyhow::Error,
+}
+
+/// The result of every command.
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+impl Failure {
+    /// A failure with an explicit code.
+    pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code,
+            error: error.into(),
+        }
+    }
+
+    /// A usage error (exit 2) from a message.
+    pub fn usage(message: impl Display) -> Self {
+        Self::new(USAGE, anyhow::anyhow!("{message}"))
+    }
+
+    /// An authentication failure (exit 3) from a message.
+    pub fn auth(message: impl Display) -> Self {
+        Self::new(AUTH, anyhow::anyhow!("{message}"))
+    }
+
+    /// Adds context in front of the message, keeping the code.
+    pub fn context(self, context: impl Display + Send + Sync + 'static) -> Self {
+        Self {
+            code: self.code,
+            error: self.error.context(context),
+        }
+    }
+
+    /// The message as printed: one line, secrets redacted.
+    pub fn message(&self) -> String {
+        one_line(&redact(&format!("{:#}", self.error)))
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::new(FAILURE, error)
+    }
+}
+
+/// Extension: attach an exit code to any error.
+pub trait WithCode<T> {
+    /// Maps the error to a failure with `code`.
+    fn code(self, code: u8) -> Result<T>;
+    /// Maps the error to a usage failure with a context message.
+    fn usage_context(self, context: impl Display + Send + Sync + 'static) -> Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> WithCode<T> for std::result::Result<T, E> {
+    fn code(self, code: u8) -> Result<T> {
+        self.map_err(|e| Failure::new(code, e))
+    }
+
+    fn usage_context(self, context: impl Display + Send + Sync + 'static) -> Result<T> {
+        self.map_err(|e| Failure::new(USAGE, e.into().context(context)))
+    }
+}
+
+/// Collapses whitespace runs containing newlines so a message is one line.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Registers a secret so that [`redact`] removes it from anything printed.
+pub fn register_secret(secret: &str) {
+    if secret.is_empty() {
+        return;
+    }
+    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if !secrets.iter().any(|s| s == secret) {
+        secrets.push(secret.to_owned());
+        // Longest first, so that a secret containing another is removed whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// Replaces every registered secret in `text` with `***`.
+pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_owned();
+    for secret in secrets.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_and_redacted() {
+        register_secret("hunter2-secret");
+        let f = Failure::usage("bad\n  thing: hunter2-secret\n\nmore").context("reading config");
+        assert_eq!(f.code, USAGE);
+        assert_eq!(f.message(), "reading config: bad thing: *** more");
+    }
+}
