@@ -288,7 +288,9 @@ impl SimConfig {
         ];
         for (name, p) in probs {
             if !(0.0..=1.0).contains(&p) {
-                return bad(format!("fault probability {name} must be in 0..=1, got {p}"));
+                return bad(format!(
+                    "fault probability {name} must be in 0..=1, got {p}"
+                ));
             }
         }
         let sum: f64 = probs.iter().map(|(_, p)| p).sum();

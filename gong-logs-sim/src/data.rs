@@ -118,9 +118,7 @@ impl Dataset {
 
     /// Builds a data set from entries given as JSON objects (without
     /// `logType`), sorting each type stably by `eventTime`.
-    pub fn from_entries(
-        entries: impl IntoIterator<Item = (LogType, Entry)>,
-    ) -> Dataset {
+    pub fn from_entries(entries: impl IntoIterator<Item = (LogType, Entry)>) -> Dataset {
         let mut per: [Vec<Entry>; 5] = Default::default();
         for (t, e) in entries {
             per[t.index()].push(e);
@@ -174,7 +172,12 @@ impl Dataset {
 
     /// The entries in the half-open range `[from, to)`; `to = None` means up to
     /// the newest entry. Exactly what a walk of all pages for that range gives.
-    pub fn entries_in(&self, log_type: LogType, from: Timestamp, to: Option<Timestamp>) -> &[Entry] {
+    pub fn entries_in(
+        &self,
+        log_type: LogType,
+        from: Timestamp,
+        to: Option<Timestamp>,
+    ) -> &[Entry] {
         &self.entries(log_type)[self.range(log_type, from, to)]
     }
 
@@ -188,7 +191,12 @@ impl Dataset {
         self.len() == 0
     }
 
-    pub(crate) fn range(&self, log_type: LogType, from: Timestamp, to: Option<Timestamp>) -> Range<usize> {
+    pub(crate) fn range(
+        &self,
+        log_type: LogType,
+        from: Timestamp,
+        to: Option<Timestamp>,
+    ) -> Range<usize> {
         let entries = self.entries(log_type);
         let lo = entries.partition_point(|e| e.time < from);
         let hi = match to {
@@ -274,20 +282,54 @@ fn parse_line(line: &str) -> Result<(LogType, Entry), String> {
 /// Users; names chosen to trip up encoders (unicode, emoji, commas, quotes).
 const USERS: &[(&str, &str, &str)] = &[
     ("234599484848423", "jon.snow@example.com", "Jon Snow"),
-    ("7436278140593850112", "zoe.angstrom@example.se", "Zoë Ångström"),
+    (
+        "7436278140593850112",
+        "zoe.angstrom@example.se",
+        "Zoë Ångström",
+    ),
     ("5512309876543210987", "bruce.lee@example.hk", "李小龍"),
-    ("1098234756102938", "renee.dupont@example.fr", "Renée \"The Hammer\" Dupont"),
-    ("3141592653589793238", "john.smith@example.com", "Smith, John"),
-    ("2718281828459045", "priya.raman@example.in", "Priya Raman 🚀✨"),
+    (
+        "1098234756102938",
+        "renee.dupont@example.fr",
+        "Renée \"The Hammer\" Dupont",
+    ),
+    (
+        "3141592653589793238",
+        "john.smith@example.com",
+        "Smith, John",
+    ),
+    (
+        "2718281828459045",
+        "priya.raman@example.in",
+        "Priya Raman 🚀✨",
+    ),
     ("9876543210123456", "olaf.moller@example.no", "Ølaf Møller"),
-    ("1234567890123456789", "d.ivanov@example.ru", "Дмитрий Иванов"),
+    (
+        "1234567890123456789",
+        "d.ivanov@example.ru",
+        "Дмитрий Иванов",
+    ),
     ("5550001112223334", "m.ali@example.ae", "محمد علي"),
-    ("8080808080808080", "o.connor@example.ie", "Siobhán O'Connor"),
+    (
+        "8080808080808080",
+        "o.connor@example.ie",
+        "Siobhán O'Connor",
+    ),
 ];
 
 const IMPERSONATORS: &[(&str, &str, &str, &str)] = &[
-    ("6660001234567890123", "support.agent@gong.example", "Gong Support, Tier 2", "8523940582375629823"),
-    ("7770009876543210", "csm@gong.example", "Åsa \"CSM\" Lindqvist", "8523940582375629823"),
+    (
+        "6660001234567890123",
+        "support.agent@gong.example",
+        "Gong Support, Tier 2",
+        "8523940582375629823",
+    ),
+    (
+        "7770009876543210",
+        "csm@gong.example",
+        "Åsa \"CSM\" Lindqvist",
+        "8523940582375629823",
+    ),
 ];
 
 /// String values with commas, quotes, newlines and other escapes.
@@ -472,7 +514,7 @@ fn tricky(rng: &mut Rng, idx: usize) -> &'static str {
     if idx < TRICKY.len() {
         TRICKY[idx]
     } else {
-        rng.pick(TRICKY)
+        TRICKY[rng.below(TRICKY.len() as u64) as usize]
     }
 }
 
@@ -492,7 +534,11 @@ fn access_log(rng: &mut Rng, idx: usize) -> Value {
     ];
     let uri = *rng.pick(URIS);
     let status = *rng.pick(&[200u16, 200, 200, 200, 302, 401, 404, 500]);
-    let content_length: u64 = if idx == 0 { UNSAFE_INT } else { rng.below(250_000) };
+    let content_length: u64 = if idx == 0 {
+        UNSAFE_INT
+    } else {
+        rng.below(250_000)
+    };
     json!({
         "response_headers": {
             "x-traceid": rng.hex(16),
@@ -521,9 +567,24 @@ fn iso_z(t: Timestamp) -> String {
 }
 
 fn user_activity(rng: &mut Rng, idx: usize, time: Timestamp) -> Value {
-    const TABLES: &[&str] = &["user_settings", "company_settings", "call_permissions", "deal_board"];
-    const ACTIONS: &[&str] = &["UPDATE_USER_SETTINGS", "CHANGE_PERMISSION_PROFILE", "EDIT_COMPANY_SETTINGS", "DELETE_CALL"];
-    const COLUMNS: &[&str] = &["email_notifications", "display_name", "permission_profile", "retention_days"];
+    const TABLES: &[&str] = &[
+        "user_settings",
+        "company_settings",
+        "call_permissions",
+        "deal_board",
+    ];
+    const ACTIONS: &[&str] = &[
+        "UPDATE_USER_SETTINGS",
+        "CHANGE_PERMISSION_PROFILE",
+        "EDIT_COMPANY_SETTINGS",
+        "DELETE_CALL",
+    ];
+    const COLUMNS: &[&str] = &[
+        "email_notifications",
+        "display_name",
+        "permission_profile",
+        "retention_days",
+    ];
     let pre = Timestamp::from_millisecond(time.as_millisecond() - 1000 - rng.below(60_000) as i64)
         .unwrap_or(time);
     let pk_value = if idx == 0 {
@@ -575,7 +636,11 @@ fn user_activity(rng: &mut Rng, idx: usize, time: Timestamp) -> Value {
 }
 
 fn call_play(rng: &mut Rng, idx: usize, time: Timestamp, call_ids: &[u64], shared: bool) -> Value {
-    let call_id = if idx == 0 { call_ids[0] } else { *rng.pick(call_ids) };
+    let call_id = if idx == 0 {
+        call_ids[0]
+    } else {
+        *rng.pick(call_ids)
+    };
     let seq = rng.below(40);
     let start_time = rng.below(36_000) as f64 / 10.0;
     let end_time = start_time + (1 + rng.below(3000)) as f64 / 10.0;
@@ -585,9 +650,16 @@ fn call_play(rng: &mut Rng, idx: usize, time: Timestamp, call_ids: &[u64], share
     m.insert("video_player_instance_id".into(), json!(rng.uuid()));
     m.insert(
         "sequence_num".into(),
-        if shared { json!(seq.to_string()) } else { json!(seq) },
+        if shared {
+            json!(seq.to_string())
+        } else {
+            json!(seq)
+        },
     );
-    m.insert("play_speed".into(), json!(*rng.pick(&[1.0f64, 1.25, 1.5, 2.0])));
+    m.insert(
+        "play_speed".into(),
+        json!(*rng.pick(&[1.0f64, 1.25, 1.5, 2.0])),
+    );
     m.insert(
         "device".into(),
         json!(rng.pick(&["desktop", "mobile-ios", "mobile-android", "tablet"])),
@@ -604,7 +676,11 @@ fn call_play(rng: &mut Rng, idx: usize, time: Timestamp, call_ids: &[u64], share
 }
 
 fn shared_access(rng: &mut Rng, idx: usize, call_ids: &[u64]) -> Value {
-    let call_id = if idx == 0 { call_ids[0] } else { *rng.pick(call_ids) };
+    let call_id = if idx == 0 {
+        call_ids[0]
+    } else {
+        *rng.pick(call_ids)
+    };
     json!({
         "call_id": call_id,
         "time_based_secure_sharing_id": rng.uuid(),

@@ -1,1 +1,226 @@
-fn main() {}
+//! `gong-logs-sim`: run the Gong `GET /v2/logs` simulator as a local sandbox.
+#![allow(clippy::print_stderr)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use gong_logs_sim::{FaultConfig, LogType, SimConfig, Simulator};
+use jiff::Timestamp;
+
+/// A local, fake Gong: serves `GET /v2/logs` with generated (or replayed)
+/// audit log entries, Gong's auth, paging, cursors and rate limits, plus
+/// optional injected faults. Credentials are fake; nothing leaves this machine.
+///
+/// Admin endpoints: `GET /_sim/stats` (counters as JSON) and
+/// `POST /_sim/reset` (reset counters).
+#[derive(Debug, Parser)]
+#[command(name = "gong-logs-sim", version, about, long_about)]
+struct Args {
+    /// IP address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+
+    /// TCP port to listen on; 0 picks a free port (the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Seed for the generated data and for fault decisions: the same seed
+    /// and range always give the same entries.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+
+    /// Number of generated entries per log type.
+    #[arg(long, default_value_t = 1000)]
+    entries_per_type: usize,
+
+    /// Start (inclusive) of the generated entries' time range, ISO-8601 with
+    /// offset [default: 30 days before --to].
+    #[arg(long, value_name = "DATETIME")]
+    from: Option<Timestamp>,
+
+    /// End (exclusive) of the generated entries' time range, ISO-8601 with
+    /// offset [default: now, rounded down to the hour].
+    #[arg(long, value_name = "DATETIME")]
+    to: Option<Timestamp>,
+
+    /// Log types that get generated data (comma-separated); the others answer
+    /// 404 [default: all five].
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    log_types: Vec<LogType>,
+
+    /// Serve the entries of this JSONL file instead of generated ones: one
+    /// JSON object per line with a "logType" key (stripped when served) and an
+    /// "eventTime" key. Replays a real export exactly.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+
+    /// Entries per page (Gong: 100).
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+
+    /// Requests per second allowed by the token bucket (Gong: 3); 0 disables
+    /// rate limiting. Over the limit: 429 with Retry-After.
+    #[arg(long, default_value_t = 3.0, value_name = "REQ_PER_SEC")]
+    rate_limit: f64,
+
+    /// Token bucket capacity: requests allowed at once before the rate applies.
+    #[arg(long, default_value_t = 3)]
+    burst: u32,
+
+    /// Requests allowed per UTC day (Gong: 10000); unlimited if not given.
+    /// Over it: 429 with Retry-After until midnight UTC.
+    #[arg(long, value_name = "N")]
+    daily_quota: Option<u64>,
+
+    /// Seconds a cursor stays valid after it was issued; older ones get 400.
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    cursor_ttl: f64,
+
+    /// Access key accepted for Basic auth (Authorization: Basic
+    /// base64(key:secret)); empty disables Basic auth.
+    #[arg(long, default_value = "sim-access-key", env = "GONG_SIM_ACCESS_KEY")]
+    access_key: String,
+
+    /// Access key secret accepted for Basic auth.
+    #[arg(long, default_value = "sim-secret", env = "GONG_SIM_SECRET")]
+    secret: String,
+
+    /// Bearer token accepted (Authorization: Bearer TOKEN); repeat for more.
+    #[arg(long, default_value = "sim-bearer-token", value_name = "TOKEN")]
+    bearer_token: Vec<String>,
+
+    /// Probability (0..1) of a 500 with Gong's JSON error body.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_500: f64,
+
+    /// Probability (0..1) of a 502 with an HTML body, as a proxy sends.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_502: f64,
+
+    /// Probability (0..1) of a 503 with Retry-After (see --retry-after-503).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_503: f64,
+
+    /// Probability (0..1) of closing the connection without any response.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_drop: f64,
+
+    /// Probability (0..1) of cutting the response body off half-way.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_truncate: f64,
+
+    /// Retry-After seconds sent with injected 503s.
+    #[arg(long = "retry-after-503", default_value_t = 1, value_name = "SECONDS")]
+    retry_after_503: u64,
+
+    /// Latency added to every valid request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    latency_ms: u64,
+
+    /// Extra random latency, uniform in 0..=MS milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    jitter_ms: u64,
+
+    /// Deterministic faults: every distinct request (by its query string)
+    /// fails once, then succeeds. The fault cycles through the kinds whose
+    /// --fault-* probability is above 0 (500 if none is); no random faults.
+    #[arg(long)]
+    fail_each_once: bool,
+}
+
+impl Args {
+    fn into_config(self) -> SimConfig {
+        let defaults = SimConfig::default();
+        SimConfig {
+            bind: SocketAddr::new(self.bind, self.port),
+            seed: self.seed,
+            entries_per_type: self.entries_per_type,
+            start: self.from,
+            end: self.to,
+            log_types: if self.log_types.is_empty() {
+                defaults.log_types
+            } else {
+                self.log_types
+            },
+            data_file: self.data,
+            page_size: self.page_size,
+            rate_limit: self.rate_limit,
+            burst: self.burst,
+            daily_quota: self.daily_quota,
+            cursor_ttl: Duration::try_from_secs_f64(self.cursor_ttl).unwrap_or(Duration::ZERO),
+            access_key: self.access_key,
+            secret: self.secret,
+            bearer_tokens: self
+                .bearer_token
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect(),
+            faults: FaultConfig {
+                p_500: self.fault_500,
+                p_502: self.fault_502,
+                p_503: self.fault_503,
+                p_drop: self.fault_drop,
+                p_truncate: self.fault_truncate,
+                retry_after_503: self.retry_after_503,
+                latency_ms: self.latency_ms,
+                jitter_ms: self.jitter_ms,
+                fail_each_request_once: self.fail_each_once,
+            },
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = Args::parse().into_config();
+    let sim = match Simulator::start(config).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("gong-logs-sim: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cfg = sim.config();
+    eprintln!("gong-logs-sim listening on {}", sim.base_url());
+    eprintln!("  endpoint:     {}/v2/logs", sim.base_url());
+    eprintln!("  stats:        {}/_sim/stats", sim.base_url());
+    if !cfg.access_key.is_empty() {
+        eprintln!("  access key:   {}", cfg.access_key);
+        eprintln!("  secret:       {} (fake)", cfg.secret);
+    }
+    for t in &cfg.bearer_tokens {
+        eprintln!("  bearer token: {t} (fake)");
+    }
+    let ds = sim.dataset();
+    for t in LogType::ALL {
+        let e = ds.entries(t);
+        if let (Some(first), Some(last)) = (e.first(), e.last()) {
+            eprintln!(
+                "  {:<27} {:>6} entries, {} .. {}",
+                t.as_str(),
+                e.len(),
+                first.time,
+                last.time
+            );
+        }
+    }
+    eprintln!("Press Ctrl-C to stop.");
+
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("gong-logs-sim: cannot wait for Ctrl-C: {e}");
+    }
+    eprintln!("gong-logs-sim: shutting down");
+    sim.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -129,7 +129,9 @@ impl Counters {
 
     /// Records that a `Retry-After: secs` was issued now.
     pub(crate) fn issued_retry_after(&self, secs: u64) {
-        let deadline = self.now_nanos().saturating_add(secs.saturating_mul(1_000_000_000));
+        let deadline = self
+            .now_nanos()
+            .saturating_add(secs.saturating_mul(1_000_000_000));
         self.retry_deadline.fetch_max(deadline, Relaxed);
     }
 
