@@ -6,11 +6,11 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use url::Url;
 
+use crate::Credentials;
 use crate::entry::LogEntry;
 use crate::error::ApiError;
 use crate::generated;
 use crate::log_type::LogType;
-use crate::Credentials;
 
 /// Everything needed to talk to one Gong tenant.
 #[derive(Clone, Debug)]
@@ -97,10 +97,7 @@ pub fn validate_base_url(input: &str) -> Result<Url, ConfigError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("a base URL has no query or fragment"));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| invalid("no host"))?
-        .to_owned();
+    let host = url.host_str().ok_or_else(|| invalid("no host"))?.to_owned();
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&host) => {}

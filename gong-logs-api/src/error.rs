@@ -11,7 +11,10 @@ use crate::hooks::{NonJsonStatus, retry_after_secs};
 #[non_exhaustive]
 pub enum ApiError {
     /// 401/403: the credentials were refused.
-    #[error("Gong refused the credentials (HTTP {status}){}", details(request_id, messages))]
+    #[error(
+        "Gong refused the credentials (HTTP {status}){}",
+        details(request_id, messages)
+    )]
     Unauthorized {
         /// HTTP status.
         status: u16,
@@ -21,7 +24,11 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// 429: over Gong's rate limit or daily quota.
-    #[error("rate limited by Gong (HTTP 429{}){}", retry_after_text(retry_after), details(request_id, messages))]
+    #[error(
+        "rate limited by Gong (HTTP 429{}){}",
+        retry_after_text(retry_after),
+        details(request_id, messages)
+    )]
     RateLimited {
         /// How long Gong asked to wait.
         retry_after: Option<Duration>,
@@ -32,7 +39,10 @@ pub enum ApiError {
     },
     /// 400: Gong rejected the request (bad parameters, or an expired or
     /// rejected cursor).
-    #[error("Gong rejected the request (HTTP 400){}", details(request_id, messages))]
+    #[error(
+        "Gong rejected the request (HTTP 400){}",
+        details(request_id, messages)
+    )]
     BadRequest {
         /// Gong's `requestId`, if the body had one.
         request_id: Option<String>,
@@ -40,7 +50,11 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// 5xx, with a JSON body or not (a proxy's HTML 502).
-    #[error("Gong server error (HTTP {status}{}){}", retry_after_text(retry_after), details(request_id, messages))]
+    #[error(
+        "Gong server error (HTTP {status}{}){}",
+        retry_after_text(retry_after),
+        details(request_id, messages)
+    )]
     Server {
         /// HTTP status.
         status: u16,
@@ -52,9 +66,7 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// 404 whose body is not Gong's JSON: not "no records" but a wrong URL.
-    #[error(
-        "the server answered HTTP 404 with a non-JSON body: is the base URL a Gong API host?"
-    )]
+    #[error("the server answered HTTP 404 with a non-JSON body: is the base URL a Gong API host?")]
     NotGong,
     /// Any other status.
     #[error("unexpected HTTP {status} from Gong{}", details(request_id, messages))]
@@ -146,11 +158,7 @@ impl ApiError {
         }
     }
 
-    fn from_status(
-        status: u16,
-        retry_after: Option<u64>,
-        body: Option<ErrorResponse>,
-    ) -> Self {
+    fn from_status(status: u16, retry_after: Option<u64>, body: Option<ErrorResponse>) -> Self {
         let (request_id, messages) = match body {
             Some(b) => (b.request_id, b.errors),
             None => (None, Vec::new()),
@@ -199,10 +207,9 @@ impl ApiError {
                 Self::from_status(status, retry_after, Some(rv.into_inner()))
             }
             E::ResponseBodyError(e) => Self::Body(format!("body cut off: {}", e.without_url())),
-            E::InvalidResponsePayload(bytes, e) => Self::Body(format!(
-                "invalid JSON in a {}-byte body: {e}",
-                bytes.len()
-            )),
+            E::InvalidResponsePayload(bytes, e) => {
+                Self::Body(format!("invalid JSON in a {}-byte body: {e}", bytes.len()))
+            }
             E::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let retry_after = retry_after_secs(response.headers());

@@ -315,7 +315,10 @@ impl Shared {
                     // An expired or rejected cursor: re-query from the last
                     // delivered instant, skipping what was delivered there.
                     if recovered_without_progress {
-                        return Err(ExportError::CursorLoop { log_type, source: e });
+                        return Err(ExportError::CursorLoop {
+                            log_type,
+                            source: e,
+                        });
                     }
                     recovered_without_progress = true;
                     ExportStats::bump(&self.stats.cursor_recoveries, 1);

@@ -26,6 +26,7 @@ mod retry;
 mod throttle;
 
 pub use auth::{Credentials, Secret};
+pub use client::validate_base_url;
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
 pub use entry::LogEntry;
 pub use error::ApiError;
@@ -33,7 +34,6 @@ pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
-pub use client::validate_base_url;
 
 /// The default Gong API host. Each company also has its own base URL (see
 /// the OAuth token response's `api_base_url_for_customer`).

@@ -52,7 +52,11 @@ mod tests {
                 .base_delay
                 .saturating_mul(1 << (retry - 1).min(20))
                 .min(policy.max_delay);
-            assert!(d >= exp / 2 && d <= exp, "retry {retry}: {d:?} outside [{:?}, {exp:?}]", exp / 2);
+            assert!(
+                d >= exp / 2 && d <= exp,
+                "retry {retry}: {d:?} outside [{:?}, {exp:?}]",
+                exp / 2
+            );
         }
     }
 }

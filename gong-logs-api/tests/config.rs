@@ -18,11 +18,17 @@ fn base_urls() {
         assert!(!client.unwrap().base_url().ends_with('/'));
     }
     let bad = [
-        ("http://api.gong.io", "refusing plain http:// to api.gong.io"),
+        (
+            "http://api.gong.io",
+            "refusing plain http:// to api.gong.io",
+        ),
         ("http://10.0.0.1", "refusing plain http://"),
         ("ftp://api.gong.io", "scheme ftp:// is not http(s)"),
         ("api.gong.io", "invalid base URL"),
-        ("https://user:pw@api.gong.io", "credentials in the URL are not allowed"),
+        (
+            "https://user:pw@api.gong.io",
+            "credentials in the URL are not allowed",
+        ),
         ("https://api.gong.io/?x=1", "no query or fragment"),
         ("", "invalid base URL"),
     ];

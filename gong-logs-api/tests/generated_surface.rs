@@ -55,7 +55,11 @@ fn list_items(items: &[syn::Item], module: &str, out: &mut Vec<String>) {
                     .collect();
                 out.push(format!("struct {module}{} {}", s.ident, derives.join(" ")));
                 for field in &s.fields {
-                    let name = field.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                    let name = field
+                        .ident
+                        .as_ref()
+                        .map(|i| i.to_string())
+                        .unwrap_or_default();
                     let wire = serde_rename(&field.attrs)
                         .map(|r| format!(" (wire: {r})"))
                         .unwrap_or_default();
@@ -79,12 +83,20 @@ fn list_items(items: &[syn::Item], module: &str, out: &mut Vec<String>) {
                             syn::ReturnType::Default => String::new(),
                             syn::ReturnType::Type(_, ty) => format!(" -> {}", tidy(ty)),
                         };
-                        let asyncness = if f.sig.asyncness.is_some() { "async " } else { "" };
-                        out.push(format!(
-                            "fn {module}{target}::{}({}){ret} {asyncness}",
-                            f.sig.ident,
-                            args.join(", ")
-                        ).trim_end().to_owned());
+                        let asyncness = if f.sig.asyncness.is_some() {
+                            "async "
+                        } else {
+                            ""
+                        };
+                        out.push(
+                            format!(
+                                "fn {module}{target}::{}({}){ret} {asyncness}",
+                                f.sig.ident,
+                                args.join(", ")
+                            )
+                            .trim_end()
+                            .to_owned(),
+                        );
                     }
                 }
             }

@@ -36,4 +36,4 @@ pub use config::{FaultConfig, LogType, SimConfig};
 pub use data::{Dataset, Entry};
 pub use error::{ParseLogTypeError, SimError};
 pub use server::Simulator;
-pub use stats::{FaultStats, Stats};
+pub use stats::{FaultStats, RETRY_AFTER_GRACE, Stats};

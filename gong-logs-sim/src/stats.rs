@@ -21,7 +21,9 @@ pub struct Stats {
     /// Highest number of `/v2/logs` requests handled at the same time.
     pub concurrency_peak: u64,
     /// Requests that arrived before the latest `Retry-After` deadline the
-    /// simulator had issued (on a 429 or 503) had passed. Counted globally:
+    /// simulator had issued (on a 429 or 503) had passed, and more than
+    /// [`RETRY_AFTER_GRACE`] after it was issued (requests arriving sooner
+    /// were already on their way when the client got the answer). Counted globally:
     /// Gong's limits are per company, so a client should hold all its
     /// requests, not just the one that was refused.
     pub retry_after_violations: u64,
@@ -77,6 +79,10 @@ pub(crate) enum FaultKind {
 
 const STATUS_SLOTS: usize = 600;
 
+/// Requests arriving this soon after a `Retry-After` was issued are taken
+/// to have been sent before the client saw it, and are not violations.
+pub const RETRY_AFTER_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 #[derive(Debug)]
 pub(crate) struct Counters {
     epoch: Instant,
@@ -87,6 +93,8 @@ pub(crate) struct Counters {
     violations: AtomicU64,
     /// Nanoseconds since `epoch` before which requests violate Retry-After.
     retry_deadline: AtomicU64,
+    /// When the latest Retry-After was issued (nanoseconds since `epoch`).
+    retry_issued: AtomicU64,
     rate_limited: AtomicU64,
     quota_exceeded: AtomicU64,
     pages: AtomicU64,
@@ -104,6 +112,7 @@ impl Counters {
             peak: AtomicU64::new(0),
             violations: AtomicU64::new(0),
             retry_deadline: AtomicU64::new(0),
+            retry_issued: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             quota_exceeded: AtomicU64::new(0),
             pages: AtomicU64::new(0),
@@ -119,7 +128,11 @@ impl Counters {
     /// Counts an arriving request and checks it against the Retry-After deadline.
     pub(crate) fn arrive(&self) -> InFlight<'_> {
         self.total.fetch_add(1, Relaxed);
-        if self.now_nanos() < self.retry_deadline.load(Relaxed) {
+        let now = self.now_nanos();
+        let grace = RETRY_AFTER_GRACE.as_nanos() as u64;
+        if now < self.retry_deadline.load(Relaxed)
+            && now > self.retry_issued.load(Relaxed).saturating_add(grace)
+        {
             self.violations.fetch_add(1, Relaxed);
         }
         let now = self.in_flight.fetch_add(1, Relaxed) + 1;
@@ -133,6 +146,7 @@ impl Counters {
             .now_nanos()
             .saturating_add(secs.saturating_mul(1_000_000_000));
         self.retry_deadline.fetch_max(deadline, Relaxed);
+        self.retry_issued.fetch_max(self.now_nanos(), Relaxed);
     }
 
     pub(crate) fn status(&self, code: u16) {
@@ -211,6 +225,7 @@ impl Counters {
         self.peak.store(self.in_flight.load(Relaxed), Relaxed);
         self.violations.store(0, Relaxed);
         self.retry_deadline.store(0, Relaxed);
+        self.retry_issued.store(0, Relaxed);
         self.rate_limited.store(0, Relaxed);
         self.quota_exceeded.store(0, Relaxed);
         self.pages.store(0, Relaxed);

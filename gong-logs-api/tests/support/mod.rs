@@ -79,7 +79,7 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response<B
             let value = value.to_str().unwrap_or("<binary>").to_owned();
             let value = if name == "authorization" {
                 let scheme = value.split(' ').next().unwrap_or("").to_owned();
-                let ok = expected.iter().any(|e| *e == value);
+                let ok = expected.contains(&value);
                 format!("{scheme} <redacted; matches credentials: {ok}>")
             } else if name == "host" {
                 // The loopback port changes every run.
@@ -105,9 +105,10 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response<B
         .unwrap_or_else(|| Scripted::json(200, EMPTY_PAGE));
     let mut response = Response::new(Body::from(scripted.body));
     *response.status_mut() = StatusCode::from_u16(scripted.status).unwrap();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static(scripted.content_type));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static(scripted.content_type),
+    );
     for (name, value) in scripted.headers {
         response
             .headers_mut()
