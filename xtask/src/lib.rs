@@ -3,4 +3,6 @@
 //! One module per subcommand; `src/main.rs` only parses arguments and
 //! dispatches. The modules are a library so tests can call them directly.
 
+pub mod bench;
+pub mod demo;
 pub mod reconcile;

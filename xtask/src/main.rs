@@ -23,12 +23,20 @@ enum Task {
     /// openapi/patches.json (--check: verify it; --upstream: adopt a new
     /// download and report what changed on /v2/logs).
     Reconcile(xtask::reconcile::Args),
+    /// Build gong-logs, start the simulator on a free loopback port and run
+    /// the real binary against it: the main job, end to end.
+    Demo,
+    /// Measure rate-limit efficiency, throughput, peak memory and start-up
+    /// against the simulator; print a table and write docs/BENCHMARKS.md.
+    Bench(xtask::bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
         Task::Reconcile(args) => xtask::reconcile::run(args),
+        Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
+        Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
