@@ -18,9 +18,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use jiff::{Timestamp, ToSpan as _};
+use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -182,14 +181,6 @@ impl Tracker {
         }
         true
     }
-
-    /// Where to restart a query so that nothing admitted comes again.
-    fn restart_point(&self) -> Position {
-        Position {
-            time: self.position.time,
-            count: self.position.count,
-        }
-    }
 }
 
 /// Runs exports under one shared throttle and retry policy.
@@ -323,7 +314,7 @@ impl Shared {
                     recovered_without_progress = true;
                     ExportStats::bump(&self.stats.cursor_recoveries, 1);
                     tracing::warn!(%log_type, "cursor rejected, re-querying from the last entry: {e}");
-                    let restart = tracker.restart_point();
+                    let restart = tracker.position;
                     tracker = Tracker::resume(restart);
                     request.from = format_time(restart.time);
                     request.cursor = None;
@@ -399,7 +390,7 @@ impl Shared {
         }
 
         // 2. The windows over the rest.
-        let resume = position.restart_point();
+        let resume = position.position;
         let remaining = total.saturating_sub(page_len);
         let per_window = page_len * self.options.pages_per_window.max(1);
         let count = remaining.div_ceil(per_window).clamp(1, 10_000);
@@ -496,11 +487,3 @@ pub fn split_windows(from: Timestamp, to: Timestamp, count: u64) -> Vec<(Timesta
     bounds.push(to);
     bounds.windows(2).map(|w| (w[0], w[1])).collect()
 }
-
-/// A duration as a jiff span helper for callers (whole seconds).
-pub fn seconds(n: i64) -> jiff::Span {
-    n.seconds()
-}
-
-/// Default polling interval of follow mode.
-pub const DEFAULT_FOLLOW_INTERVAL: Duration = Duration::from_secs(60);
