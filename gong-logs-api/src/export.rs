@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::client::{GongClient, Page, PageRequest};
@@ -89,7 +89,7 @@ impl Default for ExportOptions {
             rate_limit: Some(3.0),
             retry: RetryPolicy::default(),
             concurrency: 8,
-            pages_per_window: 4,
+            pages_per_window: 3,
         }
     }
 }
@@ -389,18 +389,26 @@ impl Shared {
             return Ok(());
         }
 
-        // 2. The windows over the rest.
+        // 2. The windows over the rest. Windows are sized to hold a little
+        // less than `pages_per_window` full pages, so that most need exactly
+        // that many requests. At most `concurrency` windows fetch at once
+        // (a FIFO semaphore, so the head window always holds a permit), and
+        // at most twice that many are spawned ahead of the one being
+        // delivered: memory stays bounded by their channels.
         let resume = position.position;
         let remaining = total.saturating_sub(page_len);
-        let per_window = page_len * self.options.pages_per_window.max(1);
+        let per_window = (page_len * self.options.pages_per_window.max(1) * 9 / 10).max(1);
         let count = remaining.div_ceil(per_window).clamp(1, 10_000);
         let windows = split_windows(resume.time, to, count);
         let concurrency = self.options.concurrency.max(1);
+        let ahead = concurrency * 2;
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let capacity = usize::try_from(self.options.pages_per_window).unwrap_or(4) + 2;
 
         let mut tasks = JoinSet::new();
         let mut pending: std::collections::VecDeque<WindowRx> = Default::default();
         let mut next = 0usize;
-        let spawn = |i: usize, tasks: &mut JoinSet<()>| -> WindowRx {
+        let spawn = |i: usize, permit: OwnedSemaphorePermit, tasks: &mut JoinSet<()>| -> WindowRx {
             let (from, until) = windows[i];
             let window_start = if i == 0 {
                 resume
@@ -410,31 +418,52 @@ impl Shared {
                     count: 0,
                 }
             };
-            let (tx, rx) = mpsc::channel(2);
+            let (tx, rx) = mpsc::channel(capacity);
             let shared = Arc::clone(self);
             tasks.spawn(async move {
+                let _permit = permit; // held until the window is fetched
                 if let Err(e) = shared.run_window(log_type, window_start, until, &tx).await {
                     let _ = tx.send(Err(e)).await;
                 }
             });
             rx
         };
-        while next < windows.len() && pending.len() < concurrency {
-            pending.push_back(spawn(next, &mut tasks));
-            next += 1;
-        }
-        while let Some(mut rx) = pending.pop_front() {
-            while let Some(item) = rx.recv().await {
-                let entries = item?;
-                for e in &entries {
-                    position.admit(e);
-                }
-                if !self.deliver(log_type, entries, &position, out).await {
-                    return Ok(());
+        // The coordinator never blocks on a permit while the head window
+        // waits to be drained: it waits for either.
+        let first = Arc::clone(&permits)
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        pending.push_back(spawn(0, first, &mut tasks));
+        next += 1;
+        while let Some(mut head) = pending.pop_front() {
+            loop {
+                let can_spawn = next < windows.len() && pending.len() < ahead;
+                tokio::select! {
+                    biased;
+                    item = head.recv() => {
+                        let Some(item) = item else { break };
+                        let entries = item?;
+                        for e in &entries {
+                            position.admit(e);
+                        }
+                        if !self.deliver(log_type, entries, &position, out).await {
+                            return Ok(());
+                        }
+                    }
+                    permit = Arc::clone(&permits).acquire_owned(), if can_spawn => {
+                        let permit = permit.expect("never closed");
+                        pending.push_back(spawn(next, permit, &mut tasks));
+                        next += 1;
+                    }
                 }
             }
-            if next < windows.len() {
-                pending.push_back(spawn(next, &mut tasks));
+            if pending.is_empty() && next < windows.len() {
+                let permit = Arc::clone(&permits)
+                    .acquire_owned()
+                    .await
+                    .expect("never closed");
+                pending.push_back(spawn(next, permit, &mut tasks));
                 next += 1;
             }
         }

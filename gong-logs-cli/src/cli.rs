@@ -88,6 +88,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(
     name = "gong-logs",
+    bin_name = "gong-logs",
     version,
     max_term_width = 100,
     after_help = MAIN_EXAMPLES,
@@ -104,12 +105,18 @@ pub struct Cli {
     ///
     /// -v shows warnings and progress events of the client, -vv debug
     /// details. RUST_LOG, when set, overrides the filter.
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
 
     /// Print nothing to stderr but errors: no progress bar, no summary, no
     /// warnings.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
 }
 
@@ -177,7 +184,13 @@ pub struct FetchArgs {
     /// table: aligned columns for people. Default: table when stdout is a
     /// terminal; with -o, by the file's extension (.csv, .json, else jsonl);
     /// otherwise jsonl.
-    #[arg(short, long, value_enum, value_name = "FORMAT")]
+    #[arg(
+        short,
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        hide_possible_values = true
+    )]
     pub format: Option<Format>,
 
     /// Columns for csv and table: comma list of dotted paths.
@@ -376,8 +389,14 @@ pub fn parse_type_arg(text: &str) -> Result<TypeArg, String> {
         .find(|t| t.to_string().eq_ignore_ascii_case(text))
         .map(TypeArg::One)
         .ok_or_else(|| {
-            let names: Vec<String> = LogTypeInfo::ALL.iter().map(|i| i.log_type.to_string()).collect();
-            format!("unknown log type {text:?}: expected {}, or all", names.join(", "))
+            let names: Vec<String> = LogTypeInfo::ALL
+                .iter()
+                .map(|i| i.log_type.to_string())
+                .collect();
+            format!(
+                "unknown log type {text:?}: expected {}, or all",
+                names.join(", ")
+            )
         })
 }
 
@@ -421,7 +440,10 @@ mod tests {
 
     #[test]
     fn types_parse_case_insensitively_and_expand_in_order() {
-        assert_eq!(parse_type_arg("accesslog"), Ok(TypeArg::One(LogType::AccessLog)));
+        assert_eq!(
+            parse_type_arg("accesslog"),
+            Ok(TypeArg::One(LogType::AccessLog))
+        );
         assert_eq!(parse_type_arg("ALL"), Ok(TypeArg::All));
         assert!(parse_type_arg("Access").is_err());
         let types = expand_types(&[TypeArg::One(LogType::UserCallPlay), TypeArg::All]);

@@ -49,7 +49,9 @@ pub struct Profile {
 
 impl Profile {
     fn holds_secret(&self) -> bool {
-        self.access_key_secret.as_deref().is_some_and(|s| !s.is_empty())
+        self.access_key_secret
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
             || self.bearer_token.as_deref().is_some_and(|s| !s.is_empty())
     }
 }
@@ -159,7 +161,7 @@ fn check_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn pick<'a>(choices: [(Option<&'a str>, Source); 3]) -> Option<(&'a str, Source)> {
+fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
     choices
         .into_iter()
         .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
@@ -181,7 +183,11 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
                     return Err(Failure::usage(format!(
                         "profile {profile_name:?} is not in config file {} (profiles there: {})",
                         path.display(),
-                        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
                     )));
                 }
                 None => Profile::default(),
@@ -313,9 +319,11 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned().filter(|v| !v.is_empty())
     }
 
@@ -371,14 +379,26 @@ mod tests {
         let e = resolve(&ConnectionFlags::default(), &none).unwrap_err();
         assert_eq!(e.code, crate::exit::AUTH);
 
-        let env = env_of(&[("GONG_ACCESS_KEY", "k"), ("GONG_BEARER_TOKEN", "t")]);
-        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::USAGE);
+        let env = env_of(&[("GONG_ACCESS_KEY", "k"), ("GONG_BEARER_TOKEN", "tok-t")]);
+        assert_eq!(
+            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
+            crate::exit::USAGE
+        );
 
         let env = env_of(&[("GONG_ACCESS_KEY", "k")]);
-        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::AUTH);
+        assert_eq!(
+            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
+            crate::exit::AUTH
+        );
 
-        let env = env_of(&[("GONG_BEARER_TOKEN", "t"), ("GONG_BASE_URL", "http://example.com")]);
-        assert_eq!(resolve(&ConnectionFlags::default(), &env).unwrap_err().code, crate::exit::USAGE);
+        let env = env_of(&[
+            ("GONG_BEARER_TOKEN", "tok-t"),
+            ("GONG_BASE_URL", "http://example.com"),
+        ]);
+        assert_eq!(
+            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
+            crate::exit::USAGE
+        );
 
         let dir = write_config("[default]\nbearer_token = \"s3cr3t\"\n", 0o640);
         let cfg = dir.path().join("config.toml");

@@ -89,7 +89,12 @@ impl<T, E: Into<anyhow::Error>> WithCode<T> for std::result::Result<T, E> {
 /// Collapses whitespace runs containing newlines so a message is one line.
 pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             out.push(' ');
         }
@@ -101,8 +106,10 @@ pub fn one_line(text: &str) -> String {
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Registers a secret so that [`redact`] removes it from anything printed.
+/// (Values shorter than 4 characters are not real secrets and would mangle
+/// every message.)
 pub fn register_secret(secret: &str) {
-    if secret.is_empty() {
+    if secret.chars().count() < 4 {
         return;
     }
     let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());

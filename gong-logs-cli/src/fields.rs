@@ -7,13 +7,16 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// The members of a JSON object, in order, values as raw text.
+#[derive(Debug)]
 pub struct Members<'a>(pub Vec<(String, &'a RawValue)>);
 
 impl<'a> Members<'a> {
     /// Parses `text` as an object; `None` if it is not one.
     pub fn parse(text: &'a str) -> Option<Self> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let members = de.deserialize_map(MembersVisitor(std::marker::PhantomData)).ok()?;
+        let members = de
+            .deserialize_map(MembersVisitor(std::marker::PhantomData))
+            .ok()?;
         de.end().ok()?;
         Some(members)
     }
@@ -148,7 +151,8 @@ mod tests {
 
     #[test]
     fn minify_keeps_strings_and_numbers() {
-        let text = "{ \"a b\" : [ 1 , 2.50e10 , \"x \\\" y\" ],\n \"n\": 123456789012345678901234567890 }";
+        let text =
+            "{ \"a b\" : [ 1 , 2.50e10 , \"x \\\" y\" ],\n \"n\": 123456789012345678901234567890 }";
         assert_eq!(
             minify(text),
             "{\"a b\":[1,2.50e10,\"x \\\" y\"],\"n\":123456789012345678901234567890}"
@@ -162,7 +166,10 @@ mod tests {
         assert_eq!(get("eventTime").as_deref(), Some("2024-03-01T00:00:00Z"));
         assert_eq!(get("logRecord.call_id").as_deref(), Some("77"));
         assert_eq!(get("logRecord.t.0.n").as_deref(), Some("x"));
-        assert_eq!(get("logRecord.big").as_deref(), Some("12345678901234567890123"));
+        assert_eq!(
+            get("logRecord.big").as_deref(),
+            Some("12345678901234567890123")
+        );
         assert_eq!(get("logRecord.t").as_deref(), Some(r#"[{"n":"x"}]"#));
         assert_eq!(get("logRecord.missing"), None);
         assert_eq!(get("logRecord.t.5"), None);

@@ -42,17 +42,28 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
         "yesterday" => return Ok(midnight_utc(now, 1)),
         _ => {}
     }
-    if text.starts_with(|c: char| c.is_ascii_digit()) && text.ends_with(|c: char| c.is_ascii_alphabetic())
+    if text.starts_with(|c: char| c.is_ascii_digit())
+        && text.ends_with(|c: char| c.is_ascii_alphabetic())
         && let Ok(span) = parse_span(text)
     {
-        return now
-            .checked_sub(span)
-            .map_err(|_| TimeError(format!("{text:?} ago is before the earliest supported time")));
+        return now.checked_sub(span).map_err(|_| {
+            TimeError(format!(
+                "{text:?} ago is before the earliest supported time"
+            ))
+        });
     }
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
     }
-    if let Ok(date) = text.parse::<Date>() {
+    let bare_date = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if bare_date && let Ok(date) = text.parse::<Date>() {
         return date
             .to_zoned(TimeZone::UTC)
             .map(|z| z.timestamp())
@@ -63,7 +74,9 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
             "{text:?} has no time zone: add Z for UTC ({text}Z) or an offset ({text}+02:00)"
         )));
     }
-    Err(TimeError(format!("cannot read {text:?} as a time: {ACCEPTED}")))
+    Err(TimeError(format!(
+        "cannot read {text:?} as a time: {ACCEPTED}"
+    )))
 }
 
 fn midnight_utc(now: Timestamp, days_back: i64) -> Timestamp {
@@ -143,10 +156,22 @@ mod tests {
     #[test]
     fn absolute_forms() {
         let n = now();
-        assert_eq!(parse_time("2024-03-01T10:00:00Z", n), Ok(t("2024-03-01T10:00:00Z")));
-        assert_eq!(parse_time("2024-03-01T10:00:00.123456Z", n), Ok(t("2024-03-01T10:00:00.123456Z")));
-        assert_eq!(parse_time("2024-03-01T12:00:00+02:00", n), Ok(t("2024-03-01T10:00:00Z")));
-        assert_eq!(parse_time("2024-03-01T05:00:00-05:00", n), Ok(t("2024-03-01T10:00:00Z")));
+        assert_eq!(
+            parse_time("2024-03-01T10:00:00Z", n),
+            Ok(t("2024-03-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-03-01T10:00:00.123456Z", n),
+            Ok(t("2024-03-01T10:00:00.123456Z"))
+        );
+        assert_eq!(
+            parse_time("2024-03-01T12:00:00+02:00", n),
+            Ok(t("2024-03-01T10:00:00Z"))
+        );
+        assert_eq!(
+            parse_time("2024-03-01T05:00:00-05:00", n),
+            Ok(t("2024-03-01T10:00:00Z"))
+        );
         assert_eq!(parse_time(" 2024-03-01 ", n), Ok(t("2024-03-01T00:00:00Z")));
         assert_eq!(parse_time("2024-02-29", n), Ok(t("2024-02-29T00:00:00Z")));
     }
@@ -178,8 +203,21 @@ mod tests {
         let err = parse_time("2024-03-01T10:00:00", n).unwrap_err();
         assert!(err.0.contains("add Z"), "{err}");
         for bad in [
-            "", "2024-13-01", "2024-02-30", "yesterdayish", "5x", "d", "7 d", "tomorrow",
-            "1.5h", "-3d", "2024-03-01T25:00:00Z", "99999999999999999999d",
+            "",
+            "2024-13-01",
+            "2024-02-30",
+            "yesterdayish",
+            "5x",
+            "d",
+            "7 d",
+            "tomorrow",
+            "1.5h",
+            "-3d",
+            "2024-03-01T25:00:00Z",
+            "99999999999999999999d",
+            "2024-03-01T10:00",
+            "2024-3-1",
+            "20240301",
         ] {
             assert!(parse_time(bad, n).is_err(), "{bad:?} should be refused");
         }
@@ -189,7 +227,10 @@ mod tests {
     fn spans_and_intervals() {
         assert_eq!(parse_span("60"), Ok(SignedDuration::from_secs(60)));
         assert_eq!(parse_span("2m"), Ok(SignedDuration::from_secs(120)));
-        assert_eq!(parse_interval("1h30m"), Ok(std::time::Duration::from_secs(5400)));
+        assert_eq!(
+            parse_interval("1h30m"),
+            Ok(std::time::Duration::from_secs(5400))
+        );
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("m").is_err());
         assert!(parse_interval("10q").is_err());
@@ -214,7 +255,7 @@ mod tests {
 
         /// A span `N<unit>` means exactly N units before now.
         #[test]
-        fn span_is_that_long_ago(n in 0i64..100_000, unit in prop::sample::select(vec![('s', 1i64), ('m', 60), ('h', 3600), ('d', 86_400), ('w', 604_800)])) {
+        fn span_is_that_long_ago(n in 0i64..10_000, unit in prop::sample::select(vec![('s', 1i64), ('m', 60), ('h', 3600), ('d', 86_400), ('w', 604_800)])) {
             let text = format!("{n}{}", unit.0);
             let expected = now().checked_sub(SignedDuration::from_secs(n * unit.1)).unwrap();
             prop_assert_eq!(parse_time(&text, now()), Ok(expected));

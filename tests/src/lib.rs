@@ -1,1 +1,356 @@
-//! End-to-end tests live in `tests/`; this library holds their shared helpers.
+//! Shared helpers of the end-to-end tests (`tests/*.rs`): a simulator on a
+//! loopback port, the `gong-logs` binary with a hermetic environment, and a
+//! secret scan of everything it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub use gong_logs_sim::{FaultConfig, LogType as SimType, SimConfig, Simulator, Stats};
+use jiff::Timestamp;
+
+/// The simulator's fake secrets: none may appear in any output.
+pub const SECRETS: [&str; 2] = ["sim-secret", "sim-bearer-token"];
+
+/// The simulator's access key.
+pub const ACCESS_KEY: &str = "sim-access-key";
+
+/// Start of the test data (SimConfig::testing): 2024-01-01T00:00:00Z.
+pub const DATA_START: &str = "2024-01-01T00:00:00Z";
+/// End of the test data (SimConfig::testing): 2024-01-31T00:00:00Z.
+pub const DATA_END: &str = "2024-01-31T00:00:00Z";
+
+/// A simulator running on its own runtime for the length of a test.
+#[derive(Debug)]
+pub struct TestSim {
+    sim: Option<Simulator>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestSim {
+    /// Starts a simulator with `config` (bound to 127.0.0.1:0).
+    pub fn start(config: SimConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let sim = runtime
+            .block_on(Simulator::start(config))
+            .expect("simulator starts");
+        Self {
+            sim: Some(sim),
+            runtime,
+        }
+    }
+
+    /// A small deterministic data set: `entries` per type over January 2024,
+    /// no rate limit.
+    pub fn small(entries: usize) -> Self {
+        Self::start(SimConfig::testing(7, entries))
+    }
+
+    fn sim(&self) -> &Simulator {
+        self.sim.as_ref().expect("running")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.sim().base_url()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.sim().stats()
+    }
+
+    /// Requests that reached `/v2/logs`.
+    pub fn requests(&self) -> u64 {
+        self.stats().total_requests
+    }
+
+    /// The exact JSON text of each entry of `log_type` in `[from, to)`.
+    pub fn entries(&self, log_type: &str, from: &str, to: &str) -> Vec<String> {
+        let t: SimType = log_type.parse().expect("a log type");
+        self.sim()
+            .dataset()
+            .entries_in(t, ts(from), Some(ts(to)))
+            .iter()
+            .map(|e| e.json.clone())
+            .collect()
+    }
+
+    /// The expected JSONL output for `types` over `[from, to)`: each entry's
+    /// exact text with `"logType"` added first, types in the given order.
+    pub fn expected_jsonl(&self, types: &[&str], from: &str, to: &str) -> String {
+        let mut out = String::new();
+        for t in types {
+            for json in self.entries(t, from, to) {
+                out.push_str(&with_log_type(t, &json));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// A `gong-logs` command aimed at this simulator with Basic credentials
+    /// in the environment.
+    pub fn cmd(&self) -> Cmd {
+        let mut cmd = Cmd::new();
+        cmd.env("GONG_BASE_URL", self.base_url())
+            .env("GONG_ACCESS_KEY", ACCESS_KEY)
+            .env("GONG_ACCESS_KEY_SECRET", "sim-secret");
+        cmd
+    }
+}
+
+impl Drop for TestSim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.runtime.block_on(sim.shutdown());
+        }
+    }
+}
+
+/// Parses an RFC 3339 instant.
+pub fn ts(text: &str) -> Timestamp {
+    text.parse().expect("an RFC 3339 instant")
+}
+
+/// An entry's text with `"logType"` added as its first key (the sim's
+/// entries are compact, non-empty objects).
+pub fn with_log_type(log_type: &str, json: &str) -> String {
+    assert!(
+        json.starts_with('{') && json.len() > 2,
+        "unexpected entry {json}"
+    );
+    format!("{{\"logType\":\"{log_type}\",{}", &json[1..])
+}
+
+/// The binary under test: `gong-logs-under-test`, which Cargo builds next
+/// to the `deps/` directory holding the test executables of this package.
+/// (`CARGO_BIN_EXE_*` exists only when compiling the test files themselves,
+/// not this library.)
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_owned();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(format!(
+        "gong-logs-under-test{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test -p gong-logs-e2e`",
+        path.display()
+    );
+    path
+}
+
+/// A command with a hermetic environment: no inherited GONG_* variables,
+/// HOME and XDG_CONFIG_HOME in a fresh directory (no real config file),
+/// fixed terminal width.
+#[derive(Debug)]
+pub struct Cmd {
+    command: Command,
+    _home: tempfile::TempDir,
+}
+
+impl Default for Cmd {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cmd {
+    /// A bare command (no credentials, default base URL).
+    pub fn new() -> Self {
+        let home = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(binary());
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        Self {
+            command,
+            _home: home,
+        }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(&mut self, dir: &Path) -> &mut Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// The underlying command (to spawn and kill).
+    pub fn command(&mut self) -> &mut Command {
+        &mut self.command
+    }
+
+    /// Runs to completion (60 s at most) and checks that no secret was
+    /// printed.
+    pub fn run(&mut self) -> Run {
+        let child = self
+            .command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let output = wait_with_timeout(child, Duration::from_secs(60));
+        Run::new(output)
+    }
+}
+
+fn wait_with_timeout(child: std::process::Child, limit: Duration) -> Output {
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => output.expect("wait for the binary"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
+            panic!("gong-logs did not finish within {limit:?}");
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output as text.
+    pub stdout: String,
+    /// Standard error as text.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Wraps an output, scanning it for secrets.
+    pub fn new(output: Output) -> Self {
+        let run = Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert_no_secrets(&run.stdout, &run.stderr);
+        run
+    }
+
+    /// Asserts the exit code, showing stderr when it differs.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "exit code; stderr:\n{}\nstdout (first 2000 bytes):\n{:.2000}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+
+    /// Asserts success (exit 0).
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        self.code(0)
+    }
+
+    /// Asserts stderr is exactly one line of error that contains `needle`.
+    #[track_caller]
+    pub fn one_line_error(&self, needle: &str) -> &Self {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "stderr must be one line:\n{}", self.stderr);
+        assert!(
+            lines[0].starts_with("gong-logs: error: "),
+            "{}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Panics if any simulator secret is in `stdout` or `stderr`.
+#[track_caller]
+pub fn assert_no_secrets(stdout: &str, stderr: &str) {
+    for secret in SECRETS {
+        assert!(
+            !stdout.contains(secret),
+            "secret {secret:?} on stdout:\n{stdout}"
+        );
+        assert!(
+            !stderr.contains(secret),
+            "secret {secret:?} on stderr:\n{stderr}"
+        );
+    }
+}
+
+/// Panics if any simulator secret is in the file (checkpoints, outputs).
+#[track_caller]
+pub fn assert_file_has_no_secrets(path: &Path) {
+    if let Ok(bytes) = std::fs::read(path) {
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in SECRETS {
+            assert!(
+                !text.contains(secret),
+                "secret {secret:?} in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The names of the files in `dir`, sorted.
+pub fn dir_listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every log type, in documentation order.
+pub const ALL_TYPES: [&str; 5] = [
+    "AccessLog",
+    "UserActivityLog",
+    "UserCallPlay",
+    "ExternallySharedCallAccess",
+    "ExternallySharedCallPlay",
+];

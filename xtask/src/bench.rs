@@ -5,7 +5,7 @@
 //! The simulator runs in this process (built in release: the task re-runs
 //! itself with `--release` when started from a debug build); `gong-logs` runs
 //! as a child process so its peak memory is measured alone
-//! (`getrusage(RUSAGE_CHILDREN)`).
+//! (`getrusage(RUSAGE_CHILDREN)` in a probe process whose only child it is).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -43,21 +43,35 @@ fn verdict(met: bool, miss: String) -> String {
     }
 }
 
-fn peak_rss_children_kib() -> u64 {
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .map(|u| u.max_rss() as u64)
-        .unwrap_or(0)
+/// `cargo xtask rss-probe OUT -- CMD...`: runs CMD as this process's only
+/// child, then writes the child's peak resident set (KiB) to OUT. A fresh
+/// process, so that `RUSAGE_CHILDREN` sees nothing else (no cargo, no
+/// earlier runs). Exits with the child's status.
+pub fn rss_probe(out: &Path, command: &[String]) -> Result<std::process::ExitCode> {
+    let (program, args) = command.split_first().context("rss-probe needs a command")?;
+    let status = Command::new(program).args(args).status()?;
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+    std::fs::write(out, usage.max_rss().to_string())?;
+    Ok(std::process::ExitCode::from(
+        u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
+    ))
 }
 
 struct Run {
     elapsed: Duration,
     stdout_bytes: u64,
+    peak_rss_kib: u64,
 }
 
 /// Runs `gong-logs fetch` against `sim` with stdout counted and discarded.
 fn fetch(bin: &Path, sim: &Simulator, args: &[&str]) -> Result<Run> {
+    let rss_file = std::env::temp_dir().join(format!("gong-logs-bench-rss-{}", std::process::id()));
     let start = Instant::now();
-    let mut child = Command::new(bin)
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("rss-probe")
+        .arg(&rss_file)
+        .arg("--")
+        .arg(bin)
         .arg("fetch")
         .args(args)
         .args(["--format", "jsonl", "--quiet"])
@@ -81,9 +95,12 @@ fn fetch(bin: &Path, sim: &Simulator, args: &[&str]) -> Result<Run> {
         "gong-logs fetch {} failed: {status}",
         args.join(" ")
     );
+    let peak_rss_kib = std::fs::read_to_string(&rss_file)?.trim().parse()?;
+    let _ = std::fs::remove_file(&rss_file);
     Ok(Run {
         elapsed,
         stdout_bytes,
+        peak_rss_kib,
     })
 }
 
@@ -242,7 +259,7 @@ async fn memory(bin: &Path, entries: usize) -> Result<(u64, Duration)> {
     args.extend(["--rate-limit".into(), "1000000".into()]);
     let run = tokio::task::block_in_place(|| fetch(bin, &sim, &as_strs(&args)))?;
     sim.shutdown().await;
-    Ok((peak_rss_children_kib(), run.elapsed))
+    Ok((run.peak_rss_kib, run.elapsed))
 }
 
 fn startup(bin: &Path) -> Result<Duration> {
@@ -386,7 +403,7 @@ pub fn run(args: &Args) -> Result<()> {
              - **CPU throughput**: 100,000 AccessLog entries (1,000 pages), no latency, no limit \
              (`--rate-limit 1000000`); best of three runs. The bound decodes the very response bytes \
              the simulator serves into `serde_json::Value`, in-process, best of three.\n\
-             - **Peak RSS**: `getrusage(RUSAGE_CHILDREN).ru_maxrss` after the `gong-logs` child exits \
+             - **Peak RSS**: `getrusage(RUSAGE_CHILDREN).ru_maxrss` of a probe process (`cargo xtask rss-probe`) whose only child is `gong-logs` \
              (100,000 and then 1,000,000 UserCallPlay entries, no limit).\n\
              - **Start-up**: wall time of `gong-logs --version`, median of 25.\n",
             machine()

@@ -29,6 +29,16 @@ enum Task {
     /// Measure rate-limit efficiency, throughput, peak memory and start-up
     /// against the simulator; print a table and write docs/BENCHMARKS.md.
     Bench(xtask::bench::Args),
+    /// Run a command as the only child and write its peak RSS (KiB) to OUT
+    /// (used by `bench`).
+    #[command(hide = true)]
+    RssProbe {
+        /// Where to write the figure.
+        out: std::path::PathBuf,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -37,6 +47,7 @@ fn main() -> ExitCode {
         Task::Reconcile(args) => xtask::reconcile::run(args),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
+        Task::RssProbe { out, command } => xtask::bench::rss_probe(out, command),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,793 @@
+//! `gong-logs fetch`: validate everything, then drive the api crate's
+//! exporter type after type and hand its batches to a writer and a sink.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::{
+    ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, RetryPolicy,
+};
+use jiff::Timestamp;
+
+use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
+use crate::cli::{FetchArgs, Format};
+use crate::config::{self, Connection, ConnectionFlags};
+use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
+use crate::fields::FieldPath;
+use crate::output::{self, EntryWriter};
+use crate::progress::{self, Progress};
+use crate::sink::Sink;
+
+/// Everything a fetch will do, validated.
+#[derive(Debug)]
+struct Plan {
+    types: Vec<LogType>,
+    from_arg: String,
+    to_arg: Option<String>,
+    from: Timestamp,
+    to: Timestamp,
+    follow: Option<Duration>,
+    format: Format,
+    fields: Option<Vec<FieldPath>>,
+    users: Vec<String>,
+    limit: Option<u64>,
+    output: Option<PathBuf>,
+    resume: bool,
+    dry_run: bool,
+    options: ExportOptions,
+}
+
+impl Plan {
+    fn new(args: &FetchArgs, now: Timestamp) -> Result<Self> {
+        let types = crate::cli::expand_types(&args.types);
+        let (from_arg, from) = match (&args.from, &args.since) {
+            (_, Some(since)) => {
+                let span = crate::time::parse_span(since)
+                    .map_err(|e| Failure::usage(format!("invalid --since: {e}")))?;
+                let from = now.checked_sub(span).map_err(|_| {
+                    Failure::usage(format!("invalid --since: {since:?} ago is too long ago"))
+                })?;
+                (since.clone(), from)
+            }
+            (Some(text), None) => {
+                let from = crate::time::parse_time(text, now)
+                    .map_err(|e| Failure::usage(format!("invalid --from: {e}")))?;
+                (text.clone(), from)
+            }
+            (None, None) => return Err(Failure::usage("give --from TIME or --since SPAN")),
+        };
+        let to = match &args.to {
+            Some(text) => crate::time::parse_time(text, now)
+                .map_err(|e| Failure::usage(format!("invalid --to: {e}")))?,
+            None => now,
+        };
+        if args.follow {
+            if from > now {
+                return Err(Failure::usage(format!(
+                    "--from ({}) is in the future; --follow starts at a past time or now",
+                    format_time(from)
+                )));
+            }
+        } else if from >= to {
+            return Err(Failure::usage(format!(
+                "--from ({}) must be before --to ({}): the range [from, to) is empty",
+                format_time(from),
+                format_time(to)
+            )));
+        }
+        let follow = if args.follow {
+            Some(match &args.interval {
+                Some(text) => crate::time::parse_interval(text)
+                    .map_err(|e| Failure::usage(format!("invalid --interval: {e}")))?,
+                None => Duration::from_secs(60),
+            })
+        } else {
+            None
+        };
+        let format = match args.format {
+            Some(f) => f,
+            None => match &args.output {
+                Some(path) => match path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("csv") => Format::Csv,
+                    Some("json") => Format::Json,
+                    _ => Format::Jsonl,
+                },
+                None if std::io::stdout().is_terminal() => Format::Table,
+                None => Format::Jsonl,
+            },
+        };
+        let fields = if args.fields.is_empty() {
+            None
+        } else {
+            if matches!(format, Format::Jsonl | Format::Json) {
+                return Err(Failure::usage(format!(
+                    "--fields selects columns of csv and table output; {} always carries every field (add --format csv or --format table)",
+                    format.name()
+                )));
+            }
+            Some(
+                args.fields
+                    .iter()
+                    .map(|f| {
+                        FieldPath::parse(f)
+                            .map_err(|e| Failure::usage(format!("invalid --fields: {e}")))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        };
+        if args.resume && format == Format::Table {
+            return Err(Failure::usage(
+                "--resume works with --format jsonl, json or csv, not table",
+            ));
+        }
+        let users: Vec<String> = args
+            .user
+            .iter()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if args.user.iter().any(|u| u.trim().is_empty()) {
+            return Err(Failure::usage("--user needs an email or a user id"));
+        }
+        let options = ExportOptions {
+            rate_limit: Some(args.rate_limit),
+            retry: RetryPolicy {
+                max_retries: args.max_retries,
+                ..RetryPolicy::default()
+            },
+            concurrency: usize::from(args.concurrency),
+            ..ExportOptions::default()
+        };
+        Ok(Self {
+            types,
+            from_arg,
+            to_arg: args.to.clone(),
+            from,
+            to,
+            follow,
+            format,
+            fields,
+            users,
+            limit: args.limit,
+            output: args.output.clone(),
+            resume: args.resume,
+            dry_run: args.dry_run,
+            options,
+        })
+    }
+
+    fn identity(&self, base_url: &str) -> Identity {
+        Identity {
+            types: self.types.iter().map(ToString::to_string).collect(),
+            from: self.from_arg.clone(),
+            to: self.to_arg.clone(),
+            format: self.format.name().to_owned(),
+            fields: self
+                .fields
+                .iter()
+                .flatten()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            users: self.users.clone(),
+            limit: self.limit,
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    fn keep(&self, entry: &LogEntry) -> bool {
+        self.users.is_empty()
+            || self.users.iter().any(|u| {
+                entry.user_id() == Some(u.as_str())
+                    || entry
+                        .user_email()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(u))
+            })
+    }
+}
+
+/// How the output will be opened, decided before any request.
+enum OutputPlan {
+    Stdout,
+    Temp(PathBuf),
+    ResumeFresh(PathBuf),
+    ResumeContinue(PathBuf, Box<Checkpoint>),
+    /// The export finished; only its checkpoint was left behind.
+    AlreadyDone(PathBuf, PathBuf),
+}
+
+fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
+    let Some(path) = plan.output.clone() else {
+        return Ok(OutputPlan::Stdout);
+    };
+    if path.as_os_str().is_empty() || path.is_dir() {
+        return Err(Failure::usage(format!(
+            "-o {}: give a file path, not a directory",
+            path.display()
+        )));
+    }
+    let dir = checkpoint::parent_dir(&path);
+    if !dir.is_dir() {
+        return Err(Failure::usage(format!(
+            "-o {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    let ckpt_path = checkpoint::checkpoint_path(&path);
+    let existing = if plan.resume {
+        checkpoint::load(&ckpt_path)?
+    } else if ckpt_path.exists() {
+        // Without --resume, its mere presence stops us (read or not).
+        Some(checkpoint::Checkpoint::placeholder())
+    } else {
+        None
+    };
+    match (existing, plan.resume) {
+        (None, false) => Ok(OutputPlan::Temp(path)),
+        (None, true) => Ok(OutputPlan::ResumeFresh(path)),
+        (Some(_), false) => Err(Failure::usage(format!(
+            "{} exists: an earlier export to {} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
+            ckpt_path.display(),
+            path.display(),
+            ckpt_path.display(),
+            checkpoint::partial_path(&path).display()
+        ))),
+        (Some(ckpt), true) => {
+            let differences = ckpt.command.differences(identity);
+            if !differences.is_empty() {
+                return Err(Failure::usage(format!(
+                    "checkpoint {} belongs to a different command (differs in {}): rerun that command with --resume, or delete {} and {} to start over",
+                    ckpt_path.display(),
+                    differences.join(", "),
+                    ckpt_path.display(),
+                    checkpoint::partial_path(&path).display()
+                )));
+            }
+            // Killed after renaming the finished file but before deleting
+            // the checkpoint: the export is complete.
+            if ckpt.types.iter().all(|t| t.done)
+                && !checkpoint::partial_path(&path).exists()
+                && path.is_file()
+            {
+                return Ok(OutputPlan::AlreadyDone(path, ckpt_path));
+            }
+            // The range is the one the first run resolved.
+            plan.from = ckpt.from;
+            plan.to = ckpt.to;
+            Ok(OutputPlan::ResumeContinue(path, Box::new(ckpt)))
+        }
+    }
+}
+
+/// Runs `gong-logs fetch`.
+pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
+    let now = Timestamp::now();
+    let mut plan = Plan::new(args, now)?;
+    let flags = ConnectionFlags {
+        base_url: args.connection.base_url.clone(),
+        profile: args.connection.profile.clone(),
+        access_key: args.connection.access_key.clone(),
+        access_key_secret: args.connection.access_key_secret.clone(),
+        bearer_token: args.connection.bearer_token.clone(),
+    };
+    let connection = config::resolve(&flags, &config::process_env)?;
+    if !quiet {
+        for warning in &connection.warnings {
+            eprintln!("gong-logs: warning: {warning}");
+        }
+    }
+    let identity = plan.identity(&connection.base_url);
+    let output = plan_output(&mut plan, &identity)?;
+
+    let mut client_config =
+        ClientConfig::new(connection.base_url.clone(), connection.credentials.clone());
+    client_config.user_agent_suffix = Some(user_agent_suffix());
+    let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
+
+    let state = match &output {
+        OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
+        _ => Checkpoint {
+            version: checkpoint::VERSION,
+            command: identity,
+            from: plan.from,
+            to: plan.to,
+            data_file: plan
+                .output
+                .as_deref()
+                .map(|p| {
+                    checkpoint::partial_path(p)
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .unwrap_or_default(),
+            data_len: 0,
+            entries: 0,
+            types: plan
+                .types
+                .iter()
+                .map(|t| TypeState {
+                    log_type: t.to_string(),
+                    position: Position {
+                        time: plan.from,
+                        count: 0,
+                    },
+                    entries: 0,
+                    done: false,
+                })
+                .collect(),
+        },
+    };
+
+    if plan.dry_run {
+        if let OutputPlan::AlreadyDone(path, _) = &output {
+            if !quiet {
+                eprintln!(
+                    "gong-logs: dry run: {} is already complete; nothing would be sent",
+                    path.display()
+                );
+            }
+            return Ok(());
+        }
+        dry_run(&plan, &connection, &state, quiet);
+        return Ok(());
+    }
+
+    if let OutputPlan::AlreadyDone(path, ckpt_path) = &output {
+        std::fs::remove_file(ckpt_path).map_err(|e| {
+            Failure::new(
+                FAILURE,
+                anyhow!("cannot delete {}: {e}", ckpt_path.display()),
+            )
+        })?;
+        if !quiet {
+            eprintln!(
+                "gong-logs: {} is already complete (removed its leftover checkpoint)",
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+
+    let resumed = matches!(output, OutputPlan::ResumeContinue(..));
+    let sink = match output {
+        OutputPlan::Stdout => Sink::Stdout,
+        OutputPlan::Temp(path) => Sink::temp(&path)?,
+        OutputPlan::ResumeFresh(path) => Sink::resumable_fresh(&path, state.clone())?,
+        OutputPlan::ResumeContinue(path, ckpt) => Sink::resumable_continue(&path, *ckpt)?,
+        OutputPlan::AlreadyDone(..) => unreachable!("handled above"),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                FAILURE,
+                anyhow!(e).context("cannot start the async runtime"),
+            )
+        })?;
+    let show_bar = !quiet && verbose == 0 && std::io::stderr().is_terminal();
+    runtime.block_on(async {
+        let exporter = Exporter::new(client, plan.options.clone());
+        let progress = Progress::start(&exporter, show_bar);
+        let mut run = Run {
+            writer: output::writer(plan.format, plan.fields.clone(), table_width()),
+            stdout_tty: matches!(sink, Sink::Stdout) && std::io::stdout().is_terminal(),
+            earlier: if resumed { state.entries } else { 0 },
+            this_run: vec![0; plan.types.len()],
+            plan: &plan,
+            sink: Some(sink),
+            state,
+            exporter,
+            progress,
+            buf: Vec::new(),
+            signals: Signals::new()?,
+        };
+        run.execute(resumed, quiet).await
+    })
+}
+
+fn user_agent_suffix() -> String {
+    format!("gong-logs/{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn table_width() -> Option<usize> {
+    if std::io::stdout().is_terminal()
+        && let Some((w, _)) = terminal_size::terminal_size()
+    {
+        return Some(usize::from(w.0));
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w > 0)
+}
+
+/// Prints the first request of each type; sends nothing.
+fn dry_run(plan: &Plan, connection: &Connection, state: &Checkpoint, quiet: bool) {
+    let auth = match connection.credentials {
+        Credentials::Basic { .. } => "Basic ***",
+        Credentials::Bearer(_) => "Bearer ***",
+    };
+    let mut out = String::new();
+    for (i, log_type) in plan.types.iter().enumerate() {
+        let ts = &state.types[i];
+        if ts.done {
+            continue;
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("fromDateTime", &format_time(ts.position.time))
+            .append_pair("logType", &log_type.to_string())
+            .append_pair("toDateTime", &format_time(plan.to))
+            .finish();
+        out.push_str(&format!(
+            "GET {}/v2/logs?{query}\nAccept: application/json\napi-version: V2\nAuthorization: {auth}\nUser-Agent: gong-logs-api/{} {}\n\n",
+            connection.base_url,
+            env!("CARGO_PKG_VERSION"),
+            user_agent_suffix()
+        ));
+    }
+    print!("{out}");
+    if !quiet {
+        eprintln!(
+            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.",
+            if plan.follow.is_some() {
+                ", then poll every --interval"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let err = |e| Failure::new(FAILURE, anyhow!("cannot install signal handlers: {e}"));
+            Ok(Self {
+                int: signal(SignalKind::interrupt()).map_err(err)?,
+                term: signal(SignalKind::terminate()).map_err(err)?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Why pumping a type stopped.
+enum Stop {
+    /// The range is exported.
+    Done,
+    /// `--limit` reached.
+    Limit,
+    /// SIGINT/SIGTERM.
+    Interrupted,
+    /// Stdout was closed by the reader.
+    Closed,
+}
+
+struct Run<'a> {
+    plan: &'a Plan,
+    exporter: Exporter,
+    writer: Box<dyn EntryWriter>,
+    sink: Option<Sink>,
+    state: Checkpoint,
+    progress: Progress,
+    buf: Vec<u8>,
+    signals: Signals,
+    stdout_tty: bool,
+    earlier: u64,
+    this_run: Vec<u64>,
+}
+
+impl Run<'_> {
+    fn sink(&mut self) -> &mut Sink {
+        self.sink.as_mut().expect("sink present until the end")
+    }
+
+    /// Writes the buffer; `Ok(false)` when stdout's reader went away.
+    fn emit(&mut self) -> Result<bool> {
+        let bytes = std::mem::take(&mut self.buf);
+        let tty = self.stdout_tty;
+        let progress = &self.progress;
+        let sink = self.sink.as_mut().expect("sink present");
+        let result = if tty {
+            progress.suspend(|| sink.write(&bytes))
+        } else {
+            sink.write(&bytes)
+        };
+        self.buf = bytes;
+        self.buf.clear();
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => {
+                let target = self.sink().describe().unwrap_or_else(|| "stdout".into());
+                Err(Failure::new(
+                    FAILURE,
+                    anyhow!(e).context(format!("cannot write to {target}")),
+                ))
+            }
+        }
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let sink = self.sink.as_mut().expect("sink present");
+        if let Some(r) = sink.resumable() {
+            r.checkpoint.types.clone_from(&self.state.types);
+            r.checkpoint.entries = self.state.entries;
+        }
+        sink.commit()
+    }
+
+    fn remaining(&self) -> Option<u64> {
+        self.plan
+            .limit
+            .map(|l| l.saturating_sub(self.state.entries))
+    }
+
+    async fn execute(&mut self, resumed: bool, quiet: bool) -> Result<()> {
+        let started = Instant::now();
+        if resumed {
+            self.writer.resumed(self.state.entries);
+        } else {
+            self.writer.header(&mut self.buf);
+            if !self.emit()? {
+                return self.complete(false, started, quiet);
+            }
+            self.commit()?;
+        }
+        match self.all_types().await {
+            Ok(Stop::Done | Stop::Limit) => self.complete(true, started, quiet),
+            Ok(Stop::Closed) => self.complete(false, started, quiet),
+            Ok(Stop::Interrupted) => {
+                self.progress.finish();
+                let target = self.sink().describe();
+                let resumable = self.sink().resumable().is_some();
+                if let Some(sink) = self.sink.take() {
+                    sink.abort();
+                }
+                let message = match (resumable, target) {
+                    (true, _) => {
+                        "interrupted; rerun the same command with --resume to continue".to_owned()
+                    }
+                    (false, Some(target)) => format!("interrupted; {target} was not written"),
+                    (false, None) => "interrupted".to_owned(),
+                };
+                Err(Failure::new(INTERRUPTED, anyhow!(message)))
+            }
+            Err(failure) => {
+                self.progress.finish();
+                let resumable = self.sink().resumable().is_some();
+                let target = self.sink().describe();
+                if let Some(sink) = self.sink.take() {
+                    sink.abort();
+                }
+                let hint = if resumable {
+                    Some(
+                        "rerun the same command with --resume to continue where it stopped"
+                            .to_owned(),
+                    )
+                } else {
+                    target.map(|t| format!("{t} was not written"))
+                };
+                Err(match hint {
+                    Some(hint) => {
+                        Failure::new(failure.code, anyhow!("{}; {hint}", failure.message()))
+                    }
+                    None => failure,
+                })
+            }
+        }
+    }
+
+    /// Writes the footer, completes the sink, prints the summary.
+    fn complete(&mut self, footer: bool, started: Instant, quiet: bool) -> Result<()> {
+        if footer {
+            self.writer.flush(&mut self.buf);
+            self.writer.footer(&mut self.buf);
+            self.emit()?;
+        }
+        self.progress.finish();
+        let sink = self.sink.take().expect("sink present");
+        let target = sink.describe();
+        sink.finish()?;
+        if !quiet {
+            let per_type: Vec<(String, u64)> = self
+                .plan
+                .types
+                .iter()
+                .zip(&self.this_run)
+                .map(|(t, n)| (t.to_string(), *n))
+                .collect();
+            eprintln!(
+                "gong-logs: {}",
+                progress::summary(
+                    &per_type,
+                    self.earlier,
+                    self.exporter.stats(),
+                    started,
+                    target.as_deref()
+                )
+            );
+        }
+        Ok(())
+    }
+
+    async fn all_types(&mut self) -> Result<Stop> {
+        let plan = self.plan;
+        for (i, log_type) in plan.types.iter().enumerate() {
+            if self.state.types[i].done {
+                continue;
+            }
+            let start = self.state.types[i].position;
+            match self.pump(i, *log_type, start, plan.to).await? {
+                Stop::Done => {
+                    self.state.types[i].done = plan.follow.is_none();
+                    self.commit()?;
+                }
+                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+                Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
+                other => return Ok(other),
+            }
+        }
+        let Some(interval) = plan.follow else {
+            return Ok(Stop::Done);
+        };
+        loop {
+            self.writer.flush(&mut self.buf);
+            if !self.emit()? {
+                return Ok(Stop::Closed);
+            }
+            tokio::select! {
+                () = self.signals.recv() => return Ok(Stop::Done),
+                () = tokio::time::sleep(interval) => {}
+            }
+            let now = Timestamp::now();
+            for (i, log_type) in plan.types.iter().enumerate() {
+                let start = self.state.types[i].position;
+                if start.time >= now {
+                    continue;
+                }
+                match self.pump(i, *log_type, start, now).await? {
+                    Stop::Done => {}
+                    // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+                    Stop::Interrupted => return Ok(Stop::Done),
+                    other => return Ok(other),
+                }
+            }
+        }
+    }
+
+    /// Exports one type's `[start, to)` into the writer and sink.
+    async fn pump(
+        &mut self,
+        index: usize,
+        log_type: LogType,
+        start: Position,
+        to: Timestamp,
+    ) -> Result<Stop> {
+        if self.remaining() == Some(0) {
+            return Ok(Stop::Limit);
+        }
+        let mut rx = self.exporter.export(log_type, start, to);
+        loop {
+            let item = tokio::select! {
+                biased;
+                () = self.signals.recv() => return Ok(Stop::Interrupted),
+                item = rx.recv() => item,
+            };
+            let batch = match item {
+                None => return Ok(Stop::Done),
+                Some(Err(e)) => return Err(export_failure(&e)),
+                Some(Ok(batch)) => batch,
+            };
+            let mut limit_hit = false;
+            let mut written = 0u64;
+            for entry in &batch.entries {
+                if !self.plan.keep(entry) {
+                    continue;
+                }
+                if self.remaining().is_some_and(|r| r <= written) {
+                    limit_hit = true;
+                    break;
+                }
+                self.writer.entry(log_type, entry, &mut self.buf);
+                written += 1;
+            }
+            if self.remaining().is_some_and(|r| r <= written) {
+                limit_hit = true;
+            }
+            if !self.emit()? {
+                return Ok(Stop::Closed);
+            }
+            self.state.entries += written;
+            self.this_run[index] += written;
+            let ts = &mut self.state.types[index];
+            ts.entries += written;
+            ts.position = batch.position;
+            self.commit()?;
+            if limit_hit {
+                return Ok(Stop::Limit);
+            }
+        }
+    }
+}
+
+/// Maps an export failure to its exit code and a message saying what to do.
+fn export_failure(error: &ExportError) -> Failure {
+    let api = error.api_error();
+    let (code, hint) = match api {
+        ApiError::Unauthorized { .. } => (
+            AUTH,
+            "check the access key and secret (or that the token has scope api:logs:read) and the base URL",
+        ),
+        ApiError::RateLimited { .. } => (
+            RATE_LIMITED,
+            "Gong allows 3 requests/s and 10,000 per day per company: wait, lower --rate-limit, or raise --max-retries",
+        ),
+        ApiError::BadRequest { .. } => (
+            FAILURE,
+            "check --from/--to (Gong keeps AccessLog for 14 days only)",
+        ),
+        ApiError::NotGong => (FAILURE, "check --base-url / GONG_BASE_URL"),
+        ApiError::Transport { .. } => (FAILURE, "check the network and the base URL, then retry"),
+        _ => (FAILURE, ""),
+    };
+    let mut message = error_chain(error);
+    if let ExportError::Api { attempts, .. } = error
+        && *attempts > 1
+    {
+        message.push_str(&format!(" (after {attempts} attempts)"));
+    }
+    if !hint.is_empty() {
+        message.push_str(&format!(": {hint}"));
+    }
+    Failure::new(code, anyhow!(exit::one_line(&message)))
+}
+
+/// An error's message followed by those of its sources that add something.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = e.source();
+    }
+    message
+}

@@ -1,0 +1,299 @@
+//! --dry-run, --follow, `types`, `completions`, `config path`, --version,
+//! and every command's --help (insta snapshots).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use gong_logs_e2e::*;
+
+#[test]
+fn dry_run_prints_requests_redacted_and_sends_nothing() {
+    let sim = TestSim::small(10);
+    let run = sim
+        .cmd()
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog,ExternallySharedCallPlay",
+            "--from",
+            "2024-01-02T03:04:05.5+02:00",
+            "--to",
+            "2024-01-03",
+            "--dry-run",
+        ])
+        .run();
+    run.ok();
+    let base = sim.base_url();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=AccessLog&toDateTime=2024-01-03T00%3A00%3A00Z\n\
+             Accept: application/json\napi-version: V2\nAuthorization: Basic ***\nUser-Agent: gong-logs-api/{version} gong-logs/{version}\n\n\
+             GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=ExternallySharedCallPlay&toDateTime=2024-01-03T00%3A00%3A00Z\n\
+             Accept: application/json\napi-version: V2\nAuthorization: Basic ***\nUser-Agent: gong-logs-api/{version} gong-logs/{version}\n\n"
+        )
+    );
+    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+
+    let run = Cmd::new()
+        .env("GONG_BASE_URL", sim.base_url())
+        .env("GONG_BEARER_TOKEN", "sim-bearer-token")
+        .args([
+            "fetch",
+            "-t",
+            "all",
+            "--from",
+            "yesterday",
+            "--to",
+            "today",
+            "--dry-run",
+        ])
+        .run();
+    run.ok();
+    assert_eq!(run.stdout.matches("Authorization: Bearer ***\n").count(), 5);
+    let today = jiff::Timestamp::now().as_second().div_euclid(86_400) * 86_400;
+    let today = jiff::Timestamp::from_second(today).unwrap();
+    let yesterday = jiff::Timestamp::from_second(today.as_second() - 86_400).unwrap();
+    let enc = |t: jiff::Timestamp| t.to_string().replace(':', "%3A");
+    assert!(
+        run.stdout.contains(&format!(
+            "fromDateTime={}&logType=AccessLog&toDateTime={}",
+            enc(yesterday),
+            enc(today)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sim.requests(), 0);
+}
+
+#[test]
+fn follow_emits_new_entries_once_and_stops_cleanly_on_sigterm() {
+    // Data that keeps arriving: entries up to a few seconds in the future,
+    // so each poll finds new ones.
+    let now = jiff::Timestamp::now();
+    let mut config = SimConfig::testing(4, 60);
+    config.start = Some(now - jiff::SignedDuration::from_secs(20));
+    config.end = Some(now + jiff::SignedDuration::from_secs(3));
+    config.log_types = vec![SimType::UserCallPlay, SimType::AccessLog];
+    let sim = TestSim::start(config);
+    let start = (now - jiff::SignedDuration::from_secs(60)).to_string();
+    let mut cmd = sim.cmd();
+    // Output into files: a pipe nobody reads would fill up and block it.
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog,UserCallPlay",
+            "--from",
+            &start,
+            "--follow",
+            "--interval",
+            "1s",
+        ])
+        .command()
+        .stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
+        .spawn()
+        .unwrap();
+    // Wait until every entry (all end within 3 s) arrived, then one more
+    // poll interval (nothing may come twice), then SIGTERM.
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&out_path).unwrap().lines().count() < 120 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "entries did not all arrive"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "--follow stopped by itself"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let run = Run {
+        code: status.code(),
+        stdout: std::fs::read_to_string(&out_path).unwrap(),
+        stderr: std::fs::read_to_string(&err_path).unwrap(),
+    };
+    assert_no_secrets(&run.stdout, &run.stderr);
+    run.ok();
+    let far = (now + jiff::SignedDuration::from_secs(3600)).to_string();
+    let mut expected: Vec<String> = sim
+        .expected_jsonl(&["AccessLog", "UserCallPlay"], &start, &far)
+        .lines()
+        .map(String::from)
+        .collect();
+    let mut got: Vec<String> = run.stdout.lines().map(String::from).collect();
+    // Types interleave across polls; within a type, order is chronological.
+    for t in ["AccessLog", "UserCallPlay"] {
+        let of = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(&format!("{{\"logType\":\"{t}\"")))
+                .cloned()
+                .collect()
+        };
+        let (g, e) = (of(&got), of(&expected));
+        let time = |l: &String| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["eventTime"].to_string()
+        };
+        if let Some(i) = (0..g.len().max(e.len())).find(|i| g.get(*i) != e.get(*i)) {
+            panic!(
+                "{t}: got {} entries, expected {}; first difference at {i}: got {:?}, expected {:?}; now {now}; stderr {}",
+                g.len(),
+                e.len(),
+                g.get(i).map(time),
+                e.get(i).map(time),
+                run.stderr
+            );
+        }
+    }
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(sim.requests() >= 4, "it polled: {:?}", sim.stats());
+    assert!(run.stderr.contains("120 entries"), "{}", run.stderr);
+}
+
+#[test]
+fn types_lists_the_five_types() {
+    let run = Cmd::new().args(["types"]).run();
+    run.ok();
+    insta::assert_snapshot!("types_table", run.stdout);
+    let run = Cmd::new().args(["types", "--format", "json"]).run();
+    run.ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ALL_TYPES);
+    assert_eq!(v[0]["retention"], "14 days");
+    assert_eq!(v[3]["hasUser"], false);
+}
+
+#[test]
+fn completions_version_and_config_path() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = Cmd::new().args(["completions", shell]).run();
+        run.ok();
+        assert!(run.stdout.contains("gong-logs"), "{shell}");
+        assert!(run.stdout.contains("resume"), "{shell}");
+    }
+    Cmd::new().args(["completions", "tcsh"]).run().code(2);
+    let run = Cmd::new().args(["--version"]).run();
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        format!("gong-logs {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let run = Cmd::new()
+        .env("GONG_LOGS_CONFIG", "/etc/x/gong.toml")
+        .args(["config", "path"])
+        .run();
+    run.ok();
+    assert_eq!(run.stdout, "/etc/x/gong.toml\n");
+}
+
+#[test]
+fn help_of_every_command() {
+    for (name, args) in [
+        ("help_main", &["--help"][..]),
+        ("help_fetch", &["fetch", "--help"]),
+        ("help_types", &["types", "--help"]),
+        ("help_completions", &["completions", "--help"]),
+        ("help_config", &["config", "--help"]),
+        ("help_config_path", &["config", "path", "--help"]),
+        ("help_fetch_short", &["fetch", "-h"]),
+    ] {
+        let run = Cmd::new().args(args).run();
+        run.ok();
+        assert_eq!(run.stderr, "");
+        insta::assert_snapshot!(name, run.stdout);
+    }
+    // No arguments: the help, on stderr, exit 2.
+    let run = Cmd::new().run();
+    run.code(2);
+    assert!(run.stderr.contains("Usage: gong-logs"), "{}", run.stderr);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_export_quietly() {
+    use std::io::BufRead as _;
+    let sim = TestSim::small(400);
+    let mut cmd = sim.cmd();
+    let mut child = cmd
+        .args([
+            "fetch",
+            "-t",
+            "all",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+            "--rate-limit",
+            "1000",
+        ])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader (`| head -1`) is gone now.
+    let output = child.wait_with_output().unwrap();
+    let run = Run::new(output);
+    run.ok();
+    assert!(first.starts_with("{\"logType\":\"AccessLog\""));
+}
+
+#[test]
+fn verbose_shows_retries_and_quiet_shows_nothing() {
+    let mut config = SimConfig::testing(2, 30);
+    config.faults.fail_each_request_once = true;
+    let sim = TestSim::start(config);
+    let args = [
+        "fetch",
+        "-t",
+        "UserCallPlay",
+        "--from",
+        DATA_START,
+        "--to",
+        DATA_END,
+    ];
+    let run = sim.cmd().args(args).arg_v().run();
+    run.ok();
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
+    let run = sim.cmd().args(args).args(["--quiet"]).run();
+    run.ok();
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        run.stdout,
+        sim.expected_jsonl(&["UserCallPlay"], DATA_START, DATA_END)
+    );
+}
+
+trait Verbose {
+    fn arg_v(&mut self) -> &mut Self;
+}
+
+impl Verbose for Cmd {
+    fn arg_v(&mut self) -> &mut Self {
+        self.args(["-v"])
+    }
+}

@@ -1,0 +1,218 @@
+//! `-o FILE`: written whole on success, never half-written on failure.
+
+use gong_logs_e2e::*;
+
+#[test]
+fn output_file_holds_exactly_the_export() {
+    let sim = TestSim::small(60);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.jsonl");
+    let run = sim
+        .cmd()
+        .args([
+            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "-o",
+        ])
+        .args([&out])
+        .run();
+    run.ok();
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("written to"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        sim.expected_jsonl(&ALL_TYPES, DATA_START, DATA_END)
+    );
+    assert_eq!(dir_listing(dir.path()), ["audit.jsonl"]);
+    // Audit data is private.
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o077,
+        0
+    );
+}
+
+#[test]
+fn format_follows_the_file_extension_unless_given() {
+    let sim = TestSim::small(20);
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "fetch",
+        "-t",
+        "UserCallPlay",
+        "--from",
+        DATA_START,
+        "--to",
+        DATA_END,
+    ];
+    sim.cmd()
+        .args(base)
+        .args(["-o", "x.csv"])
+        .current_dir(dir.path())
+        .run()
+        .ok();
+    assert!(
+        std::fs::read_to_string(dir.path().join("x.csv"))
+            .unwrap()
+            .starts_with("logType,eventTime,")
+    );
+    sim.cmd()
+        .args(base)
+        .args(["-o", "x.json"])
+        .current_dir(dir.path())
+        .run()
+        .ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("x.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 20);
+    sim.cmd()
+        .args(base)
+        .args(["-o", "x.json", "--format", "jsonl"])
+        .current_dir(dir.path())
+        .run()
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("x.json")).unwrap(),
+        sim.expected_jsonl(&["UserCallPlay"], DATA_START, DATA_END)
+    );
+    assert_eq!(dir_listing(dir.path()), ["x.csv", "x.json"]);
+}
+
+#[test]
+fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
+    // Every other request fails with a 500 and retries are off: the export
+    // fails after some pages were written to the temporary file.
+    // (The fault draws depend on the seed: take one whose first pages pass.)
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.csv");
+    let sim = (1..50)
+        .find_map(|seed| {
+            let mut config = SimConfig::testing(seed, 200);
+            config.page_size = 10;
+            config.faults.p_500 = 0.3;
+            let sim = TestSim::start(config);
+            let run = sim
+                .cmd()
+                .args([
+                    "fetch",
+                    "-t",
+                    "AccessLog,UserCallPlay",
+                    "--from",
+                    DATA_START,
+                    "--to",
+                    DATA_END,
+                ])
+                .args(["--max-retries", "0", "--concurrency", "1", "-o"])
+                .args([&out])
+                .run();
+            run.code(1).one_line_error("HTTP 500");
+            assert!(run.stderr.contains("was not written"), "{}", run.stderr);
+            assert_eq!(
+                dir_listing(dir.path()),
+                Vec::<String>::new(),
+                "no file, no temp file"
+            );
+            (sim.stats().pages_served > 1).then_some(sim)
+        })
+        .expect("a seed whose first pages succeed");
+
+    std::fs::write(&out, "old content\n").unwrap();
+    let run = sim
+        .cmd()
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog,UserCallPlay",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+        ])
+        .args(["--max-retries", "0", "--concurrency", "1", "-o"])
+        .args([&out])
+        .run();
+    run.code(1);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old content\n");
+    assert_eq!(dir_listing(dir.path()), ["audit.csv"]);
+
+    // Refused credentials: the same.
+    let run = sim
+        .cmd()
+        .env("GONG_ACCESS_KEY_SECRET", "nope-nope")
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+            "-o",
+        ])
+        .args([dir.path().join("other.jsonl")])
+        .run();
+    run.code(3);
+    assert_eq!(dir_listing(dir.path()), ["audit.csv"]);
+}
+
+#[test]
+fn output_into_a_missing_directory_is_a_usage_error() {
+    let sim = TestSim::small(5);
+    let run = sim
+        .cmd()
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+            "-o",
+            "/nonexistent-dir/x.jsonl",
+        ])
+        .run();
+    run.code(2).one_line_error("does not exist");
+    assert_eq!(sim.requests(), 0);
+}
+
+#[test]
+fn ctrl_c_without_resume_leaves_no_file() {
+    let mut config = SimConfig::testing(8, 300);
+    config.page_size = 5;
+    config.faults.latency_ms = 20;
+    let sim = TestSim::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.jsonl");
+    let mut cmd = sim.cmd();
+    let child = cmd
+        .args([
+            "fetch",
+            "-t",
+            "all",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+            "--concurrency",
+            "1",
+            "-o",
+        ])
+        .args([&out])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while sim.stats().pages_served < 3 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let run = Run::new(child.wait_with_output().unwrap());
+    run.code(130).one_line_error("interrupted");
+    assert!(run.stderr.contains("was not written"), "{}", run.stderr);
+    assert_eq!(dir_listing(dir.path()), Vec::<String>::new());
+}
