@@ -118,6 +118,8 @@ fn is_loopback(host: &str) -> bool {
 pub struct GongClient {
     inner: generated::Client,
     base_url: String,
+    auth_scheme: &'static str,
+    user_agent: String,
 }
 
 /// What to ask for in one request.
@@ -173,7 +175,7 @@ impl GongClient {
         };
         let http = reqwest::Client::builder()
             .default_headers(headers)
-            .user_agent(user_agent)
+            .user_agent(user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .https_only(url.scheme() == "https")
@@ -183,6 +185,8 @@ impl GongClient {
         Ok(Self {
             inner: generated::Client::new_with_client(&base_url, http),
             base_url,
+            auth_scheme: config.credentials.scheme(),
+            user_agent,
         })
     }
 
@@ -194,6 +198,41 @@ impl GongClient {
     /// The generated client, for calls the hand-written layer does not wrap.
     pub fn generated(&self) -> &generated::Client {
         &self.inner
+    }
+
+    /// The request [`Self::fetch_page`] would send, as text: the method and
+    /// URL, then the headers (the credentials shown as `Basic ***` or
+    /// `Bearer ***`). It is the request the generated code builds, captured
+    /// by a progenitor hook just before sending, and nothing is sent.
+    pub async fn preview(&self, request: &PageRequest) -> String {
+        let captured = crate::hooks::PREVIEW
+            .scope(std::cell::RefCell::new(None), async {
+                let _ = self.fetch_page(request).await;
+                crate::hooks::PREVIEW.with(|slot| slot.borrow_mut().take())
+            })
+            .await;
+        let Some(captured) = captured else {
+            return String::new();
+        };
+        let mut headers: Vec<(String, String)> = captured
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or("<binary>").to_owned(),
+                )
+            })
+            .collect();
+        // The client's default headers are added by reqwest when sending.
+        headers.push(("authorization".into(), format!("{} ***", self.auth_scheme)));
+        headers.push(("user-agent".into(), self.user_agent.clone()));
+        headers.sort();
+        let mut text = format!("{} {}\n", captured.method(), captured.url());
+        for (name, value) in headers {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+        text
     }
 
     /// Fetches one page. A 404 with Gong's JSON body is an empty last page.

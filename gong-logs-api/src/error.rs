@@ -79,7 +79,7 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// Connecting failed, the connection dropped, or a timeout passed.
-    #[error("{kind}: {source}")]
+    #[error("{kind}: {}", causes(source))]
     Transport {
         /// What went wrong, in words.
         kind: &'static str,
@@ -93,6 +93,22 @@ pub enum ApiError {
     /// The request could not be built.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+}
+
+/// An error and its causes, innermost last: reqwest's own text ("error
+/// sending request") hides the reason (connection refused, reset by peer).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    text
 }
 
 fn details(request_id: &Option<String>, messages: &[String]) -> String {

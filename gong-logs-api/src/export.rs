@@ -119,6 +119,15 @@ pub enum ExportError {
         /// Attempts made for the failing request.
         attempts: u32,
     },
+    /// A task of the engine died (a bug): the export stops rather than
+    /// leave a silent gap.
+    #[error("{log_type}: internal error, the export stopped: {message}")]
+    Internal {
+        /// The type being exported.
+        log_type: LogType,
+        /// What happened.
+        message: String,
+    },
     /// The server gave a cursor it then rejected, repeatedly, with no progress.
     #[error("{log_type}: Gong keeps rejecting the paging cursor without progress: {source}")]
     CursorLoop {
@@ -132,9 +141,10 @@ pub enum ExportError {
 
 impl ExportError {
     /// The underlying API error.
-    pub fn api_error(&self) -> &ApiError {
+    pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Self::Api { source, .. } | Self::CursorLoop { source, .. } => source,
+            Self::Api { source, .. } | Self::CursorLoop { source, .. } => Some(source),
+            Self::Internal { .. } => None,
         }
     }
 }
@@ -232,16 +242,31 @@ impl Exporter {
         let (tx, rx) = mpsc::channel(4);
         let shared = Arc::clone(&self.inner);
         tokio::spawn(async move {
-            if let Err(e) = shared.coordinate(log_type, start, to, &tx).await {
-                let _ = tx.send(Err(e)).await;
-            }
+            // The coordinator runs in a task of its own so that a panic in it
+            // reaches the receiver as an error, never as a quiet end.
+            let out = tx.clone();
+            let result =
+                tokio::spawn(async move { shared.coordinate(log_type, start, to, &out).await })
+                    .await;
+            let error = match result {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e,
+                Err(join) => ExportError::Internal {
+                    log_type,
+                    message: join.to_string(),
+                },
+            };
+            let _ = tx.send(Err(error)).await;
         });
         rx
     }
 }
 
-/// One window's output: batches already filtered, in order.
-type WindowRx = mpsc::Receiver<Result<Vec<LogEntry>, ExportError>>;
+/// One window's output: batches already filtered, in order, then `None`
+/// once the window is complete. A channel that closes without that marker
+/// means the window's task died.
+type WindowRx = mpsc::Receiver<Result<Option<Vec<LogEntry>>, ExportError>>;
+type WindowTx = mpsc::Sender<Result<Option<Vec<LogEntry>>, ExportError>>;
 
 impl Shared {
     async fn fetch_with_retry(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
@@ -289,7 +314,7 @@ impl Shared {
         log_type: LogType,
         start: Position,
         to: Timestamp,
-        tx: &mpsc::Sender<Result<Vec<LogEntry>, ExportError>>,
+        tx: &WindowTx,
     ) -> Result<(), ExportError> {
         let mut tracker = Tracker::resume(start);
         let mut request = PageRequest {
@@ -335,13 +360,16 @@ impl Shared {
                 .collect();
             if !entries.is_empty() {
                 recovered_without_progress = false;
-                if tx.send(Ok(entries)).await.is_err() {
+                if tx.send(Ok(Some(entries))).await.is_err() {
                     return Ok(()); // cancelled
                 }
             }
             match page.cursor {
                 Some(cursor) => request.cursor = Some(cursor),
-                None => return Ok(()),
+                None => {
+                    let _ = tx.send(Ok(None)).await;
+                    return Ok(());
+                }
             }
         }
     }
@@ -442,8 +470,13 @@ impl Shared {
                 tokio::select! {
                     biased;
                     item = head.recv() => {
-                        let Some(item) = item else { break };
-                        let entries = item?;
+                        let Some(entries) = item.ok_or_else(|| ExportError::Internal {
+                            log_type,
+                            message: "a window's task ended without finishing".into(),
+                        })??
+                        else {
+                            break; // the window is complete
+                        };
                         for e in &entries {
                             position.admit(e);
                         }

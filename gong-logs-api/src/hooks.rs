@@ -8,12 +8,23 @@
 //! `Error::Custom` carrying the status and `Retry-After`, which
 //! [`NonJsonStatus::decode`] reads back.
 
+use std::cell::RefCell;
+
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 use crate::generated::Client;
 
 const TAG: &str = "gong-logs:non-json-status";
+
+/// Marks the `Error::Custom` that ends a preview before anything is sent.
+pub(crate) const PREVIEW_ABORT: &str = "gong-logs:preview";
+
+tokio::task_local! {
+    /// Set by [`crate::GongClient::preview`]: the `pre` hook records the
+    /// request the generated code built, then stops it from being sent.
+    pub(crate) static PREVIEW: RefCell<Option<reqwest::Request>>;
+}
 
 /// A non-success response whose body was not JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +77,20 @@ fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
 }
 
 impl ClientHooks<()> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        let previewing = PREVIEW
+            .try_with(|slot| *slot.borrow_mut() = request.try_clone())
+            .is_ok();
+        if previewing {
+            return Err(Error::Custom(PREVIEW_ABORT.to_owned()));
+        }
+        Ok(())
+    }
+
     async fn post<E>(
         &self,
         result: &reqwest::Result<reqwest::Response>,

@@ -81,3 +81,38 @@ async fn tenant_base_url_with_path_stem_and_trailing_slash() {
         .unwrap();
     assert_eq!(server.take()[0].path, "/proxy/gong/v2/logs");
 }
+
+/// `preview` shows exactly the request `fetch_page` sends, credentials
+/// redacted, and sends nothing.
+#[tokio::test]
+async fn preview_matches_the_sent_request_and_sends_nothing() {
+    let server = Recorder::start().await;
+    let client = server.client(Credentials::basic("AK", "TOPSECRET"));
+    let request = PageRequest {
+        log_type: LogType::UserActivityLog,
+        from: "2024-03-01T00:00:00+02:00".into(),
+        to: Some("2024-03-02T00:00:00.5Z".into()),
+        cursor: Some("a+b/c=".into()),
+    };
+    let preview = client.preview(&request).await;
+    assert!(server.take().is_empty(), "a preview sends nothing");
+    assert!(!preview.contains("TOPSECRET") && !preview.contains("QUs6VE9QU0VDUkVU"));
+
+    client.fetch_page(&request).await.unwrap();
+    let sent = server.take().remove(0);
+    let first_line = preview.lines().next().unwrap();
+    let query: Vec<String> = sent.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let url = url::Url::parse(first_line.trim_start_matches("GET ")).unwrap();
+    let previewed: Vec<String> = url.query_pairs().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(previewed, query);
+    assert_eq!(url.path(), sent.path);
+    for (name, _) in &sent.headers {
+        if name != "host" {
+            assert!(
+                preview.contains(&format!("\n{name}: ")),
+                "{name} missing from {preview}"
+            );
+        }
+    }
+    insta::assert_snapshot!(stable(&preview, &server.base_url));
+}

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
 use gong_logs_api::{
-    ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, RetryPolicy,
+    ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
 };
 use jiff::Timestamp;
 
 use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::cli::{FetchArgs, Format};
-use crate::config::{self, Connection, ConnectionFlags};
+use crate::config::{self, ConnectionFlags};
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
 use crate::fields::FieldPath;
 use crate::output::{self, EntryWriter};
@@ -338,7 +338,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             }
             return Ok(());
         }
-        dry_run(&plan, &connection, &state, quiet);
+        dry_run(&plan, &client, &state, quiet);
         return Ok(());
     }
 
@@ -414,29 +414,27 @@ fn table_width() -> Option<usize> {
         .filter(|w| *w > 0)
 }
 
-/// Prints the first request of each type; sends nothing.
-fn dry_run(plan: &Plan, connection: &Connection, state: &Checkpoint, quiet: bool) {
-    let auth = match connection.credentials {
-        Credentials::Basic { .. } => "Basic ***",
-        Credentials::Bearer(_) => "Bearer ***",
-    };
+/// Prints the first request of each type, exactly as the api crate would
+/// build it (credentials redacted); sends nothing.
+fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime builds");
     let mut out = String::new();
     for (i, log_type) in plan.types.iter().enumerate() {
         let ts = &state.types[i];
         if ts.done {
             continue;
         }
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("fromDateTime", &format_time(ts.position.time))
-            .append_pair("logType", &log_type.to_string())
-            .append_pair("toDateTime", &format_time(plan.to))
-            .finish();
-        out.push_str(&format!(
-            "GET {}/v2/logs?{query}\nAccept: application/json\napi-version: V2\nAuthorization: {auth}\nUser-Agent: gong-logs-api/{} {}\n\n",
-            connection.base_url,
-            env!("CARGO_PKG_VERSION"),
-            user_agent_suffix()
-        ));
+        let request = PageRequest {
+            log_type: *log_type,
+            from: format_time(ts.position.time),
+            to: Some(format_time(plan.to)),
+            cursor: None,
+        };
+        out.push_str(&runtime.block_on(client.preview(&request)));
+        out.push('\n');
     }
     print!("{out}");
     if !quiet {
@@ -749,23 +747,26 @@ impl Run<'_> {
 fn export_failure(error: &ExportError) -> Failure {
     let api = error.api_error();
     let (code, hint) = match api {
-        ApiError::Unauthorized { .. } => (
+        Some(ApiError::Unauthorized { .. }) => (
             AUTH,
             "check the access key and secret (or that the token has scope api:logs:read) and the base URL",
         ),
-        ApiError::RateLimited { .. } => (
+        Some(ApiError::RateLimited { .. }) => (
             RATE_LIMITED,
             "Gong allows 3 requests/s and 10,000 per day per company: wait, lower --rate-limit, or raise --max-retries",
         ),
-        ApiError::BadRequest { .. } => (
+        Some(ApiError::BadRequest { .. }) => (
             FAILURE,
             "check --from/--to (Gong keeps AccessLog for 14 days only)",
         ),
-        ApiError::NotGong => (FAILURE, "check --base-url / GONG_BASE_URL"),
-        ApiError::Transport { .. } => (FAILURE, "check the network and the base URL, then retry"),
+        Some(ApiError::NotGong) => (FAILURE, "check --base-url / GONG_BASE_URL"),
+        Some(ApiError::Transport { .. }) => {
+            (FAILURE, "check the network and the base URL, then retry")
+        }
         _ => (FAILURE, ""),
     };
-    let mut message = error_chain(error);
+    // The api crate's messages already carry their causes.
+    let mut message = error.to_string();
     if let ExportError::Api { attempts, .. } = error
         && *attempts > 1
     {
@@ -775,19 +776,4 @@ fn export_failure(error: &ExportError) -> Failure {
         message.push_str(&format!(": {hint}"));
     }
     Failure::new(code, anyhow!(exit::one_line(&message)))
-}
-
-/// An error's message followed by those of its sources that add something.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = e.source();
-    }
-    message
 }

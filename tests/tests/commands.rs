@@ -29,9 +29,9 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
         run.stdout,
         format!(
             "GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=AccessLog&toDateTime=2024-01-03T00%3A00%3A00Z\n\
-             Accept: application/json\napi-version: V2\nAuthorization: Basic ***\nUser-Agent: gong-logs-api/{version} gong-logs/{version}\n\n\
+             accept: application/json\napi-version: V2\nauthorization: Basic ***\nuser-agent: gong-logs-api/{version} gong-logs/{version}\n\n\
              GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=ExternallySharedCallPlay&toDateTime=2024-01-03T00%3A00%3A00Z\n\
-             Accept: application/json\napi-version: V2\nAuthorization: Basic ***\nUser-Agent: gong-logs-api/{version} gong-logs/{version}\n\n"
+             accept: application/json\napi-version: V2\nauthorization: Basic ***\nuser-agent: gong-logs-api/{version} gong-logs/{version}\n\n"
         )
     );
     assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
@@ -51,7 +51,7 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
         ])
         .run();
     run.ok();
-    assert_eq!(run.stdout.matches("Authorization: Bearer ***\n").count(), 5);
+    assert_eq!(run.stdout.matches("authorization: Bearer ***\n").count(), 5);
     let today = jiff::Timestamp::now().as_second().div_euclid(86_400) * 86_400;
     let today = jiff::Timestamp::from_second(today).unwrap();
     let yesterday = jiff::Timestamp::from_second(today.as_second() - 86_400).unwrap();
