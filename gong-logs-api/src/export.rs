@@ -262,6 +262,47 @@ impl Exporter {
     }
 }
 
+impl Exporter {
+    /// [`Self::export`] as a `Stream` of batches.
+    pub fn batches(
+        &self,
+        log_type: LogType,
+        start: Position,
+        to: Timestamp,
+    ) -> impl futures::Stream<Item = Result<Batch, ExportError>> + Send + 'static {
+        let rx = self.export(log_type, start, to);
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+    }
+
+    /// Every entry of `log_type` in `[from, to)`, in order, exactly once, as a
+    /// `Stream`. An error ends it.
+    pub fn entries(
+        &self,
+        log_type: LogType,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl futures::Stream<Item = Result<LogEntry, ExportError>> + Send + 'static {
+        use futures::StreamExt as _;
+        self.batches(
+            log_type,
+            Position {
+                time: from,
+                count: 0,
+            },
+            to,
+        )
+        .flat_map(|item| {
+            let items: Vec<Result<LogEntry, ExportError>> = match item {
+                Ok(batch) => batch.entries.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(items)
+        })
+    }
+}
+
 /// One window's output: batches already filtered, in order, then `None`
 /// once the window is complete. A channel that closes without that marker
 /// means the window's task died.

@@ -301,3 +301,26 @@ async fn empty_range_is_empty_not_an_error() {
     assert_eq!((got.len(), err), (0, None));
     assert_eq!(sim.stats().by_status.get(&404), Some(&1));
 }
+
+/// The `Stream` of entries: the simplest way to use the engine.
+#[tokio::test]
+async fn entries_stream_yields_every_entry_in_order() {
+    use futures::StreamExt as _;
+    let mut config = SimConfig::testing(4, 250);
+    config.page_size = 30;
+    let sim = Simulator::start(config).await.unwrap();
+    let exporter = exporter(&sim, fast());
+    let (from, to) = range();
+    let got: Vec<String> = exporter
+        .entries(LogType::UserCallPlay, from, to)
+        .map(|e| e.unwrap().json().to_owned())
+        .collect()
+        .await;
+    let want = texts(sim.dataset().entries(gong_logs_sim::LogType::UserCallPlay));
+    assert!(
+        got == want,
+        "got {} entries, want {}",
+        got.len(),
+        want.len()
+    );
+}

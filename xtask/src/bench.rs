@@ -251,6 +251,73 @@ async fn cpu_throughput(bin: &Path, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// Pages per second the simulator serves on loopback: 4 clients in this
+/// process walking cursor chains of 100-entry pages.
+async fn sim_throughput(rows: &mut Vec<Row>) -> Result<()> {
+    let config = sim_config(20_000, vec![LogType::AccessLog]);
+    let sim = Simulator::start(config.clone()).await?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let from = config.start.expect("set").to_string();
+    let to = config.end.expect("set").to_string();
+    let per_task = 1_500u64;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (http, url, from, to) = (
+            http.clone(),
+            format!("{}/v2/logs", sim.base_url()),
+            from.clone(),
+            to.clone(),
+        );
+        let auth = sim.config().bearer_tokens[0].clone();
+        tasks.spawn(async move {
+            let mut cursor: Option<String> = None;
+            for _ in 0..per_task {
+                let mut query = vec![
+                    ("logType", "AccessLog".to_string()),
+                    ("fromDateTime", from.clone()),
+                    ("toDateTime", to.clone()),
+                ];
+                if let Some(c) = cursor.take() {
+                    query.push(("cursor", c));
+                }
+                let body = http
+                    .get(&url)
+                    .bearer_auth(&auth)
+                    .query(&query)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .bytes()
+                    .await?;
+                // Follow the cursor without decoding the whole page.
+                let text = std::str::from_utf8(&body)?;
+                cursor = text.find("\"cursor\":\"").map(|i| {
+                    let rest = &text[i + 10..];
+                    rest[..rest.find('"').unwrap_or(0)].to_owned()
+                });
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let pages = 4 * per_task;
+    let rate = pages as f64 / secs;
+    eprintln!("simulator: {pages} pages in {secs:.2} s = {rate:.0} pages/s");
+    rows.push(Row {
+        name: "simulator throughput (100-entry pages, 4 clients, loopback)",
+        value: format!("{rate:.0} pages/s ({pages} pages in {secs:.2} s)"),
+        target: "≥ 2,000 pages/s".into(),
+        verdict: verdict(rate >= 2_000.0, format!("{:.0} below", 2_000.0 - rate)),
+    });
+    sim.shutdown().await;
+    Ok(())
+}
+
 async fn memory(bin: &Path, entries: usize) -> Result<(u64, Duration)> {
     let config = sim_config(entries, vec![LogType::UserCallPlay]);
     let sim = Simulator::start(config.clone()).await?;
@@ -335,6 +402,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut rows = Vec::new();
 
     runtime.block_on(async {
+        sim_throughput(&mut rows).await?;
         rate_limit_efficiency(&bin, &mut rows).await?;
         cpu_throughput(&bin, &mut rows).await?;
         let (rss_100k, t_100k) = memory(&bin, 100_000).await?;
@@ -405,6 +473,8 @@ pub fn run(args: &Args) -> Result<()> {
              the simulator serves into `serde_json::Value`, in-process, best of three.\n\
              - **Peak RSS**: `getrusage(RUSAGE_CHILDREN).ru_maxrss` of a probe process (`cargo xtask rss-probe`) whose only child is `gong-logs` \
              (100,000 and then 1,000,000 UserCallPlay entries, no limit).\n\
+             - **Simulator throughput**: 4 concurrent clients in the benchmark process, each walking \
+             cursor chains of 100-entry AccessLog pages, 6,000 pages in all.\n\
              - **Start-up**: wall time of `gong-logs --version`, median of 25.\n",
             machine()
         );
