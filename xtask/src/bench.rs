@@ -162,29 +162,13 @@ async fn rate_limit_efficiency(bin: &Path, rows: &mut Vec<Row>) -> Result<()> {
 async fn serde_bound(sim: &Simulator, from: &str, to: &str) -> Result<(f64, u64, usize)> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
+    let bearer = &sim.config().bearer_tokens[0];
     let mut bodies = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut query = vec![
-            ("logType", "AccessLog".to_string()),
-            ("fromDateTime", from.to_string()),
-            ("toDateTime", to.to_string()),
-        ];
-        if let Some(c) = &cursor {
-            query.push(("cursor", c.clone()));
-        }
-        let body = http
-            .get(format!("{}/v2/logs", sim.base_url()))
-            .basic_auth(&sim.config().access_key, Some(&sim.config().secret))
-            .query(&query)
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
-        let value: serde_json::Value = serde_json::from_slice(&body)?;
-        cursor = value["records"]["cursor"].as_str().map(str::to_owned);
+        let (body, next) = raw_page(&http, &sim.base_url(), bearer, (from, to), cursor).await?;
         bodies.push(body);
+        cursor = next;
         if cursor.is_none() {
             break;
         }
@@ -251,6 +235,40 @@ async fn cpu_throughput(bin: &Path, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// One raw page of AccessLog from the simulator and the cursor it carries
+/// (found without decoding the page).
+async fn raw_page(
+    http: &reqwest::Client,
+    sim_url: &str,
+    bearer: &str,
+    (from, to): (&str, &str),
+    cursor: Option<String>,
+) -> Result<(bytes::Bytes, Option<String>)> {
+    let mut query = vec![
+        ("logType", "AccessLog".to_string()),
+        ("fromDateTime", from.to_string()),
+        ("toDateTime", to.to_string()),
+    ];
+    if let Some(c) = cursor {
+        query.push(("cursor", c));
+    }
+    let body = http
+        .get(format!("{sim_url}/v2/logs"))
+        .bearer_auth(bearer)
+        .query(&query)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let text = std::str::from_utf8(&body)?;
+    let next = text.find("\"cursor\":\"").map(|i| {
+        let rest = &text[i + 10..];
+        rest[..rest.find('"').unwrap_or(0)].to_owned()
+    });
+    Ok((body, next))
+}
+
 /// Pages per second the simulator serves on loopback: 4 clients in this
 /// process walking cursor chains of 100-entry pages.
 async fn sim_throughput(rows: &mut Vec<Row>) -> Result<()> {
@@ -264,39 +282,13 @@ async fn sim_throughput(rows: &mut Vec<Row>) -> Result<()> {
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..4 {
-        let (http, url, from, to) = (
-            http.clone(),
-            format!("{}/v2/logs", sim.base_url()),
-            from.clone(),
-            to.clone(),
-        );
+        let (http, url, from, to) = (http.clone(), sim.base_url(), from.clone(), to.clone());
         let auth = sim.config().bearer_tokens[0].clone();
         tasks.spawn(async move {
             let mut cursor: Option<String> = None;
             for _ in 0..per_task {
-                let mut query = vec![
-                    ("logType", "AccessLog".to_string()),
-                    ("fromDateTime", from.clone()),
-                    ("toDateTime", to.clone()),
-                ];
-                if let Some(c) = cursor.take() {
-                    query.push(("cursor", c));
-                }
-                let body = http
-                    .get(&url)
-                    .bearer_auth(&auth)
-                    .query(&query)
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .bytes()
-                    .await?;
-                // Follow the cursor without decoding the whole page.
-                let text = std::str::from_utf8(&body)?;
-                cursor = text.find("\"cursor\":\"").map(|i| {
-                    let rest = &text[i + 10..];
-                    rest[..rest.find('"').unwrap_or(0)].to_owned()
-                });
+                let (_, next) = raw_page(&http, &url, &auth, (&from, &to), cursor).await?;
+                cursor = next;
             }
             anyhow::Ok(())
         });
