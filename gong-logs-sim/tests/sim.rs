@@ -770,17 +770,20 @@ async fn admin_stats_counts() {
         .gong_error(StatusCode::UNAUTHORIZED);
     h.get(&[("logType", "Nope"), ("fromDateTime", FROM)]).await;
     // The 400 took the last token (validation comes after rate limiting).
-    // Burst used up: a 429, then an immediate retry breaks its Retry-After.
+    // Burst used up: a 429. A request right after it was already on its way
+    // (within the grace); one sent later breaks the Retry-After.
     let r = h.get(&Q).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     h.get(&Q).await;
+    tokio::time::sleep(gong_logs_sim::RETRY_AFTER_GRACE + Duration::from_millis(50)).await;
+    h.get(&Q).await;
     let s = h.admin_stats().await;
     assert_eq!(s, h.sim.stats());
-    assert_eq!(s.total_requests, 8);
+    assert_eq!(s.total_requests, 9);
     assert_eq!(s.by_status.get(&200), Some(&4));
     assert_eq!(s.by_status.get(&401), Some(&1));
     assert_eq!(s.by_status.get(&400), Some(&1));
-    assert_eq!(s.by_status.get(&429), Some(&2));
+    assert_eq!(s.by_status.get(&429), Some(&3));
     assert!(s.concurrency_peak >= 2, "{s:?}");
     assert_eq!(s.retry_after_violations, 1);
     assert_eq!(s.pages_served, 4);
@@ -824,7 +827,7 @@ async fn admin_stats_counts() {
         .json()
         .await
         .unwrap();
-    assert_eq!(before.total_requests, 8);
+    assert_eq!(before.total_requests, 9);
     let after = h.admin_stats().await;
     assert_eq!(after, Stats::default());
 }
