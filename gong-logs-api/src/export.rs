@@ -321,7 +321,12 @@ impl Shared {
                     ExportStats::bump(&self.stats.pages, 1);
                     return Ok(page);
                 }
-                Err(e) if e.is_retryable() && attempt <= self.options.retry.max_retries => {
+                Err(e)
+                    if e.is_retryable()
+                        && attempt <= self.options.retry.max_retries
+                        && e.retry_after()
+                            .is_none_or(|wait| wait <= self.options.retry.max_retry_after) =>
+                {
                     ExportStats::bump(&self.stats.retries, 1);
                     let wait = match e.retry_after() {
                         Some(wait) => {
@@ -532,6 +537,9 @@ impl Shared {
                     }
                 }
             }
+            // Reap the finished window tasks: a JoinSet keeps them until
+            // joined, and a long export runs thousands of windows.
+            while tasks.try_join_next().is_some() {}
             if pending.is_empty() && next < windows.len() {
                 let permit = Arc::clone(&permits)
                     .acquire_owned()
