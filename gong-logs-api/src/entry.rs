@@ -33,7 +33,18 @@ struct Head<'a> {
     #[serde(rename = "userEmailAddress", borrow, default)]
     user_email: Option<&'a RawValue>,
     #[serde(rename = "logType", default)]
-    log_type: Option<IgnoredAny>,
+    log_type: Present,
+}
+
+/// Whether a key is there at all, whatever its value (`null` included).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(deserializer)?;
+        Ok(Self(true))
+    }
 }
 
 /// A JSON string's value, or the raw text of any other JSON value.
@@ -71,7 +82,7 @@ impl LogEntry {
             .and_then(|t| t.parse::<jiff::Timestamp>().ok());
         let user_id = head.user_id.and_then(scalar_text);
         let user_email = head.user_email.and_then(scalar_text);
-        let has_log_type = head.log_type.is_some();
+        let has_log_type = head.log_type.0;
         Ok(Self {
             raw,
             event_time,

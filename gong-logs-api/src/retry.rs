@@ -13,6 +13,10 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Upper bound of one back-off delay.
     pub max_delay: Duration,
+    /// The longest `Retry-After` worth waiting for. A longer one (Gong's
+    /// daily quota says "come back tomorrow") fails the request at once, so
+    /// the user hears about it instead of watching a silent process.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -21,6 +25,7 @@ impl Default for RetryPolicy {
             max_retries: 8,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -21,7 +21,10 @@ impl Throttle {
     /// non-positive rate means unlimited.
     pub fn new(rate: Option<f64>) -> Self {
         let limiter = rate.filter(|r| r.is_finite() && *r > 0.0).map(|r| {
-            let period = Duration::from_secs_f64(1.0 / r).max(Duration::from_nanos(1));
+            // At most one request a day, at least one per nanosecond.
+            let period = Duration::try_from_secs_f64(1.0 / r)
+                .unwrap_or(Duration::MAX)
+                .clamp(Duration::from_nanos(1), Duration::from_secs(86_400));
             let quota = Quota::with_period(period)
                 .expect("period is positive")
                 .allow_burst(NonZeroU32::MIN);
@@ -58,7 +61,10 @@ impl Throttle {
     /// Holds every request back for `wait` from now (extends, never shortens,
     /// a running pause).
     pub fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        // A year stands for "forever" without overflowing the clock.
+        let until = Instant::now()
+            .checked_add(wait)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 86_400));
         let mut guard = self.pause_until.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none_or(|current| current < until) {
             *guard = Some(until);

@@ -28,6 +28,7 @@ fn fast() -> ExportOptions {
             max_retries: 10,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
+            ..RetryPolicy::default()
         },
         concurrency: 8,
         pages_per_window: 2,

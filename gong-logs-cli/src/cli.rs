@@ -422,8 +422,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of requests per second"))?;
-    if !rate.is_finite() || rate <= 0.0 {
-        return Err("the rate limit must be a number greater than 0".into());
+    if !rate.is_finite() || rate < 0.001 {
+        return Err(
+            "the rate limit must be a number of at least 0.001 (requests per second)".into(),
+        );
     }
     Ok(rate)
 }

@@ -215,18 +215,6 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
         (profile.base_url.as_deref(), Source::Profile),
     ])
     .unwrap_or((DEFAULT_BASE_URL, Source::Profile));
-    let base_url = gong_logs_api::validate_base_url(base_url)
-        .map_err(|e| {
-            let from = match base_source {
-                Source::Flag => "--base-url",
-                Source::Env => "GONG_BASE_URL",
-                Source::Profile => "the config profile",
-            };
-            Failure::usage(format!("{e} (from {from})"))
-        })?
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
 
     let env_key = env("GONG_ACCESS_KEY");
     let env_secret = env("GONG_ACCESS_KEY_SECRET");
@@ -249,6 +237,20 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
     for (value, _) in [secret, bearer].into_iter().flatten() {
         crate::exit::register_secret(value);
     }
+    // Validated only now: a secret pasted as the base URL is then redacted
+    // from the message that quotes it.
+    let base_url = gong_logs_api::validate_base_url(base_url)
+        .map_err(|e| {
+            let from = match base_source {
+                Source::Flag => "--base-url",
+                Source::Env => "GONG_BASE_URL",
+                Source::Profile => "the config profile",
+            };
+            Failure::usage(format!("{e} (from {from})"))
+        })?
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
 
     let mut warnings = Vec::new();
     if flags.access_key_secret.is_some() {

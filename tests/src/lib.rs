@@ -12,6 +12,15 @@ use jiff::Timestamp;
 /// The simulator's fake secrets: none may appear in any output.
 pub const SECRETS: [&str; 2] = ["sim-secret", "sim-bearer-token"];
 
+/// The secrets as they could leak: as given, and the Basic credentials as
+/// they go on the wire (`base64("sim-access-key:sim-secret")`). Every scan
+/// looks for all of them.
+pub const SECRET_FORMS: [&str; 3] = [
+    "sim-secret",
+    "sim-bearer-token",
+    "c2ltLWFjY2Vzcy1rZXk6c2ltLXNlY3JldA",
+];
+
 /// The simulator's access key.
 pub const ACCESS_KEY: &str = "sim-access-key";
 
@@ -96,7 +105,16 @@ impl TestSim {
     /// A `gong-logs` command aimed at this simulator with Basic credentials
     /// in the environment.
     pub fn cmd(&self) -> Cmd {
-        let mut cmd = Cmd::new();
+        self.aim(Cmd::new())
+    }
+
+    /// Like [`Self::cmd`], started through `sh` after `prelude` (see
+    /// [`Cmd::under_shell`]).
+    pub fn cmd_under_shell(&self, prelude: &str) -> Cmd {
+        self.aim(Cmd::under_shell(prelude))
+    }
+
+    fn aim(&self, mut cmd: Cmd) -> Cmd {
         cmd.env("GONG_BASE_URL", self.base_url())
             .env("GONG_ACCESS_KEY", ACCESS_KEY)
             .env("GONG_ACCESS_KEY_SECRET", "sim-secret");
@@ -167,8 +185,23 @@ impl Default for Cmd {
 impl Cmd {
     /// A bare command (no credentials, default base URL).
     pub fn new() -> Self {
+        Self::build(Command::new(binary()))
+    }
+
+    /// The binary started by `sh` after `prelude` (shell commands such as
+    /// `ulimit -f 16`), in the same hermetic environment; arguments added
+    /// later go to the binary.
+    pub fn under_shell(prelude: &str) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("{prelude}; exec \"$0\" \"$@\""))
+            .arg(binary());
+        Self::build(command)
+    }
+
+    fn build(mut command: Command) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(binary());
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -309,7 +342,7 @@ impl Run {
 /// Panics if any simulator secret is in `stdout` or `stderr`.
 #[track_caller]
 pub fn assert_no_secrets(stdout: &str, stderr: &str) {
-    for secret in SECRETS {
+    for secret in SECRET_FORMS {
         assert!(
             !stdout.contains(secret),
             "secret {secret:?} on stdout:\n{stdout}"
@@ -326,7 +359,7 @@ pub fn assert_no_secrets(stdout: &str, stderr: &str) {
 pub fn assert_file_has_no_secrets(path: &Path) {
     if let Ok(bytes) = std::fs::read(path) {
         let text = String::from_utf8_lossy(&bytes);
-        for secret in SECRETS {
+        for secret in SECRET_FORMS {
             assert!(
                 !text.contains(secret),
                 "secret {secret:?} in {}",
@@ -354,3 +387,149 @@ pub const ALL_TYPES: [&str; 5] = [
     "ExternallySharedCallAccess",
     "ExternallySharedCallPlay",
 ];
+
+/// A small seeded generator (splitmix64): reproducible "random" instants.
+#[derive(Clone, Debug)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `low..=high`.
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next_u64() % (high - low + 1)
+    }
+}
+
+/// `FILE.gong-logs-checkpoint`.
+pub fn checkpoint_of(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.gong-logs-checkpoint", out.display()))
+}
+
+/// `FILE.partial`.
+pub fn partial_of(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.partial", out.display()))
+}
+
+/// What a resumable export left on disk, checked against the export it
+/// must become.
+#[derive(Debug, Default)]
+pub struct DiskState {
+    /// A checkpoint file exists.
+    pub checkpoint: bool,
+    /// Bytes the checkpoint covers.
+    pub data_len: u64,
+    /// Bytes in the data file (may exceed `data_len`: written, not declared).
+    pub partial_len: u64,
+    /// Entries the checkpoint declares.
+    pub entries: u64,
+}
+
+/// Checks the invariant of a resumable **jsonl** export to `out` whose
+/// complete output is `expected`, at any instant (after a kill, a failure,
+/// a full disk):
+///
+/// - the finished file, if present, is exactly `expected` (unless a
+///   checkpoint says the run is not over);
+/// - with a checkpoint: the data file holds at least `dataLen` bytes, and
+///   those bytes are a prefix of `expected` ending on an entry boundary;
+///   the checkpoint's entry counts (total and per type) are those of the
+///   prefix; each type's position is the instant of its last entry in the
+///   prefix and how many of its entries in the prefix are at that instant;
+///   a type marked done has all its entries in the prefix.
+#[track_caller]
+pub fn check_resumable_jsonl(out: &Path, expected: &str) -> DiskState {
+    let ckpt_path = checkpoint_of(out);
+    assert_file_has_no_secrets(&ckpt_path);
+    let Ok(text) = std::fs::read_to_string(&ckpt_path) else {
+        if out.exists() {
+            assert!(
+                std::fs::read_to_string(out).expect("read output") == expected,
+                "{} is complete but differs from the expected export",
+                out.display()
+            );
+        }
+        return DiskState::default();
+    };
+    let ckpt: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("checkpoint is not JSON ({e}): {text}"));
+    let data_len = ckpt["dataLen"].as_u64().expect("dataLen");
+    let partial = partial_of(out);
+    let (bytes, finished) = match std::fs::read(&partial) {
+        Ok(bytes) => (bytes, false),
+        // Killed after the rename, before the checkpoint was deleted.
+        Err(_) => (std::fs::read(out).expect("data file or output"), true),
+    };
+    if finished {
+        assert_eq!(bytes, expected.as_bytes(), "renamed output is complete");
+    }
+    assert!(
+        bytes.len() as u64 >= data_len,
+        "checkpoint declares {data_len} bytes, the data file holds {}",
+        bytes.len()
+    );
+    let prefix = std::str::from_utf8(&bytes[..data_len as usize]).expect("UTF-8 prefix");
+    assert!(
+        expected.starts_with(prefix),
+        "the declared data is not a prefix of the expected export"
+    );
+    assert!(
+        prefix.is_empty() || prefix.ends_with('\n'),
+        "the declared data ends inside an entry"
+    );
+    let lines: Vec<&str> = prefix.lines().collect();
+    assert_eq!(
+        ckpt["entries"].as_u64(),
+        Some(lines.len() as u64),
+        "checkpoint's entry count vs the declared data"
+    );
+    for state in ckpt["types"].as_array().expect("types") {
+        let name = state["logType"].as_str().expect("logType");
+        let tag = format!("{{\"logType\":\"{name}\",");
+        let times: Vec<Timestamp> = lines
+            .iter()
+            .filter(|l| l.starts_with(&tag))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+                ts(v["eventTime"].as_str().expect("eventTime"))
+            })
+            .collect();
+        assert_eq!(
+            state["entries"].as_u64(),
+            Some(times.len() as u64),
+            "{name}: entries declared vs in the data"
+        );
+        if let Some(last) = times.last() {
+            let position_time = ts(state["position"]["time"].as_str().expect("time"));
+            assert_eq!(position_time, *last, "{name}: position time");
+            let at_last = times.iter().filter(|t| *t == last).count() as u64;
+            assert_eq!(
+                state["position"]["count"].as_u64(),
+                Some(at_last),
+                "{name}: position count"
+            );
+        }
+        if state["done"].as_bool() == Some(true) {
+            let all = expected.lines().filter(|l| l.starts_with(&tag)).count();
+            assert_eq!(times.len(), all, "{name} is done: all its entries");
+        }
+    }
+    DiskState {
+        checkpoint: true,
+        data_len,
+        partial_len: bytes.len() as u64,
+        entries: lines.len() as u64,
+    }
+}

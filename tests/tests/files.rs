@@ -216,3 +216,124 @@ fn ctrl_c_without_resume_leaves_no_file() {
     assert!(run.stderr.contains("was not written"), "{}", run.stderr);
     assert_eq!(dir_listing(dir.path()), Vec::<String>::new());
 }
+
+/// Runs `cmd` with its stdout going to /dev/full (every write fails with
+/// ENOSPC, as on a full disk).
+fn run_into_dev_full(cmd: &mut Cmd) -> Run {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists");
+    let child = cmd
+        .command()
+        .stdout(std::process::Stdio::from(full))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Run::new(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn stdout_on_a_full_disk_is_a_clear_error() {
+    let sim = TestSim::small(30);
+    for format in ["jsonl", "json", "csv", "table"] {
+        let run = run_into_dev_full(sim.cmd().args([
+            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "--format", format,
+        ]));
+        run.code(1)
+            .one_line_error("cannot write to stdout: No space left on device");
+    }
+    for args in [
+        &["types"][..],
+        &["completions", "bash"],
+        &["config", "path", "-q"],
+    ] {
+        run_into_dev_full(Cmd::new().args(args))
+            .code(1)
+            .one_line_error("cannot write to stdout: No space left on device");
+    }
+}
+
+/// A directory nobody may create files in. Root ignores permission bits,
+/// so as root it is sysfs's top directory (creating a file there is refused
+/// even to root).
+fn unwritable_dir(scratch: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch.join("read-only");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(dir.join("probe"), "x").is_err() {
+        return dir;
+    }
+    let sys = std::path::PathBuf::from("/sys");
+    assert!(
+        std::fs::write(sys.join("gong-logs-probe"), "x").is_err(),
+        "no unwritable directory available"
+    );
+    sys
+}
+
+#[test]
+fn an_unwritable_output_directory_is_refused_before_any_request() {
+    let sim = TestSim::small(10);
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = unwritable_dir(scratch.path());
+    let out = dir.join("audit.jsonl");
+    for resume in [false, true] {
+        let mut cmd = sim.cmd();
+        cmd.args([
+            "fetch",
+            "-t",
+            "AccessLog",
+            "--from",
+            DATA_START,
+            "--to",
+            DATA_END,
+            "-o",
+        ])
+        .args([&out]);
+        if resume {
+            cmd.args(["--resume"]);
+        }
+        let run = cmd.run();
+        run.code(2)
+            .one_line_error("check that the directory exists and is writable");
+        assert!(
+            run.stderr.contains(&dir.display().to_string()),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(sim.requests(), 0);
+    assert!(!out.exists());
+}
+
+/// `ulimit -f`: the file cannot grow past `blocks` × 512 bytes, and the
+/// write fails with EFBIG as on a full disk (SIGXFSZ ignored, as a shell
+/// does for its jobs).
+pub fn file_size_limit(blocks: u32) -> String {
+    format!("trap '' XFSZ; ulimit -f {blocks}")
+}
+
+#[test]
+fn a_disk_that_fills_up_mid_export_leaves_no_file() {
+    let mut config = SimConfig::testing(12, 400);
+    config.page_size = 20;
+    let sim = TestSim::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.jsonl");
+    std::fs::write(&out, "old content\n").unwrap();
+    let run = sim
+        .cmd_under_shell(&file_size_limit(16))
+        .args([
+            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "-o",
+        ])
+        .args([&out])
+        .run();
+    run.code(1).one_line_error("File too large");
+    assert!(run.stderr.contains("cannot write to"), "{}", run.stderr);
+    assert!(run.stderr.contains("was not written"), "{}", run.stderr);
+    assert!(sim.stats().pages_served > 0, "it failed mid-export");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old content\n");
+    assert_eq!(dir_listing(dir.path()), ["audit.jsonl"]);
+}
