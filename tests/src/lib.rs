@@ -249,32 +249,21 @@ impl Cmd {
         &mut self.command
     }
 
-    /// Runs to completion (60 s at most) and checks that no secret was
-    /// printed.
+    /// Runs to completion (60 s at most) with `assert_cmd`, and checks that
+    /// no secret was printed.
     pub fn run(&mut self) -> Run {
-        let child = self
-            .command
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
+        const LIMIT: Duration = Duration::from_secs(60);
+        let command = std::mem::replace(&mut self.command, Command::new(binary()));
+        let started = std::time::Instant::now();
+        let output = assert_cmd::Command::from_std(command)
+            .timeout(LIMIT)
+            .output()
             .expect("the binary starts");
-        let output = wait_with_timeout(child, Duration::from_secs(60));
+        assert!(
+            output.status.code().is_some() || started.elapsed() < LIMIT,
+            "gong-logs did not finish within {LIMIT:?}"
+        );
         Run::new(output)
-    }
-}
-
-fn wait_with_timeout(child: std::process::Child, limit: Duration) -> Output {
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(output) => output.expect("wait for the binary"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-            panic!("gong-logs did not finish within {limit:?}");
-        }
     }
 }
 
