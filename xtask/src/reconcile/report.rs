@@ -138,7 +138,10 @@ struct Differ<'a> {
 
 static EMPTY: Value = Value::Null;
 
-impl Differ<'_> {
+/// A JSON object.
+type Object = Map<String, Value>;
+
+impl<'a> Differ<'a> {
     fn push(&mut self, section: Section, line: String) {
         self.report.lines.push((section, line));
     }
@@ -352,26 +355,46 @@ impl Differ<'_> {
         let new = new.as_object().unwrap_or(&empty);
         for status in union(old, new) {
             let label = format!("response {status}");
-            let o = old
-                .get(status)
-                .map(|r| deref(self.old, r))
-                .and_then(Value::as_object);
-            let n = new
-                .get(status)
-                .map(|r| deref(self.new, r))
-                .and_then(Value::as_object);
-            match (o, n) {
-                (Some(o), None) => self.push(
-                    Section::Responses,
-                    format!("- {label} removed ({})", response_summary(o)),
-                ),
-                (None, Some(n)) => self.push(
-                    Section::Responses,
-                    format!("+ {label} added ({})", response_summary(n)),
-                ),
-                (Some(o), Some(n)) if o != n => self.response(&label, o, n),
-                _ => {}
+            if let Some((o, n)) =
+                self.added_or_removed(&label, old.get(status), new.get(status), response_summary)
+            {
+                self.response(&label, o, n);
             }
+        }
+    }
+
+    /// Resolves a named response or header on both sides; reports it as
+    /// added or removed when only one side has it, and returns both when
+    /// both have it and they differ.
+    fn added_or_removed<'v>(
+        &mut self,
+        label: &str,
+        old: Option<&'v Value>,
+        new: Option<&'v Value>,
+        summary: fn(&Map<String, Value>) -> String,
+    ) -> Option<(&'v Object, &'v Object)>
+    where
+        'a: 'v,
+    {
+        let o = old.map(|v| deref(self.old, v)).and_then(Value::as_object);
+        let n = new.map(|v| deref(self.new, v)).and_then(Value::as_object);
+        match (o, n) {
+            (Some(o), None) => {
+                self.push(
+                    Section::Responses,
+                    format!("- {label} removed ({})", summary(o)),
+                );
+                None
+            }
+            (None, Some(n)) => {
+                self.push(
+                    Section::Responses,
+                    format!("+ {label} added ({})", summary(n)),
+                );
+                None
+            }
+            (Some(o), Some(n)) if o != n => Some((o, n)),
+            _ => None,
         }
     }
 
@@ -389,27 +412,13 @@ impl Differ<'_> {
                     let nh = nv.and_then(Value::as_object).unwrap_or(&empty);
                     for name in union(oh, nh) {
                         let header = format!("{label} header `{name}`");
-                        let ho = oh
-                            .get(name)
-                            .map(|h| deref(self.old, h))
-                            .and_then(Value::as_object);
-                        let hn = nh
-                            .get(name)
-                            .map(|h| deref(self.new, h))
-                            .and_then(Value::as_object);
-                        match (ho, hn) {
-                            (Some(h), None) => self.push(
-                                Section::Responses,
-                                format!("- {header} removed ({})", header_summary(h)),
-                            ),
-                            (None, Some(h)) => self.push(
-                                Section::Responses,
-                                format!("+ {header} added ({})", header_summary(h)),
-                            ),
-                            (Some(ho), Some(hn)) if ho != hn => {
-                                self.parameter_like_header(&header, ho, hn)
-                            }
-                            _ => {}
+                        if let Some((ho, hn)) = self.added_or_removed(
+                            &header,
+                            oh.get(name),
+                            nh.get(name),
+                            header_summary,
+                        ) {
+                            self.parameter_like_header(&header, ho, hn);
                         }
                     }
                 }
