@@ -340,6 +340,9 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the path of the config file (whether or not it exists).
+    #[command(
+        after_help = "Examples:\n  gong-logs config path\n  $EDITOR \"$(gong-logs config path)\" && chmod 600 \"$(gong-logs config path)\""
+    )]
     Path,
 }
 
