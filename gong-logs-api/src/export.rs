@@ -353,8 +353,8 @@ impl Shared {
     }
 
     /// Fetches `[start.time, to)` page by page, skipping what `start` says
-    /// was delivered, recovering from expired cursors; sends filtered pages.
-    /// Returns the first page's `totalRecords` through `first_total`.
+    /// was delivered, recovering from expired cursors; sends filtered pages,
+    /// then the completion marker.
     async fn run_window(
         &self,
         log_type: LogType,
