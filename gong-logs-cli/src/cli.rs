@@ -246,6 +246,15 @@ pub struct FetchArgs {
     #[arg(long, value_name = "DURATION", requires = "follow")]
     pub interval: Option<String>,
 
+    /// In --follow mode, stay this far behind now (e.g. 2m) [default: 0s].
+    ///
+    /// Each poll (and the catch-up) asks only up to now minus the lag, so an
+    /// entry Gong records a little after the moment it describes is still
+    /// picked up: entries are followed by their eventTime, and one that
+    /// arrives with an eventTime already passed would otherwise be missed.
+    #[arg(long, value_name = "DURATION", requires = "follow")]
+    pub lag: Option<String>,
+
     /// Requests per second, across all types and windows (Gong allows 3).
     #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
     pub rate_limit: f64,

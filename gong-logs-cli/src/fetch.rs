@@ -30,6 +30,8 @@ struct Plan {
     from: Timestamp,
     to: Timestamp,
     follow: Option<Duration>,
+    /// How far behind now `--follow` stays.
+    lag: Duration,
     format: Format,
     fields: Option<Vec<FieldPath>>,
     users: Vec<String>,
@@ -59,10 +61,24 @@ impl Plan {
             }
             (None, None) => return Err(Failure::usage("give --from TIME or --since SPAN")),
         };
+        let lag = match &args.lag {
+            Some(text) => crate::time::parse_span(text)
+                .ok()
+                .and_then(|span| Duration::try_from(span).ok())
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid --lag: {text:?} is not a duration such as 30s, 2m or 1h"
+                    ))
+                })?,
+            None => Duration::ZERO,
+        };
         let to = match &args.to {
             Some(text) => crate::time::parse_time(text, now)
                 .map_err(|e| Failure::usage(format!("invalid --to: {e}")))?,
-            None => now,
+            // Following: catch up only to the lag behind now.
+            None => now
+                .checked_sub(lag)
+                .map_err(|_| Failure::usage("invalid --lag: too long"))?,
         };
         if args.follow {
             if from > now {
@@ -153,6 +169,7 @@ impl Plan {
             from,
             to,
             follow,
+            lag,
             format,
             fields,
             users,
@@ -672,7 +689,9 @@ impl Run<'_> {
                 () = self.signals.recv() => return Ok(Stop::Done),
                 () = tokio::time::sleep(interval) => {}
             }
-            let now = Timestamp::now();
+            let Ok(now) = Timestamp::now().checked_sub(plan.lag) else {
+                continue;
+            };
             for (i, log_type) in plan.types.iter().enumerate() {
                 let start = self.state.types[i].position;
                 if start.time >= now {

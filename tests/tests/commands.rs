@@ -297,3 +297,61 @@ impl Verbose for Cmd {
         self.args(["-v"])
     }
 }
+
+/// `--follow --lag` catches up (and polls) only to the lag behind now; a bad
+/// or misplaced `--lag` is a usage error that sends nothing.
+#[test]
+fn follow_lag_stays_behind_now() {
+    let sim = TestSim::small(5);
+    let before = jiff::Timestamp::now();
+    let run = sim
+        .cmd()
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog",
+            "--since",
+            "1h",
+            "--follow",
+            "--lag",
+            "10m",
+            "--dry-run",
+        ])
+        .run();
+    run.ok();
+    let after = jiff::Timestamp::now();
+    let to = run
+        .stdout
+        .split("toDateTime=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the request has a toDateTime")
+        .replace("%3A", ":");
+    let to: jiff::Timestamp = to.parse().expect("toDateTime is a timestamp");
+    let lag = jiff::SignedDuration::from_mins(10);
+    assert!(
+        to >= before.checked_sub(lag).unwrap() && to <= after.checked_sub(lag).unwrap(),
+        "toDateTime {to} is not 10 minutes behind [{before}, {after}]"
+    );
+
+    sim.cmd()
+        .args([
+            "fetch",
+            "-t",
+            "AccessLog",
+            "--since",
+            "1h",
+            "--follow",
+            "--lag",
+            "soon",
+        ])
+        .run()
+        .code(2)
+        .one_line_error("invalid --lag");
+    sim.cmd()
+        .args(["fetch", "-t", "AccessLog", "--since", "1h", "--lag", "2m"])
+        .run()
+        .code(2)
+        .one_line_error("--follow");
+    assert_eq!(sim.requests(), 0);
+}
