@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, ensure};
 use gong_logs_sim::{LogType, SimConfig, Simulator};
 
-use crate::demo::{build_binary, workspace_root};
+use crate::demo::{build_binary, point_at_sim, workspace_root};
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
@@ -67,21 +67,16 @@ struct Run {
 fn fetch(bin: &Path, sim: &Simulator, args: &[&str]) -> Result<Run> {
     let rss_file = std::env::temp_dir().join(format!("gong-logs-bench-rss-{}", std::process::id()));
     let start = Instant::now();
-    let mut child = Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .arg("rss-probe")
         .arg(&rss_file)
         .arg("--")
         .arg(bin)
         .arg("fetch")
         .args(args)
-        .args(["--format", "jsonl", "--quiet"])
-        .env("GONG_BASE_URL", sim.base_url())
-        .env("GONG_ACCESS_KEY", &sim.config().access_key)
-        .env("GONG_ACCESS_KEY_SECRET", &sim.config().secret)
-        // Ignore any real profile of the user running this.
-        .env_remove("GONG_LOGS_CONFIG")
-        .env("XDG_CONFIG_HOME", workspace_root().join("target/no-config"))
-        .env_remove("GONG_BEARER_TOKEN")
+        .args(["--format", "jsonl", "--quiet"]);
+    let mut child = point_at_sim(&mut command, sim)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

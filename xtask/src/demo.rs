@@ -45,19 +45,23 @@ fn banner(text: &str) {
     eprintln!("\n\x1b[1m== {text}\x1b[0m");
 }
 
-/// Runs `gong-logs` with the simulator's address and credentials.
-fn gong_logs(bin: &Path, sim: &Simulator, args: &[&str]) -> Result<()> {
-    eprintln!("$ gong-logs {}", args.join(" "));
-    let status = Command::new(bin)
-        .args(args)
+/// Points a `gong-logs` command at the simulator: its address and Basic
+/// credentials, and none of the real settings of the user running this.
+pub fn point_at_sim<'c>(command: &'c mut Command, sim: &Simulator) -> &'c mut Command {
+    command
         .env("GONG_BASE_URL", sim.base_url())
         .env("GONG_ACCESS_KEY", &sim.config().access_key)
         .env("GONG_ACCESS_KEY_SECRET", &sim.config().secret)
         .env_remove("GONG_BEARER_TOKEN")
         .env_remove("GONG_PROFILE")
-        // Ignore any real profile of the user running this.
         .env_remove("GONG_LOGS_CONFIG")
         .env("XDG_CONFIG_HOME", workspace_root().join("target/no-config"))
+}
+
+/// Runs `gong-logs` with the simulator's address and credentials.
+fn gong_logs(bin: &Path, sim: &Simulator, args: &[&str]) -> Result<()> {
+    eprintln!("$ gong-logs {}", args.join(" "));
+    let status = point_at_sim(Command::new(bin).args(args), sim)
         .status()
         .context("cannot start gong-logs")?;
     if !status.success() {
