@@ -67,14 +67,6 @@ impl Credentials {
         }
     }
 
-    /// Every secret string these credentials hold (for output scanners).
-    pub fn secrets(&self) -> Vec<&str> {
-        match self {
-            Self::Basic { secret, .. } => vec![secret.expose()],
-            Self::Bearer(token) => vec![token.expose()],
-        }
-    }
-
     /// The `Authorization` header value, marked sensitive so that reqwest and
     /// `Debug` of the header map never show it.
     pub(crate) fn header_value(&self) -> Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
