@@ -165,14 +165,11 @@ impl GongClient {
             .header_value()
             .map_err(|_| ConfigError::InvalidCredentials(config.credentials.scheme()))?;
         headers.insert(AUTHORIZATION, auth);
-        let user_agent = match &config.user_agent_suffix {
-            Some(suffix) => format!(
-                "{}/{} {suffix}",
-                env!("CARGO_PKG_NAME"),
-                env!("CARGO_PKG_VERSION")
-            ),
-            None => format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
-        };
+        let mut user_agent = format!("{}/{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+        if let Some(suffix) = &config.user_agent_suffix {
+            user_agent.push(' ');
+            user_agent.push_str(suffix);
+        }
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(user_agent.clone())
