@@ -217,7 +217,8 @@ fn check_script(
                     } else if sub == "xtask" {
                         let at = words.iter().position(|w| w == "xtask").unwrap_or(0);
                         if let Err(e) = xtask(&words[at + 1..]) {
-                            let first_line = e.lines().next().unwrap_or("").to_string();
+                            let first_line = e.lines().next().unwrap_or("");
+                            let first_line = first_line.strip_prefix("error: ").unwrap_or(first_line);
                             problems.push(format!("`{command}`: {first_line}"));
                         }
                     }

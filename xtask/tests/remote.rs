@@ -1,12 +1,12 @@
 //! `cargo xtask reconcile --upstream URL`, `--drift [URL|FILE]` and the
 //! provenance record, against a local HTTP server on 127.0.0.1 (no network):
 //! a changed spec, one changed elsewhere, the same bytes, a truncated one, a
-//! body cut off mid-transfer, a 500, an HTML page, a body that never ends,
-//! and JSON that is not OpenAPI.
+//! body cut off mid-transfer, a 500, an HTML page, a slow body, an endless
+//! one, and JSON that is not OpenAPI.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use axum::Router;
@@ -49,9 +49,12 @@ fn snapshot(root: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Runs the built `xtask` binary; a run that hangs is killed after two
+/// minutes (a hang guard only: every run here takes seconds).
 fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
+        .timeout(Duration::from_secs(120))
         .output()
         .unwrap()
 }
@@ -107,7 +110,6 @@ impl Server {
         };
         let same = upstream_bytes();
         let truncated = same[..same.len() / 2].to_vec();
-        let cut_first = Bytes::from(truncated.clone());
         let app = Router::new()
             .route("/changed", json(changed_spec()))
             .route("/elsewhere", json(changed_elsewhere()))
@@ -125,19 +127,6 @@ impl Server {
                         [(header::CONTENT_TYPE, "text/html")],
                         "<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Sign in to Gong</body></html>",
                     )
-                }),
-            )
-            .route(
-                "/cut",
-                get(move || {
-                    let first = cut_first.clone();
-                    async move {
-                        let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(first) })
-                            .chain(futures::stream::once(async {
-                                Err(std::io::Error::other("connection lost"))
-                            }));
-                        Body::from_stream(stream)
-                    }
                 }),
             )
             .route(
@@ -177,6 +166,36 @@ impl Drop for Server {
             runtime.shutdown_background();
         }
     }
+}
+
+/// A server that announces the whole spec's length, sends half of it and
+/// closes the connection: a body cut off mid-transfer. Returns its URL.
+fn cut_off_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/spec", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let spec = upstream_bytes();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                spec.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&spec[..spec.len() / 2]);
+            let _ = stream.flush();
+        }
+    });
+    url
 }
 
 fn root_arg(root: &TempDir) -> &str {
@@ -388,7 +407,7 @@ fn drift_failures_exit_2_with_one_line_naming_the_source() {
         (server.url("/error"), "HTTP 500"),
         (server.url("/html"), "is an HTML page"),
         (server.url("/truncated"), "truncated"),
-        (server.url("/cut"), "cut off"),
+        (cut_off_server(), "the body was cut off"),
         (server.url("/slow"), "timed out"),
         (server.url("/not-openapi"), "not an OpenAPI document"),
         (closed.clone(), "could not connect"),

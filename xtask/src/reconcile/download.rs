@@ -140,7 +140,11 @@ async fn download_async(url: &str, limits: Limits) -> Result<Vec<u8>> {
         .timeout(limits.timeout)
         .build()
         .context("cannot build the HTTP client")?;
-    let mut response = client.get(parsed).send().await.map_err(describe)?;
+    let mut response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| describe(e, "request failed", limits.timeout))?;
     let status = response.status();
     if !status.is_success() {
         bail!("the server answered HTTP {status}");
@@ -154,7 +158,10 @@ async fn download_async(url: &str, limits: Limits) -> Result<Vec<u8>> {
         );
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| describe(e, "the body was cut off", limits.timeout))? {
         if (body.len() + chunk.len()) as u64 > limits.max_bytes {
             bail!(
                 "the body exceeded the {} byte cap (a Gong spec is under 1 MiB)",
@@ -167,15 +174,15 @@ async fn download_async(url: &str, limits: Limits) -> Result<Vec<u8>> {
 }
 
 /// reqwest's errors, said plainly (the URL is added by the caller).
-fn describe(error: reqwest::Error) -> anyhow::Error {
+/// `otherwise` says what failed when it was neither a timeout nor a
+/// failure to connect.
+fn describe(error: reqwest::Error, otherwise: &str, timeout: Duration) -> anyhow::Error {
     let what = if error.is_timeout() {
-        "timed out".to_string()
+        format!("timed out (limit {}s)", timeout.as_secs_f64())
     } else if error.is_connect() {
         "could not connect".to_string()
-    } else if error.is_body() || error.is_decode() {
-        "the body was cut off".to_string()
     } else {
-        "request failed".to_string()
+        otherwise.to_string()
     };
     // The innermost cause says most (e.g. "connection refused").
     let mut cause: &dyn std::error::Error = &error;
