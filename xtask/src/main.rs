@@ -51,7 +51,9 @@ fn main() -> ExitCode {
         Task::Reconcile(args) => xtask::reconcile::run(args),
         Task::CheckWorkflows(args) => xtask::workflows::run(args, &|words: &[String]| {
             let argv = std::iter::once("cargo xtask".to_string()).chain(words.iter().cloned());
-            Cli::try_parse_from(argv).map(|_| ()).map_err(|e| e.to_string())
+            Cli::try_parse_from(argv)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         }),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),

@@ -173,7 +173,9 @@ pub fn parse_spec(bytes: &[u8], name: &str) -> Result<Value> {
     let is_openapi = value.get("openapi").is_some_and(Value::is_string)
         && value.get("paths").is_some_and(Value::is_object);
     if !is_openapi {
-        bail!("{name} is JSON but not an OpenAPI document (it lacks an `openapi` version or `paths`)");
+        bail!(
+            "{name} is JSON but not an OpenAPI document (it lacks an `openapi` version or `paths`)"
+        );
     }
     Ok(value)
 }
@@ -280,7 +282,12 @@ pub fn check(root: &Path) -> Result<Check> {
 /// current upstream copy and the file `new`, writing the report to `out`;
 /// then adopts `new` (see [`adopt`]).
 pub fn update_upstream(root: &Path, new: &Path, out: &mut impl Write) -> Result<Report> {
-    adopt(root, &Source::File(new.to_path_buf()), Limits::default(), out)
+    adopt(
+        root,
+        &Source::File(new.to_path_buf()),
+        Limits::default(),
+        out,
+    )
 }
 
 /// Reads or downloads `source`, reports what changed on the selected

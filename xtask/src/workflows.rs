@@ -111,9 +111,7 @@ pub fn check_one(
                 for item in schedule.as_sequence().into_iter().flatten() {
                     let cron = item.get("cron").and_then(Value::as_str).unwrap_or("");
                     if cron.split_whitespace().count() != 5 {
-                        problems.push(format!(
-                            "schedule cron `{cron}` does not have 5 fields"
-                        ));
+                        problems.push(format!("schedule cron `{cron}` does not have 5 fields"));
                     }
                 }
             }
@@ -218,7 +216,8 @@ fn check_script(
                         let at = words.iter().position(|w| w == "xtask").unwrap_or(0);
                         if let Err(e) = xtask(&words[at + 1..]) {
                             let first_line = e.lines().next().unwrap_or("");
-                            let first_line = first_line.strip_prefix("error: ").unwrap_or(first_line);
+                            let first_line =
+                                first_line.strip_prefix("error: ").unwrap_or(first_line);
                             problems.push(format!("`{command}`: {first_line}"));
                         }
                     }
@@ -251,12 +250,18 @@ fn split_commands(line: &str) -> Vec<String> {
         let part = part.split(['>', '<']).next().unwrap_or("");
         let mut words: Vec<&str> = part.split_whitespace().collect();
         // `cmd 2>file`: the `2` belongs to the redirection.
-        if redirected && words.last().is_some_and(|w| w.chars().all(|c| c.is_ascii_digit())) {
+        if redirected
+            && words
+                .last()
+                .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+        {
             words.pop();
         }
         while words.first().is_some_and(|w| {
-            matches!(*w, "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "$" | "time")
-                || w.contains('=') && !w.starts_with('-')
+            matches!(
+                *w,
+                "if" | "then" | "else" | "elif" | "do" | "while" | "until" | "!" | "$" | "time"
+            ) || w.contains('=') && !w.starts_with('-')
         }) {
             words.remove(0);
         }

@@ -17,7 +17,9 @@ use clap::Parser;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use xtask::reconcile::{self, Check, Limits, OUTPUT, PATCHES, Provenance, SOURCE, Source, UPSTREAM};
+use xtask::reconcile::{
+    self, Check, Limits, OUTPUT, PATCHES, Provenance, SOURCE, Source, UPSTREAM,
+};
 
 fn workspace_root() -> PathBuf {
     reconcile::default_root()
@@ -221,7 +223,10 @@ fn upstream_url_is_downloaded_reported_adopted_and_its_provenance_recorded() {
         "{stdout}"
     );
     assert!(stdout.contains(&format!("to   {url}")), "{stdout}");
-    assert!(stdout.contains("recorded in openapi/upstream/SOURCE.toml"), "{stdout}");
+    assert!(
+        stdout.contains("recorded in openapi/upstream/SOURCE.toml"),
+        "{stdout}"
+    );
 
     // Adopted byte for byte, with its provenance.
     let served = changed_spec();
@@ -235,8 +240,7 @@ fn upstream_url_is_downloaded_reported_adopted_and_its_provenance_recorded() {
         "{}",
         record.adopted
     );
-    let spec: Value =
-        serde_json::from_slice(&fs::read(root.path().join(OUTPUT)).unwrap()).unwrap();
+    let spec: Value = serde_json::from_slice(&fs::read(root.path().join(OUTPUT)).unwrap()).unwrap();
     assert_eq!(
         spec["paths"]["/v2/logs"]["get"]["parameters"][0]["schema"]["enum"][5],
         "CallSharingLog"
@@ -315,7 +319,12 @@ fn drift_reports_a_changed_surface_with_exit_1_and_writes_nothing() {
     for source in [url.as_str(), file.to_str().unwrap()] {
         let out = xtask(&["reconcile", "--root", root_arg(&root), "--drift", source]);
         let stdout = text(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{stdout}\n{}",
+            text(&out.stderr)
+        );
         for expected in [
             format!("Gong's spec at {source} differs"),
             "~ query parameter `logType`: enum value \"CallSharingLog\" added".to_string(),
@@ -340,18 +349,18 @@ fn drift_says_when_a_patch_step_no_longer_applies() {
     let file = root.path().join("new.json");
     fs::write(&file, serde_json::to_vec(&spec).unwrap()).unwrap();
     let before = snapshot(root.path());
-    let drift = reconcile::drift::compare(
-        root.path(),
-        &Source::File(file.clone()),
-        Limits::default(),
-    )
-    .unwrap();
+    let drift =
+        reconcile::drift::compare(root.path(), &Source::File(file.clone()), Limits::default())
+            .unwrap();
     assert!(drift.changed());
     let why = drift.patches.as_ref().unwrap_err();
     assert!(why.contains("`guard-retry-after`"), "{why}");
     let report = drift.render();
     assert!(report.contains("one no longer applies"), "{report}");
-    assert!(report.contains("- response 429 header `Retry-After` removed"), "{report}");
+    assert!(
+        report.contains("- response 429 header `Retry-After` removed"),
+        "{report}"
+    );
     assert_eq!(snapshot(root.path()), before);
 }
 
@@ -368,7 +377,12 @@ fn drift_with_an_unchanged_surface_exits_0_and_counts_other_paths() {
         &server.url("/elsewhere"),
     ]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(
         stdout.starts_with("No changes on the GET /v2/logs surface"),
         "{stdout}"
@@ -388,7 +402,10 @@ fn drift_with_an_unchanged_surface_exits_0_and_counts_other_paths() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.starts_with("No drift:") && stdout.contains("identical"), "{stdout}");
+    assert!(
+        stdout.starts_with("No drift:") && stdout.contains("identical"),
+        "{stdout}"
+    );
     assert_eq!(snapshot(root.path()), before);
 }
 
@@ -436,7 +453,10 @@ fn drift_failures_exit_2_with_one_line_naming_the_source() {
             stderr.starts_with("error: ") && stderr.contains(source.as_str()),
             "{source}: names the source: {stderr}"
         );
-        assert!(stderr.contains(expected), "{source}: lacks {expected:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{source}: lacks {expected:?}: {stderr}"
+        );
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
         assert!(out.stdout.is_empty(), "{source}: no report on a failure");
     }
@@ -530,7 +550,11 @@ fn check_catches_a_hand_edit_of_the_upstream_file() {
         assert!(stderr.contains(expected), "lacks {expected:?}: {stderr}");
     }
     assert!(out.stdout.is_empty());
-    assert_eq!(fs::read_to_string(&path).unwrap(), edited, "--check writes nothing");
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        edited,
+        "--check writes nothing"
+    );
 
     // Without a provenance record, --check says how to get one.
     fs::copy(workspace_root().join(UPSTREAM), &path).unwrap();

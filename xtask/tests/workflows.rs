@@ -97,7 +97,12 @@ fn the_workflows_run_what_the_issue_asks() {
 fn broken_workflows_are_reported_one_line_each() {
     let cases: &[(&str, &str, &str, &str)] = &[
         ("ci.yml", "jobs:", "jobs: [", "not valid YAML"),
-        ("ci.yml", "run: bash .ci/run", "run: bash .ci/nope", "`.ci/nope` does not exist"),
+        (
+            "ci.yml",
+            "run: bash .ci/run",
+            "run: bash .ci/nope",
+            "`.ci/nope` does not exist",
+        ),
         (
             "spec-drift.yml",
             "cargo xtask reconcile --drift gong >",
@@ -110,9 +115,19 @@ fn broken_workflows_are_reported_one_line_each() {
             "cargo xtask reconcille --drift gong >",
             "reconcille",
         ),
-        ("ci.yml", "actions/checkout@v4", "actions/checkout", "must be pinned"),
+        (
+            "ci.yml",
+            "actions/checkout@v4",
+            "actions/checkout",
+            "must be pinned",
+        ),
         ("spec-drift.yml", "17 6 * * 1", "17 6 * *", "5 fields"),
-        ("ci.yml", "runs-on: ubuntu-latest", "runs_on: ubuntu-latest", "no `runs-on`"),
+        (
+            "ci.yml",
+            "runs-on: ubuntu-latest",
+            "runs_on: ubuntu-latest",
+            "no `runs-on`",
+        ),
     ];
     for (file, from, to, expected) in cases {
         let root = temp_root();
@@ -124,7 +139,10 @@ fn broken_workflows_are_reported_one_line_each() {
             .lines()
             .find(|l| l.contains(expected))
             .unwrap_or_else(|| panic!("{to:?}: lacks {expected:?}:\n{stderr}"));
-        assert!(line.contains(&format!(".github/workflows/{file}")), "{line}");
+        assert!(
+            line.contains(&format!(".github/workflows/{file}")),
+            "{line}"
+        );
     }
 
     let root = temp_root();

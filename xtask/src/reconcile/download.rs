@@ -94,9 +94,8 @@ impl Default for Limits {
 pub fn fetch(source: &Source, limits: Limits) -> Result<Vec<u8>> {
     match source {
         Source::File(path) => {
-            let bytes = std::fs::read(path).with_context(|| {
-                format!("cannot read the new upstream spec {}", path.display())
-            })?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the new upstream spec {}", path.display()))?;
             if bytes.len() as u64 > limits.max_bytes {
                 bail!(
                     "{} is {} bytes, more than the {} a Gong spec can plausibly be",
@@ -161,7 +160,8 @@ async fn download_async(url: &str, limits: Limits) -> Result<Vec<u8>> {
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| describe(e, "the body was cut off", limits.timeout))? {
+        .map_err(|e| describe(e, "the body was cut off", limits.timeout))?
+    {
         if (body.len() + chunk.len()) as u64 > limits.max_bytes {
             bail!(
                 "the body exceeded the {} byte cap (a Gong spec is under 1 MiB)",

@@ -165,8 +165,14 @@ pub fn run(root: &Path, source: &Source, limits: Limits) -> ExitCode {
 /// Paths other than `skip` added, removed or changed between two documents.
 fn other_paths_changed(old: &Value, new: &Value, skip: &str) -> Vec<String> {
     let empty = Map::new();
-    let old = old.get("paths").and_then(Value::as_object).unwrap_or(&empty);
-    let new = new.get("paths").and_then(Value::as_object).unwrap_or(&empty);
+    let old = old
+        .get("paths")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let new = new
+        .get("paths")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let mut out = Vec::new();
     for (path, value) in old {
         match new.get(path) {
