@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
+use axum::response::Redirect;
 use axum::routing::get;
 use clap::Parser;
 use futures::StreamExt;
@@ -140,6 +141,11 @@ impl Server {
                     .chain(futures::stream::pending());
                     ([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream))
                 }),
+            )
+            .route("/moved", get(|| async { Redirect::temporary("/changed") }))
+            .route(
+                "/downgrade",
+                get(|| async { Redirect::temporary("http://gong.example.invalid/spec") }),
             )
             .route(
                 "/endless",
@@ -316,7 +322,8 @@ fn drift_reports_a_changed_surface_with_exit_1_and_writes_nothing() {
     let url = server.url("/changed");
     let file = root.path().join("new.json");
     fs::write(&file, changed_spec()).unwrap();
-    for source in [url.as_str(), file.to_str().unwrap()] {
+    let moved = server.url("/moved");
+    for source in [url.as_str(), moved.as_str(), file.to_str().unwrap()] {
         let out = xtask(&["reconcile", "--root", root_arg(&root), "--drift", source]);
         let stdout = text(&out.stdout);
         assert_eq!(
@@ -431,6 +438,10 @@ fn drift_failures_exit_2_with_one_line_naming_the_source() {
         (
             "http://gong.example.invalid/spec".to_string(),
             "plain http:// is refused",
+        ),
+        (
+            server.url("/downgrade"),
+            "redirected to http://gong.example.invalid/spec: refused",
         ),
         (
             missing.to_str().unwrap().to_string(),

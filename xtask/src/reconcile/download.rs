@@ -3,8 +3,9 @@
 //!
 //! A download is bounded: one overall timeout (connecting, headers and body),
 //! a size cap checked against `Content-Length` and again while the body
-//! streams in, a success status required. Plain `http://` is accepted only
-//! for loopback hosts (tests, local mirrors). Every error names the URL.
+//! streams in, a success status required. Plain `http://` is accepted (and
+//! redirects followed to it) only for loopback hosts (tests, local mirrors);
+//! at most 5 redirects. Every error names the URL.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -137,6 +138,18 @@ async fn download_async(url: &str, limits: Limits) -> Result<Vec<u8>> {
         .user_agent(concat!("gong-logs-xtask/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(limits.timeout)
         .timeout(limits.timeout)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else if attempt.url().scheme() != "https" && !is_loopback(attempt.url()) {
+                let to = attempt.url().to_string();
+                attempt.error(format!(
+                    "redirected to {to}: refused, only https:// (or a loopback host) is followed"
+                ))
+            } else {
+                attempt.follow()
+            }
+        }))
         .build()
         .context("cannot build the HTTP client")?;
     let mut response = client
