@@ -222,7 +222,9 @@ pub fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-        return Err(format!("`{text}`: give between 0 and 3600 seconds"));
+        return Err(format!(
+            "`{text}`: give more than 0 and at most 3600 seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
