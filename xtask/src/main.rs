@@ -20,9 +20,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Task {
     /// Rebuild openapi/gong-logs-v2.json from Gong's upstream spec and
-    /// openapi/patches.json (--check: verify it; --upstream: adopt a new
-    /// download and report what changed on /v2/logs).
+    /// openapi/patches.json (--check: verify it; --upstream FILE|URL|gong:
+    /// adopt a new spec and report what changed on /v2/logs; --drift: report
+    /// only).
     Reconcile(xtask::reconcile::Args),
+    /// Check .github/workflows/*.yml: valid YAML, a workflow's shape, and
+    /// every `cargo xtask`, `bash FILE` and `uses:` they name exists.
+    CheckWorkflows(xtask::workflows::Args),
     /// Build gong-logs, start the simulator on a free loopback port and run
     /// the real binary against it: the main job, end to end.
     Demo,
@@ -45,6 +49,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
         Task::Reconcile(args) => xtask::reconcile::run(args),
+        Task::CheckWorkflows(args) => xtask::workflows::run(args, &|words: &[String]| {
+            let argv = std::iter::once("cargo xtask".to_string()).chain(words.iter().cloned());
+            Cli::try_parse_from(argv)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
         Task::RssProbe { out, command } => xtask::bench::rss_probe(out, command),

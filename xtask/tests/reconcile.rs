@@ -22,11 +22,11 @@ fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
 
-/// A workspace root in a temp dir holding copies of the three openapi files.
+/// A workspace root in a temp dir holding copies of the openapi files.
 fn temp_root() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("openapi/upstream")).unwrap();
-    for file in [UPSTREAM, PATCHES, OUTPUT] {
+    for file in [UPSTREAM, PATCHES, OUTPUT, reconcile::SOURCE] {
         fs::copy(workspace_root().join(file), dir.path().join(file)).unwrap();
     }
     dir
