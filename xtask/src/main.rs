@@ -23,6 +23,9 @@ enum Task {
     /// openapi/patches.json (--check: verify it; --upstream: adopt a new
     /// download and report what changed on /v2/logs).
     Reconcile(xtask::reconcile::Args),
+    /// Write docs/schemas/*.json, the JSON Schemas of gong-logs' outputs
+    /// (--check: verify them).
+    Schemas(xtask::schemas::Args),
     /// Build gong-logs, start the simulator on a free loopback port and run
     /// the real binary against it: the main job, end to end.
     Demo,
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
         Task::Reconcile(args) => xtask::reconcile::run(args),
+        Task::Schemas(args) => xtask::schemas::run(args),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
         Task::RssProbe { out, command } => xtask::bench::rss_probe(out, command),
