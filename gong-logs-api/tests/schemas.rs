@@ -72,10 +72,11 @@ fn normalise(value: &Value) -> Value {
             }
             // `allOf: [one $ref]` is how schemars attaches a description to
             // a reference; with the description gone it is the reference.
-            if let Some(Value::Array(all)) = out.get("allOf") {
-                if all.len() == 1 && out.len() == 1 {
-                    return all[0].clone();
-                }
+            if let Some(Value::Array(all)) = out.get("allOf")
+                && all.len() == 1
+                && out.len() == 1
+            {
+                return all[0].clone();
             }
             // Sorted keys make the diff stable and readable.
             let mut keys: Vec<_> = out.into_iter().collect();
