@@ -375,10 +375,12 @@ proptest! {
                 Credentials::basic("sim-access-key", "sim-secret"),
             ))
             .unwrap();
-            let mut options = ExportOptions::default();
-            options.rate_limit = None;
-            options.concurrency = 4;
-            options.pages_per_window = 2;
+            let options = ExportOptions {
+                rate_limit: None,
+                concurrency: 4,
+                pages_per_window: 2,
+                ..ExportOptions::default()
+            };
             let exporter = Exporter::new(client, options);
             let from: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
             let to: jiff::Timestamp = "2024-02-01T00:00:00Z".parse().unwrap();
