@@ -19,6 +19,10 @@ fn main() {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
+        // Every generated type describes itself as JSON Schema: a test
+        // compares that with the spec's own schemas (drift fails), and the
+        // schemas drive the generator of valid responses in tests.
+        .with_derive("schemars::JsonSchema")
         // progenitor drops fields a struct does not name; an audit entry must
         // survive byte for byte, so the hand-written lossless type replaces it.
         .with_replacement("LogEntry", "crate::LogEntry", std::iter::empty());

@@ -112,6 +112,38 @@ impl LogEntry {
         self.user_email.as_deref()
     }
 
+    /// The typed view of `logRecord` for the log type `T` describes
+    /// ([`crate::records`]): `Ok(None)` when the entry has no `logRecord` (or
+    /// it is `null`), an error when a known key has an unexpected JSON type.
+    /// The entry's text stays the source of truth; see the module's notes on
+    /// numbers.
+    pub fn record<T: crate::records::Record>(&self) -> Result<Option<T>, serde_json::Error> {
+        self.log_record_text()?
+            .map(serde_json::from_str)
+            .transpose()
+    }
+
+    /// The typed view of `logRecord` as the view of `log_type`.
+    pub fn typed_record(
+        &self,
+        log_type: crate::LogType,
+    ) -> Result<Option<crate::records::TypedRecord>, serde_json::Error> {
+        self.log_record_text()?
+            .map(|text| crate::records::TypedRecord::from_json(log_type, text))
+            .transpose()
+    }
+
+    /// The exact text of `logRecord`, if present and not `null`.
+    pub fn log_record_text(&self) -> Result<Option<&str>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Only<'a> {
+            #[serde(rename = "logRecord", borrow, default)]
+            log_record: Option<&'a RawValue>,
+        }
+        let only: Only<'_> = serde_json::from_str(self.raw.get())?;
+        Ok(only.log_record.map(RawValue::get))
+    }
+
     /// Appends the entry to `out` as one JSON object with `"logType"` added
     /// as its first key, every other byte unchanged (raw line breaks, which
     /// JSON allows only as whitespace between tokens, become spaces). If Gong ever sends its own
@@ -167,5 +199,47 @@ impl<'de> Deserialize<'de> for LogEntry {
 impl Serialize for LogEntry {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.raw.serialize(serializer)
+    }
+}
+
+/// The schema of an entry is the reconciled spec's `logEntry`
+/// (`openapi/gong-logs-v2.json`), with `additionalProperties` allowed: the
+/// type keeps fields the spec does not name. `tests/schemas.rs` checks it
+/// against the spec, so a change there fails until this is updated.
+impl schemars::JsonSchema for LogEntry {
+    fn schema_name() -> String {
+        "logEntry".to_owned()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        Cow::Borrowed("gong_logs_api::LogEntry")
+    }
+
+    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        fn string(description: &str) -> serde_json::Value {
+            serde_json::json!({ "type": "string", "description": description })
+        }
+        const RECORD: &str = "The list of log fields and associated values. This element will be populated dynamically by the log record, depending on the type of log.";
+        let schema = serde_json::json!({
+            "description": "A list, in which each item specifies one log.",
+            "type": "object",
+            "properties": {
+                "userId": string("Gong's unique numeric identifier for the user (up to 20 digits), if available."),
+                "userEmailAddress": string("The email address of the user, if available."),
+                "userFullName": string("The full name of the user, if available."),
+                "impersonatorUserId": string("Gong's unique numeric identifier for the impersonating user (up to 20 digits), if available."),
+                "impersonatorEmailAddress": string("The email address of the impersonating user, if available."),
+                "impersonatorFullName": string("The full name of the impersonating user, if available."),
+                "impersonatorCompanyId": string("Gong's unique numeric identifier for the impersonating user's company id (up to 20 digits), if available."),
+                "eventTime": string("The time in the ISO-8601 format (e.g., '2018-02-18T02:30:00-07:00' or '2018-02-18T08:00:00Z', where Z stands for UTC); when log was created."),
+                "logRecord": {
+                    "description": RECORD,
+                    "type": "object",
+                    "additionalProperties": true,
+                },
+            },
+            "additionalProperties": true,
+        });
+        serde_json::from_value(schema).expect("a valid JSON Schema object")
     }
 }

@@ -32,9 +32,12 @@ use crate::throttle::Throttle;
 
 /// Where a type's export stands: every entry before `time` and the first
 /// `count` entries at exactly `time` (in Gong's order) have been delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Position {
     /// The instant of the last delivered entry (or the range start).
+    #[schemars(with = "crate::schema::Timestamp")]
     pub time: Timestamp,
     /// Entries at exactly `time` already delivered.
     pub count: u64,

@@ -10,6 +10,10 @@
 //! - [`GongClient::fetch_page`]: one request, 404 mapped to an empty page,
 //!   every failure classified into a typed [`ApiError`].
 //! - [`LogEntry`]: an entry carried losslessly as the exact JSON text Gong sent.
+//! - [`records`]: typed views of an entry's `logRecord`, one per log type
+//!   ([`LogEntry::record`]).
+//! - JSON Schemas: every generated type, [`LogEntry`] and the record views
+//!   implement [`schemars::JsonSchema`] (schemars 0.8).
 //!
 //! This crate never prints; callers decide what to show.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -22,7 +26,9 @@ pub mod export;
 pub mod generated;
 mod hooks;
 mod log_type;
+pub mod records;
 mod retry;
+pub mod schema;
 mod throttle;
 
 pub use auth::{Credentials, Secret};
@@ -32,6 +38,7 @@ pub use entry::LogEntry;
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
+pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 

@@ -41,7 +41,7 @@ use crate::exit::{Failure, Result};
 pub const VERSION: u32 = 1;
 
 /// The command a checkpoint belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The types, in export order.
@@ -95,7 +95,7 @@ impl Identity {
 }
 
 /// Progress of one type.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeState {
     /// The type's name.
@@ -110,16 +110,19 @@ pub struct TypeState {
 }
 
 /// Where an export stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Checkpoint {
     /// [`VERSION`].
+    #[schemars(description = "Format version of the checkpoint file.")]
     pub version: u32,
     /// The command.
     pub command: Identity,
     /// The resolved start of the range.
+    #[schemars(with = "gong_logs_api::schema::Timestamp")]
     pub from: Timestamp,
     /// The resolved end of the range.
+    #[schemars(with = "gong_logs_api::schema::Timestamp")]
     pub to: Timestamp,
     /// The data file's name (in the same directory).
     pub data_file: String,

@@ -57,6 +57,21 @@ Examples:
   gong-logs types
   gong-logs types --format json | jq -r '.[].name'";
 
+const SCHEMA_EXAMPLES: &str = "\
+JSON Schema draft-07, generated from gong-logs' own types; the same files are in
+docs/schemas/ of the source repository.
+
+Examples:
+  # One JSONL line of fetch --type AccessLog (logRecord typed):
+  gong-logs schema --type AccessLog > access-line.schema.json
+
+  # A line of any type (oneOf the five, told apart by logType):
+  gong-logs schema
+
+  # The --resume checkpoint file, and the output of `types --format json`:
+  gong-logs schema --what checkpoint
+  gong-logs schema --what types";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   gong-logs completions bash > ~/.local/share/bash-completion/completions/gong-logs
@@ -129,6 +144,9 @@ pub enum Command {
     /// List the five log types: what each records and how long Gong keeps it.
     #[command(after_help = TYPES_EXAMPLES)]
     Types(TypesArgs),
+    /// Print the JSON Schema of an output: a JSONL line, the checkpoint, the types list.
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema(SchemaArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -327,6 +345,29 @@ pub enum TypesFormat {
     Table,
     /// A JSON array of {name, records, retention, hasUser}.
     Json,
+}
+
+/// `gong-logs schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which output to describe.
+    #[arg(short, long, value_enum, default_value = "line")]
+    pub what: SchemaWhat,
+
+    /// With --what line: the log type (any case), or all (default).
+    #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = parse_type_arg)]
+    pub log_type: Option<TypeArg>,
+}
+
+/// What `gong-logs schema` describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaWhat {
+    /// One line of `fetch` JSONL (an element of --format json).
+    Line,
+    /// The checkpoint file of `fetch -o FILE --resume`.
+    Checkpoint,
+    /// The output of `types --format json`.
+    Types,
 }
 
 /// `gong-logs completions`.

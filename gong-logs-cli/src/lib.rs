@@ -3,6 +3,7 @@
 //! The binary's `main` calls [`main`]. Modules: [`cli`] (flags), [`time`]
 //! (TIME parsing), [`config`] (profiles and credentials), [`output`] (the
 //! four formats), `sink` (stdout, files, resumable files), [`checkpoint`],
+//! [`schema`] (JSON Schemas of the outputs),
 //! `progress`, `fetch` (the export loop). No HTTP here: every request goes
 //! through `gong-logs-api`.
 
@@ -14,6 +15,7 @@ mod fetch;
 pub mod fields;
 pub mod output;
 mod progress;
+pub mod schema;
 mod sink;
 pub mod time;
 
@@ -23,7 +25,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 use gong_logs_api::LogTypeInfo;
 
-use crate::cli::{Cli, Command, ConfigCommand, TypesFormat};
+use crate::cli::{Cli, Command, ConfigCommand, SchemaArgs, SchemaWhat, TypeArg, TypesFormat};
 use crate::exit::{Failure, Result};
 
 /// Runs the command line; returns the exit code.
@@ -47,6 +49,7 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Fetch(args) => fetch::run(args, cli.verbose, cli.quiet),
         Command::Types(args) => types(args.format),
+        Command::Schema(args) => schema(args),
         Command::Completions(args) => {
             let mut out = Vec::new();
             clap_complete::generate(args.shell, &mut Cli::command(), "gong-logs", &mut out);
@@ -83,17 +86,7 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
 fn types(format: TypesFormat) -> Result<()> {
     let text = match format {
         TypesFormat::Json => {
-            let list: Vec<serde_json::Value> = LogTypeInfo::ALL
-                .iter()
-                .map(|info| {
-                    serde_json::json!({
-                        "name": info.log_type.to_string(),
-                        "records": info.records,
-                        "retention": info.retention,
-                        "hasUser": info.has_user,
-                    })
-                })
-                .collect();
+            let list = schema::TypeListing::all();
             let mut text = serde_json::to_string_pretty(&list).expect("JSON of strings");
             text.push('\n');
             text
@@ -122,6 +115,21 @@ fn types(format: TypesFormat) -> Result<()> {
         }
     };
     write_stdout(text.as_bytes())
+}
+
+fn schema(args: &SchemaArgs) -> Result<()> {
+    let root = match (args.what, args.log_type) {
+        (SchemaWhat::Line, None | Some(TypeArg::All)) => schema::line(None),
+        (SchemaWhat::Line, Some(TypeArg::One(t))) => schema::line(Some(t)),
+        (SchemaWhat::Checkpoint | SchemaWhat::Types, Some(_)) => {
+            return Err(Failure::usage(
+                "--type applies to --what line only: drop --type or use --what line",
+            ));
+        }
+        (SchemaWhat::Checkpoint, None) => schema::checkpoint(),
+        (SchemaWhat::Types, None) => schema::types(),
+    };
+    write_stdout(schema::to_text(&root).as_bytes())
 }
 
 /// Prints clap's error as one line (help and version go to stdout as usual).

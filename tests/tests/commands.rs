@@ -212,6 +212,7 @@ fn help_of_every_command() {
         ("help_main", &["--help"][..]),
         ("help_fetch", &["fetch", "--help"]),
         ("help_types", &["types", "--help"]),
+        ("help_schema", &["schema", "--help"]),
         ("help_completions", &["completions", "--help"]),
         ("help_config", &["config", "--help"]),
         ("help_config_path", &["config", "path", "--help"]),

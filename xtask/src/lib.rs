@@ -7,3 +7,4 @@ pub mod bench;
 pub mod demo;
 pub mod reconcile;
 pub mod workflows;
+pub mod schemas;

@@ -27,6 +27,9 @@ enum Task {
     /// Check .github/workflows/*.yml: valid YAML, a workflow's shape, and
     /// every `cargo xtask`, `bash FILE` and `uses:` they name exists.
     CheckWorkflows(xtask::workflows::Args),
+    /// Write docs/schemas/*.json, the JSON Schemas of gong-logs' outputs
+    /// (--check: verify them).
+    Schemas(xtask::schemas::Args),
     /// Build gong-logs, start the simulator on a free loopback port and run
     /// the real binary against it: the main job, end to end.
     Demo,
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }),
+        Task::Schemas(args) => xtask::schemas::run(args),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
         Task::RssProbe { out, command } => xtask::bench::rss_probe(out, command),
