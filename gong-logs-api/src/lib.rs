@@ -22,8 +22,10 @@ pub mod export;
 pub mod generated;
 mod hooks;
 mod log_type;
+mod probe;
 mod retry;
 mod throttle;
+mod trace;
 
 pub use auth::{Credentials, Secret};
 pub use client::validate_base_url;
@@ -32,6 +34,7 @@ pub use entry::LogEntry;
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
+pub use probe::Probe;
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 

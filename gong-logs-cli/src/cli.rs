@@ -8,6 +8,9 @@ use gong_logs_api::{LogType, LogTypeInfo};
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
+  # First: check the settings, the connection and the credentials:
+  gong-logs doctor
+
   # Yesterday's sign-ins and page views, one JSON object per line:
   gong-logs fetch --type AccessLog --from yesterday --to today > access.jsonl
 
@@ -58,10 +61,26 @@ Examples:
   gong-logs types --format json | jq -r '.[].name'";
 
 const COMPLETIONS_EXAMPLES: &str = "\
+The script asks gong-logs itself (found on PATH) what to complete: options,
+log types, formats, and the profile names of the config file.
+
 Examples:
   gong-logs completions bash > ~/.local/share/bash-completion/completions/gong-logs
-  gong-logs completions zsh > ~/.zfunc/_gong-logs
+  gong-logs completions zsh > ~/.zfunc/_gong-logs      # with fpath+=(~/.zfunc) before compinit
   gong-logs completions fish > ~/.config/fish/completions/gong-logs.fish";
+
+const DOCTOR_EXAMPLES: &str = "\
+Shows the base URL, profile and credentials as `fetch` would use them and where
+each came from (secrets masked), checks the base URL, sends ONE request (one
+second of AccessLog) and reports: reachable, TLS, credentials accepted, scope
+(api:logs:read), rate-limit headers, clock skew against the server's Date.
+Exit codes as fetch: 0 ok, 1 unreachable or Gong failing, 2 bad settings,
+3 credentials refused or missing, 5 rate-limited.
+
+Examples:
+  gong-logs doctor
+  gong-logs doctor --profile oauth
+  GONG_BASE_URL=https://company-17.api.gong.io gong-logs auth check";
 
 const CONFIG_EXAMPLES: &str = "\
 Config file (TOML), one table per profile; keys base_url, access_key,
@@ -124,17 +143,50 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Export log entries of one or more types over a time range.
-    #[command(after_help = FETCH_EXAMPLES)]
+    #[command(
+        after_help = FETCH_EXAMPLES,
+        override_usage = "gong-logs fetch [OPTIONS] --type <TYPE> <--from TIME|--since SPAN>"
+    )]
     Fetch(Box<FetchArgs>),
     /// List the five log types: what each records and how long Gong keeps it.
     #[command(after_help = TYPES_EXAMPLES)]
     Types(TypesArgs),
+    /// Check settings, connection and credentials with one small request.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
     /// Inspect the configuration file.
     #[command(after_help = CONFIG_EXAMPLES, subcommand_required = true, arg_required_else_help = true)]
     Config(ConfigArgs),
+    /// Credentials: `auth check` is `doctor`.
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Auth(AuthArgs),
+}
+
+/// `gong-logs doctor` and `gong-logs auth check`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `gong-logs auth`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// `gong-logs auth ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// The same as `gong-logs doctor`.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Check(DoctorArgs),
 }
 
 /// `gong-logs fetch`.
@@ -153,7 +205,8 @@ pub struct FetchArgs {
         value_name = "TYPE",
         required = true,
         value_delimiter = ',',
-        value_parser = parse_type_arg
+        value_parser = parse_type_arg,
+        add = clap_complete::ArgValueCandidates::new(type_candidates)
     )]
     pub types: Vec<TypeArg>,
 
@@ -294,7 +347,11 @@ pub struct ConnectionArgs {
 
     /// Profile of the config file to use [env: GONG_PROFILE] [default:
     /// default].
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        add = clap_complete::ArgValueCandidates::new(profile_candidates)
+    )]
     pub profile: Option<String>,
 
     /// Access key for Basic auth [env: GONG_ACCESS_KEY].
@@ -335,6 +392,29 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Completion candidates of `--type`: the five types and `all`.
+fn type_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    LogTypeInfo::ALL
+        .iter()
+        .map(|info| {
+            clap_complete::CompletionCandidate::new(info.log_type.to_string())
+                .help(Some(info.records.into()))
+        })
+        .chain(std::iter::once(
+            clap_complete::CompletionCandidate::new("all").help(Some("all five types".into())),
+        ))
+        .collect()
+}
+
+/// Completion candidates of `--profile`: the profile names of the config
+/// file (nothing when it is missing or unreadable; never a value).
+fn profile_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    crate::config::profile_names(&crate::config::process_env)
+        .into_iter()
+        .map(clap_complete::CompletionCandidate::new)
+        .collect()
 }
 
 /// `gong-logs config`.

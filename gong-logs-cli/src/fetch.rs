@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
 use gong_logs_api::{
-    ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
+    ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo, PageRequest,
+    RetryPolicy,
 };
 use jiff::Timestamp;
 
@@ -199,14 +200,70 @@ impl Plan {
         }
     }
 
+    /// Whether `--user` keeps the entry: its user or its impersonator
+    /// (`impersonatorUserId`, `impersonatorEmailAddress`) is one of them.
     fn keep(&self, entry: &LogEntry) -> bool {
-        self.users.is_empty()
-            || self.users.iter().any(|u| {
-                entry.user_id() == Some(u.as_str())
-                    || entry
-                        .user_email()
-                        .is_some_and(|e| e.eq_ignore_ascii_case(u))
-            })
+        if self.users.is_empty() {
+            return true;
+        }
+        let matches = |id: Option<&str>, email: Option<&str>| {
+            self.users
+                .iter()
+                .any(|u| id == Some(u.as_str()) || email.is_some_and(|e| e.eq_ignore_ascii_case(u)))
+        };
+        if matches(entry.user_id(), entry.user_email()) {
+            return true;
+        }
+        let Some(members) = crate::fields::Members::parse(entry.json()) else {
+            return false;
+        };
+        let text = |key: &str| {
+            members
+                .get(key)
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        };
+        matches(
+            text("impersonatorUserId").as_deref(),
+            text("impersonatorEmailAddress").as_deref(),
+        )
+    }
+
+    /// Warnings to print before anything is sent: `--user` over types that
+    /// carry no user fields, and a start older than a type's retention.
+    fn warnings(&self, now: Timestamp) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.users.is_empty() {
+            let userless: Vec<String> = self
+                .types
+                .iter()
+                .filter(|t| !LogTypeInfo::of(**t).has_user)
+                .map(ToString::to_string)
+                .collect();
+            if !userless.is_empty() {
+                warnings.push(format!(
+                    "--user: {} {} no user fields, so no entry of {} can match; every page is still downloaded (leave {} out of --type to skip {})",
+                    userless.join(", "),
+                    if userless.len() == 1 { "carries" } else { "carry" },
+                    if userless.len() == 1 { "it" } else { "them" },
+                    if userless.len() == 1 { "it" } else { "them" },
+                    if userless.len() == 1 { "it" } else { "them" },
+                ));
+            }
+        }
+        for t in &self.types {
+            let info = LogTypeInfo::of(*t);
+            if let Some(earliest) = crate::time::retention_start(*t, now)
+                && self.from < earliest
+            {
+                warnings.push(format!(
+                    "{t}: Gong keeps it {}, so nothing before about {} can come back (--from is {})",
+                    info.retention,
+                    format_time(earliest),
+                    format_time(self.from)
+                ));
+            }
+        }
+        warnings
     }
 }
 
@@ -295,17 +352,30 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         access_key_secret: args.connection.access_key_secret.clone(),
         bearer_token: args.connection.bearer_token.clone(),
     };
-    let connection = config::resolve(&flags, &config::process_env)?;
+    let connection = config::resolve_all(&flags, &config::process_env)?;
+    // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
+    let (credentials, no_credentials) = match connection.credentials {
+        Ok(credentials) => (credentials, false),
+        Err(_) if plan.dry_run => (Credentials::bearer("none"), true),
+        Err(failure) => return Err(failure),
+    };
     if !quiet {
-        for warning in &connection.warnings {
+        for warning in connection.warnings.iter().chain(&plan.warnings(now)) {
             eprintln!("gong-logs: warning: {warning}");
         }
     }
     let identity = plan.identity(&connection.base_url);
     let output = plan_output(&mut plan, &identity)?;
+    if plan.output.is_none() && !plan.dry_run && crate::stdout_is_closed() {
+        return Err(Failure::new(
+            FAILURE,
+            anyhow!(
+                "stdout is closed: nothing could be written; redirect it (> FILE) or use -o FILE"
+            ),
+        ));
+    }
 
-    let mut client_config =
-        ClientConfig::new(connection.base_url.clone(), connection.credentials.clone());
+    let mut client_config = ClientConfig::new(connection.base_url.clone(), credentials);
     client_config.user_agent_suffix = Some(user_agent_suffix());
     let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
 
@@ -355,7 +425,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             }
             return Ok(());
         }
-        dry_run(&plan, &client, &state, quiet);
+        dry_run(&plan, &client, &state, quiet, no_credentials);
         return Ok(());
     }
 
@@ -433,7 +503,13 @@ fn table_width() -> Option<usize> {
 
 /// Prints the first request of each type, exactly as the api crate would
 /// build it (credentials redacted); sends nothing.
-fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
+fn dry_run(
+    plan: &Plan,
+    client: &GongClient,
+    state: &Checkpoint,
+    quiet: bool,
+    no_credentials: bool,
+) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -450,15 +526,24 @@ fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
             to: Some(format_time(plan.to)),
             cursor: None,
         };
-        out.push_str(&runtime.block_on(client.preview(&request)));
+        let mut preview = runtime.block_on(client.preview(&request));
+        if no_credentials {
+            preview = preview.replace("authorization: Bearer ***\n", "authorization: <none>\n");
+        }
+        out.push_str(&preview);
         out.push('\n');
     }
-    print!("{out}");
+    let _ = crate::write_stdout(out.as_bytes());
     if !quiet {
         eprintln!(
-            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.",
+            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.{}",
             if plan.follow.is_some() {
                 ", then poll every --interval"
+            } else {
+                ""
+            },
+            if no_credentials {
+                " No credentials are set: a real run would stop (exit 3); set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN."
             } else {
                 ""
             }
@@ -778,11 +863,30 @@ fn export_failure(error: &ExportError) -> Failure {
             FAILURE,
             "check --from/--to (Gong keeps AccessLog for 14 days only)",
         ),
-        Some(ApiError::NotGong) => (FAILURE, "check --base-url / GONG_BASE_URL"),
-        Some(ApiError::Transport { .. }) => {
-            (FAILURE, "check the network and the base URL, then retry")
-        }
-        _ => (FAILURE, ""),
+        Some(ApiError::NotGong) => (
+            FAILURE,
+            "check --base-url / GONG_BASE_URL (gong-logs doctor shows where it came from)",
+        ),
+        Some(ApiError::Transport { .. }) => (
+            FAILURE,
+            "check the network and the base URL, then retry (gong-logs doctor tests the connection)",
+        ),
+        Some(ApiError::Server { .. } | ApiError::Body(_)) => (
+            FAILURE,
+            "Gong is having trouble: retry later, and check https://status.gong.io if it persists",
+        ),
+        Some(_) if matches!(error, ExportError::CursorLoop { .. }) => (
+            FAILURE,
+            "retry later, and check https://status.gong.io if it persists",
+        ),
+        Some(ApiError::Unexpected { .. }) => (
+            FAILURE,
+            "retry later; if it persists, check the base URL (gong-logs doctor) and https://status.gong.io",
+        ),
+        Some(_) | None => (
+            FAILURE,
+            "retry; if it happens again, it is a bug: please report it with this message",
+        ),
     };
     // The api crate's messages already carry their causes.
     let mut message = error.to_string();
