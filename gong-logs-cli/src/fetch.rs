@@ -618,11 +618,22 @@ impl Run<'_> {
 
     /// Writes the buffer; `Ok(false)` when stdout's reader went away.
     fn emit(&mut self) -> Result<bool> {
+        self.emit_counted().map(|cut| cut.is_none())
+    }
+
+    /// Writes the buffer; `Ok(Some(n))` when stdout's reader went away
+    /// after it took the first `n` bytes (so the summary counts only the
+    /// entries that reached it), `Ok(None)` when all was written.
+    fn emit_counted(&mut self) -> Result<Option<usize>> {
         let bytes = std::mem::take(&mut self.buf);
         let tty = self.stdout_tty;
         let progress = &self.progress;
         let sink = self.sink.as_mut().expect("sink present");
-        let result = if tty {
+        let mut accepted = 0;
+        let result = if matches!(sink, Sink::Stdout) {
+            let mut write = || write_stdout_counting(&bytes, &mut accepted);
+            if tty { progress.suspend(write) } else { write() }
+        } else if tty {
             progress.suspend(|| sink.write(&bytes))
         } else {
             sink.write(&bytes)
@@ -630,8 +641,8 @@ impl Run<'_> {
         self.buf = bytes;
         self.buf.clear();
         match result {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Ok(()) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(accepted)),
             Err(e) => {
                 let target = self.sink().describe().unwrap_or_else(|| "stdout".into());
                 Err(Failure::new(
@@ -817,6 +828,8 @@ impl Run<'_> {
             };
             let mut limit_hit = false;
             let mut written = 0u64;
+            // Where each entry's bytes end in the buffer.
+            let mut ends = Vec::with_capacity(batch.entries.len());
             for entry in &batch.entries {
                 if !self.plan.keep(entry) {
                     continue;
@@ -826,12 +839,17 @@ impl Run<'_> {
                     break;
                 }
                 self.writer.entry(log_type, entry, &mut self.buf);
+                ends.push(self.buf.len());
                 written += 1;
             }
             if self.remaining().is_some_and(|r| r <= written) {
                 limit_hit = true;
             }
-            if !self.emit()? {
+            if let Some(accepted) = self.emit_counted()? {
+                // The reader went away (`| head`): count what it took.
+                let reached = ends.iter().filter(|end| **end <= accepted).count() as u64;
+                self.state.entries += reached;
+                self.this_run[index] += reached;
                 return Ok(Stop::Closed);
             }
             self.state.entries += written;
@@ -845,6 +863,22 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Writes `bytes` to stdout, counting in `accepted` the bytes it took, so
+/// that a reader that goes away midway (`| head`) leaves an exact count.
+fn write_stdout_counting(bytes: &[u8], accepted: &mut usize) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    while *accepted < bytes.len() {
+        match out.write(&bytes[*accepted..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => *accepted += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.flush()
 }
 
 /// Maps an export failure to its exit code and a message saying what to do.
