@@ -632,7 +632,11 @@ impl Run<'_> {
         let mut accepted = 0;
         let result = if matches!(sink, Sink::Stdout) {
             let mut write = || write_stdout_counting(&bytes, &mut accepted);
-            if tty { progress.suspend(write) } else { write() }
+            if tty {
+                progress.suspend(write)
+            } else {
+                write()
+            }
         } else if tty {
             progress.suspend(|| sink.write(&bytes))
         } else {

@@ -13,6 +13,7 @@ mod doctor;
 pub mod exit;
 mod fetch;
 pub mod fields;
+mod fit;
 pub mod output;
 mod progress;
 mod sink;
