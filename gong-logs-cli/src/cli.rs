@@ -268,11 +268,14 @@ pub struct FetchArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
 
-    /// Keep only entries of this user: a userId or an email (any case).
+    /// Keep only entries of this user: a userId or an email (any case), as
+    /// the user or as the impersonator.
     ///
-    /// Repeatable, comma lists accepted. Filtering happens here, not at
-    /// Gong: every entry of the range is still downloaded. Externally shared
-    /// call logs have no user and are all filtered out.
+    /// An entry matches when its userId/userEmailAddress or its
+    /// impersonatorUserId/impersonatorEmailAddress is one given. Repeatable,
+    /// comma lists accepted. Filtering happens here, not at Gong: every
+    /// entry of the range is still downloaded. Externally shared call logs
+    /// have no user and are all filtered out (with a warning).
     #[arg(short, long, value_name = "EMAIL_OR_ID", value_delimiter = ',')]
     pub user: Vec<String>,
 

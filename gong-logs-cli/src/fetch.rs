@@ -360,7 +360,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         Err(failure) => return Err(failure),
     };
     if !quiet {
-        for warning in connection.warnings.iter().chain(&plan.warnings(now)) {
+        for warning in &connection.warnings {
             eprintln!("gong-logs: warning: {warning}");
         }
     }
@@ -373,6 +373,13 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
                 "stdout is closed: nothing could be written; redirect it (> FILE) or use -o FILE"
             ),
         ));
+    }
+    // Said once everything else is known to be fine (on the range a
+    // resumed export really uses).
+    if !quiet {
+        for warning in plan.warnings(now) {
+            eprintln!("gong-logs: warning: {warning}");
+        }
     }
 
     let mut client_config = ClientConfig::new(connection.base_url.clone(), credentials);

@@ -29,16 +29,11 @@ impl std::fmt::Display for TimeError {
 
 impl std::error::Error for TimeError {}
 
-/// The range every TIME must fall in (jiff's: years 0001 to 9999, less a
-/// day at the end so that any offset stays in range).
-const RANGE: &str = "dates must be between 0001-01-01 and 9999-12-30";
+/// The range a TIME must fall in (jiff's, rounded inwards to whole days).
+const RANGE: &str = "dates must be between -9999-01-03 and 9999-12-30";
 
 fn out_of_range(text: &str) -> TimeError {
     TimeError(format!("{text:?} is out of range: {RANGE}"))
-}
-
-fn earliest() -> Timestamp {
-    Timestamp::from_second(-62_135_596_800).unwrap_or(Timestamp::MIN) // 0001-01-01T00:00:00Z
 }
 
 /// Where Gong's retention of `log_type` starts, seen from `now`: 14 days
@@ -58,14 +53,6 @@ const ACCEPTED: &str = "use an ISO-8601 time with Z or an offset (2024-03-01T10:
 
 /// Parses a TIME relative to `now`.
 pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
-    let t = parse_time_any(input, now)?;
-    if t < earliest() {
-        return Err(out_of_range(input.trim()));
-    }
-    Ok(t)
-}
-
-fn parse_time_any(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     let text = input.trim();
     match text.to_ascii_lowercase().as_str() {
         "" => return Err(TimeError(format!("empty time: {ACCEPTED}"))),
@@ -108,8 +95,11 @@ fn parse_time_any(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
             )),
         });
     }
-    // Well-formed but beyond what jiff can represent (9999-12-31T00:00:00Z).
-    if looks_like_date(text) && date_of(text).is_some_and(|d| d.year() >= 9999) {
+    // Well-formed, with Z or an offset, but beyond what can be represented
+    // (9999-12-31T00:00:00Z).
+    let has_offset =
+        text.ends_with(['Z', 'z']) || text.get(10..).is_some_and(|rest| rest.contains(['+', '-']));
+    if has_offset && looks_like_date(text) && date_of(text).is_some_and(|d| d.year() >= 9999) {
         return Err(out_of_range(text));
     }
     let bare_date = text.len() == 10
@@ -279,15 +269,16 @@ mod tests {
             "9999-12-31",
             "9999-12-31T00:00:00Z",
             "9999-12-31T12:00:00+02:00",
-            "0000-06-01",
         ] {
             let err = parse_time(far, n).unwrap_err();
             assert!(
                 err.0
-                    .contains("dates must be between 0001-01-01 and 9999-12-30"),
+                    .contains("dates must be between -9999-01-03 and 9999-12-30"),
                 "{far}: {err}"
             );
         }
+        let err = parse_time("9999-12-31T00:00:00", n).unwrap_err();
+        assert!(err.0.contains("add Z"), "{err}");
         for bad in [
             "",
             "2024-13-01",
