@@ -122,8 +122,10 @@ pub struct Cli {
 
     /// Log diagnostics (retries, cursor recoveries) to stderr; repeat for more.
     ///
-    /// -v shows warnings and progress events of the client, -vv debug
-    /// details. RUST_LOG, when set, overrides the filter.
+    /// -v: one line per retry, cursor recovery and plan of time windows.
+    /// -vv: also one line per request: method, path and query (the cursor's
+    /// value left out), status, bytes, milliseconds, time window. Never a
+    /// credential. RUST_LOG, when set, overrides the filter.
     #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
 
@@ -327,7 +329,7 @@ pub struct FetchArgs {
     /// credentials redacted) to stdout, and send nothing.
     ///
     /// Later requests follow Gong's cursor and split the range into windows,
-    /// with the same parameters.
+    /// with the same parameters. Needs no credentials (shown as <none>).
     #[arg(long)]
     pub dry_run: bool,
 

@@ -29,6 +29,8 @@ pub fn cut(text: &str, max: usize) -> String {
         out.push(c);
         used += w;
     }
+    // Not `-   …` when the cut falls in a column's padding.
+    out.truncate(out.trim_end().len());
     out.push('…');
     out
 }
@@ -55,6 +57,7 @@ mod tests {
         assert_eq!(cut("abcdefg", 6), "abcde…");
         assert_eq!(pad("日本", 6), "日本  ");
         assert_eq!(pad("日本語テキスト", 6), "日本… ");
+        assert_eq!(cut("-      x", 5), "-…");
         assert_eq!(cut("abc", 0), "");
     }
 }

@@ -292,6 +292,9 @@ impl TableWriter {
                     *w = (*w).max(crate::fit::width(cell).min(TABLE_MAX_COLUMN));
                 }
             }
+            if let Some(total) = self.width {
+                shrink_to(&mut widths, total.max(crate::fit::MIN_WIDTH));
+            }
             self.widths = Some(widths);
             self.write_line(&headers, out);
         }
@@ -315,6 +318,40 @@ impl EntryWriter for TableWriter {
 
     fn flush(&mut self, out: &mut Vec<u8>) {
         self.size_and_emit(out);
+    }
+}
+
+/// Narrows the columns of a table that is wider than `total` so that the
+/// last column (the summary) keeps about a third of the line: the columns
+/// after the first shrink first, widest first, down to 6; then the first.
+/// What still does not fit is cut from the end of the line.
+fn shrink_to(widths: &mut [usize], total: usize) {
+    let Some((last, fixed)) = widths.split_last_mut() else {
+        return;
+    };
+    let gaps = 2 * fixed.len();
+    let last_want = (*last).min((total / 3).max(10));
+    let budget = total.saturating_sub(gaps + last_want);
+    for (from, floor) in [(1, 6), (0, 6)] {
+        while fixed.iter().sum::<usize>() > budget {
+            let Some((i, w)) = fixed
+                .iter()
+                .enumerate()
+                .skip(from)
+                .max_by_key(|(i, w)| (**w, std::cmp::Reverse(*i)))
+                .map(|(i, w)| (i, *w))
+            else {
+                break;
+            };
+            if w <= floor {
+                break;
+            }
+            fixed[i] -= 1;
+        }
+        if from == 1 && fixed.len() > 1 && fixed[0] + gaps + 2 * 6 <= total {
+            // The first column (the time) stays whole when it can.
+            break;
+        }
     }
 }
 
