@@ -46,7 +46,7 @@ pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
                 ClientConfig::new(resolved.base_url.clone(), credentials.clone());
             client_config.user_agent_suffix =
                 Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
-            let client = GongClient::new(client_config).map_err(|e| Failure::usage(e))?;
+            let client = GongClient::new(client_config).map_err(Failure::usage)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
