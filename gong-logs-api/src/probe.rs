@@ -82,11 +82,27 @@ fn read_headers(probe: &mut Probe, headers: &HeaderMap) {
 fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(error);
     while let Some(e) = source {
-        if e.is::<rustls::Error>() {
+        // rustls reports through an `io::Error`, whose `source()` skips it.
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if e.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
             return true;
         }
         let text = e.to_string().to_ascii_lowercase();
-        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        // rustls's messages (its error type may sit behind a boxed cause).
+        if [
+            "certificate",
+            "tls",
+            "handshake",
+            "received corrupt message",
+            "peer misbehaved",
+            "peer is incompatible",
+            "received fatal alert",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
+        {
             return true;
         }
         source = e.source();

@@ -186,7 +186,7 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
         ),
     );
     if https {
-        report.line("ok", "TLS", "certificate verified (rustls, webpki roots)");
+        report.line("ok", "TLS", "handshake done, server certificate verified");
     } else {
         report.line("--", "TLS", "not used (plain http to loopback)");
     }

@@ -21,7 +21,9 @@ fn fixed_server(response: String) -> String {
             let Ok(mut stream) = stream else { continue };
             let mut buf = [0u8; 4096];
             let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            // Until the end of the request's head; a TLS ClientHello (0x16)
+            // has none: answer it at once, in plain HTTP.
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") && seen.first() != Some(&0x16) {
                 match stream.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => seen.extend_from_slice(&buf[..n]),
@@ -151,6 +153,16 @@ fn doctor_exit_codes_match_fetch() {
         run.stdout
     );
     assert!(run.stderr.contains("check the network"), "{}", run.stderr);
+    // https to a server that does not speak TLS: the TLS check fails.
+    let plain = fixed_server(json_response("200 OK", "", "{}"));
+    let run = doctor_at(&plain.replace("http://", "https://"));
+    run.code(1);
+    assert!(
+        check_line(&run.stdout, "TLS").starts_with("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("TLS handshake"), "{}", run.stderr);
     // A bad base URL: 2, before anything is sent.
     let run = doctor_at("ftp://example.com");
     run.code(2).one_line_error("base URL");
