@@ -322,7 +322,7 @@ impl EntryWriter for TableWriter {
 }
 
 /// Narrows the columns of a table that is wider than `total` so that the
-/// last column (the summary) keeps about a third of the line: the columns
+/// last column (the summary) keeps about a fifth of the line: the columns
 /// after the first shrink first, widest first, down to 6; then the first.
 /// What still does not fit is cut from the end of the line.
 fn shrink_to(widths: &mut [usize], total: usize) {
@@ -330,7 +330,7 @@ fn shrink_to(widths: &mut [usize], total: usize) {
         return;
     };
     let gaps = 2 * fixed.len();
-    let last_want = (*last).min((total / 3).max(10));
+    let last_want = (*last).min((total / 5).max(10));
     let budget = total.saturating_sub(gaps + last_want);
     for (from, floor) in [(1, 6), (0, 6)] {
         while fixed.iter().sum::<usize>() > budget {
