@@ -240,13 +240,13 @@ impl Plan {
                 .map(ToString::to_string)
                 .collect();
             if !userless.is_empty() {
+                let one = userless.len() == 1;
                 warnings.push(format!(
-                    "--user: {} {} no user fields, so no entry of {} can match; every page is still downloaded (leave {} out of --type to skip {})",
+                    "--user: {} {} no user fields, so none of {} entries can match (every page is still downloaded; leave {} out of --type)",
                     userless.join(", "),
-                    if userless.len() == 1 { "carries" } else { "carry" },
-                    if userless.len() == 1 { "it" } else { "them" },
-                    if userless.len() == 1 { "it" } else { "them" },
-                    if userless.len() == 1 { "it" } else { "them" },
+                    if one { "carries" } else { "carry" },
+                    if one { "its" } else { "their" },
+                    if one { "it" } else { "them" },
                 ));
             }
         }
