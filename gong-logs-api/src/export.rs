@@ -319,7 +319,7 @@ impl Shared {
             self.throttle.acquire().await;
             attempt += 1;
             ExportStats::bump(&self.stats.requests, 1);
-            match self.client.fetch_page(request).await {
+            match crate::trace::fetch_page(&self.client, request, attempt).await {
                 Ok(page) => {
                     ExportStats::bump(&self.stats.pages, 1);
                     return Ok(page);
@@ -477,6 +477,11 @@ impl Shared {
         let per_window = (page_len * self.options.pages_per_window.max(1) * 9 / 10).max(1);
         let count = remaining.div_ceil(per_window).clamp(1, 10_000);
         let windows = split_windows(resume.time, to, count);
+        tracing::info!(
+            "{log_type}: {total} entries in the range by Gong's count; the rest after the first page in {} windows over {}..{to}",
+            windows.len(),
+            resume.time
+        );
         let concurrency = self.options.concurrency.max(1);
         let ahead = concurrency * 2;
         let permits = Arc::new(Semaphore::new(concurrency));

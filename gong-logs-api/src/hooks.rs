@@ -98,6 +98,13 @@ impl ClientHooks<()> for Client {
     ) -> Result<(), Error<E>> {
         if let Ok(response) = result {
             let status = response.status();
+            // For the per-request trace event (`crate::trace`), if asked.
+            let _ = crate::trace::RESPONSE.try_with(|slot| {
+                slot.set(Some(crate::trace::Seen {
+                    status: status.as_u16(),
+                    bytes: response.content_length(),
+                }));
+            });
             if !status.is_success() && !is_json(response.headers()) {
                 let non_json = NonJsonStatus {
                     status: status.as_u16(),

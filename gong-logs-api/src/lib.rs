@@ -27,9 +27,11 @@ pub mod generated;
 mod hooks;
 mod log_type;
 pub mod records;
+mod probe;
 mod retry;
 pub mod schema;
 mod throttle;
+mod trace;
 
 pub use auth::{Credentials, Secret};
 pub use client::validate_base_url;
@@ -39,6 +41,7 @@ pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use records::{Record, TypedRecord};
+pub use probe::Probe;
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 

@@ -8,6 +8,9 @@ use gong_logs_api::{LogType, LogTypeInfo};
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
+  # First: check the settings, the connection and the credentials:
+  gong-logs doctor
+
   # Yesterday's sign-ins and page views, one JSON object per line:
   gong-logs fetch --type AccessLog --from yesterday --to today > access.jsonl
 
@@ -73,10 +76,26 @@ Examples:
   gong-logs schema --what types";
 
 const COMPLETIONS_EXAMPLES: &str = "\
+The script asks gong-logs itself (found on PATH) what to complete: options,
+log types, formats, and the profile names of the config file.
+
 Examples:
   gong-logs completions bash > ~/.local/share/bash-completion/completions/gong-logs
-  gong-logs completions zsh > ~/.zfunc/_gong-logs
+  gong-logs completions zsh > ~/.zfunc/_gong-logs      # with fpath+=(~/.zfunc) before compinit
   gong-logs completions fish > ~/.config/fish/completions/gong-logs.fish";
+
+const DOCTOR_EXAMPLES: &str = "\
+Shows the base URL, profile and credentials as `fetch` would use them and where
+each came from (secrets masked), checks the base URL, sends ONE request (one
+second of AccessLog) and reports: reachable, TLS, credentials accepted, scope
+(api:logs:read), rate-limit headers, clock skew against the server's Date.
+Exit codes as fetch: 0 ok, 1 unreachable or Gong failing, 2 bad settings,
+3 credentials refused or missing, 5 rate-limited.
+
+Examples:
+  gong-logs doctor
+  gong-logs doctor --profile oauth
+  GONG_BASE_URL=https://company-17.api.gong.io gong-logs auth check";
 
 const CONFIG_EXAMPLES: &str = "\
 Config file (TOML), one table per profile; keys base_url, access_key,
@@ -118,8 +137,10 @@ pub struct Cli {
 
     /// Log diagnostics (retries, cursor recoveries) to stderr; repeat for more.
     ///
-    /// -v shows warnings and progress events of the client, -vv debug
-    /// details. RUST_LOG, when set, overrides the filter.
+    /// -v: one line per retry, cursor recovery and plan of time windows.
+    /// -vv: also one line per request: method, path and query (the cursor's
+    /// value left out), status, bytes, milliseconds, time window. Never a
+    /// credential. RUST_LOG, when set, overrides the filter.
     #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
 
@@ -139,7 +160,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Export log entries of one or more types over a time range.
-    #[command(after_help = FETCH_EXAMPLES)]
+    #[command(
+        after_help = FETCH_EXAMPLES,
+        override_usage = "gong-logs fetch [OPTIONS] --type <TYPE> <--from TIME|--since SPAN>"
+    )]
     Fetch(Box<FetchArgs>),
     /// List the five log types: what each records and how long Gong keeps it.
     #[command(after_help = TYPES_EXAMPLES)]
@@ -147,12 +171,42 @@ pub enum Command {
     /// Print the JSON Schema of an output: a JSONL line, the checkpoint, the types list.
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
+    /// Check settings, connection and credentials with one small request.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(DoctorArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
     /// Inspect the configuration file.
     #[command(after_help = CONFIG_EXAMPLES, subcommand_required = true, arg_required_else_help = true)]
     Config(ConfigArgs),
+    /// Credentials: `auth check` is `doctor`.
+    #[command(subcommand_required = true, arg_required_else_help = true)]
+    Auth(AuthArgs),
+}
+
+/// `gong-logs doctor` and `gong-logs auth check`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `gong-logs auth`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// `gong-logs auth ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// The same as `gong-logs doctor`.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Check(DoctorArgs),
 }
 
 /// `gong-logs fetch`.
@@ -171,7 +225,8 @@ pub struct FetchArgs {
         value_name = "TYPE",
         required = true,
         value_delimiter = ',',
-        value_parser = parse_type_arg
+        value_parser = parse_type_arg,
+        add = clap_complete::ArgValueCandidates::new(type_candidates)
     )]
     pub types: Vec<TypeArg>,
 
@@ -233,11 +288,14 @@ pub struct FetchArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
 
-    /// Keep only entries of this user: a userId or an email (any case).
+    /// Keep only entries of this user: a userId or an email (any case), as
+    /// the user or as the impersonator.
     ///
-    /// Repeatable, comma lists accepted. Filtering happens here, not at
-    /// Gong: every entry of the range is still downloaded. Externally shared
-    /// call logs have no user and are all filtered out.
+    /// An entry matches when its userId/userEmailAddress or its
+    /// impersonatorUserId/impersonatorEmailAddress is one given. Repeatable,
+    /// comma lists accepted. Filtering happens here, not at Gong: every
+    /// entry of the range is still downloaded. Externally shared call logs
+    /// have no user and are all filtered out (with a warning).
     #[arg(short, long, value_name = "EMAIL_OR_ID", value_delimiter = ',')]
     pub user: Vec<String>,
 
@@ -289,7 +347,7 @@ pub struct FetchArgs {
     /// credentials redacted) to stdout, and send nothing.
     ///
     /// Later requests follow Gong's cursor and split the range into windows,
-    /// with the same parameters.
+    /// with the same parameters. Needs no credentials (shown as <none>).
     #[arg(long)]
     pub dry_run: bool,
 
@@ -312,7 +370,11 @@ pub struct ConnectionArgs {
 
     /// Profile of the config file to use [env: GONG_PROFILE] [default:
     /// default].
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        add = clap_complete::ArgValueCandidates::new(profile_candidates)
+    )]
     pub profile: Option<String>,
 
     /// Access key for Basic auth [env: GONG_ACCESS_KEY].
@@ -376,6 +438,29 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Completion candidates of `--type`: the five types and `all`.
+fn type_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    LogTypeInfo::ALL
+        .iter()
+        .map(|info| {
+            clap_complete::CompletionCandidate::new(info.log_type.to_string())
+                .help(Some(info.records.into()))
+        })
+        .chain(std::iter::once(
+            clap_complete::CompletionCandidate::new("all").help(Some("all five types".into())),
+        ))
+        .collect()
+}
+
+/// Completion candidates of `--profile`: the profile names of the config
+/// file (nothing when it is missing or unreadable; never a value).
+fn profile_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    crate::config::profile_names(&crate::config::process_env)
+        .into_iter()
+        .map(clap_complete::CompletionCandidate::new)
+        .collect()
 }
 
 /// `gong-logs config`.

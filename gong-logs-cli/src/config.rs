@@ -93,6 +93,48 @@ pub struct Connection {
     pub warnings: Vec<String>,
 }
 
+/// The resolved connection, credentials possibly missing, with where each
+/// setting came from (for `doctor` and `--dry-run`).
+#[derive(Debug)]
+pub struct Resolved {
+    /// The validated base URL, without a trailing slash.
+    pub base_url: String,
+    /// The credentials, or why there are none usable (exit 3).
+    pub credentials: Result<Credentials>,
+    /// Warnings to print (secrets passed as flags).
+    pub warnings: Vec<String>,
+    /// Where each setting came from.
+    pub origin: Origin,
+}
+
+/// Where each connection setting came from, in words (no secret in here).
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The config file's path and whether it exists (`None`: no path known).
+    pub config_file: Option<(PathBuf, bool)>,
+    /// The profile name.
+    pub profile: String,
+    /// Where the profile name came from.
+    pub profile_source: &'static str,
+    /// Where the base URL came from.
+    pub base_url_source: String,
+    /// The credential scheme and where its parts came from, e.g.
+    /// `Basic: access key from GONG_ACCESS_KEY, secret from GONG_ACCESS_KEY_SECRET`.
+    pub credentials: String,
+    /// The access key, masked (first 4 characters), if Basic.
+    pub access_key_masked: Option<String>,
+}
+
+/// An access key shown for recognition only: its first 4 characters.
+pub fn mask(value: &str) -> String {
+    let shown: String = value.chars().take(4).collect();
+    if value.chars().count() > 4 {
+        format!("{shown}…")
+    } else {
+        "…".to_owned()
+    }
+}
+
 /// The config file path, and whether the user chose it (`$GONG_LOGS_CONFIG`).
 pub fn config_path(env: EnvFn<'_>) -> Option<(PathBuf, bool)> {
     if let Some(p) = env("GONG_LOGS_CONFIG") {
@@ -161,6 +203,21 @@ fn check_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The profile names of the config file, for shell completion: empty when
+/// there is no readable, well-formed file (errors are not shown while
+/// completing).
+pub fn profile_names(env: EnvFn<'_>) -> Vec<String> {
+    let Some((path, _)) = config_path(env) else {
+        return Vec::new();
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    toml::from_str::<BTreeMap<String, toml::Value>>(&text)
+        .map(|profiles| profiles.into_keys().collect())
+        .unwrap_or_default()
+}
+
 fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
     choices
         .into_iter()
@@ -169,10 +226,37 @@ fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
 
 /// Resolves base URL and credentials: flags > environment > profile.
 pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
+    let resolved = resolve_all(flags, env)?;
+    Ok(Connection {
+        base_url: resolved.base_url,
+        credentials: resolved.credentials?,
+        warnings: resolved.warnings,
+    })
+}
+
+/// Like [`resolve`], but missing or partial credentials are reported in
+/// [`Resolved::credentials`] rather than as the error, and the origin of
+/// every setting is kept.
+pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> {
     let env_profile = env("GONG_PROFILE");
+    let mut origin = Origin {
+        profile_source: if flags.profile.is_some() {
+            "--profile"
+        } else if env_profile.is_some() {
+            "GONG_PROFILE"
+        } else {
+            "default"
+        },
+        ..Origin::default()
+    };
+    origin.config_file = config_path(env).map(|(p, _)| {
+        let exists = p.is_file();
+        (p, exists)
+    });
     let chosen = flags.profile.clone().or(env_profile);
     let profile_explicit = chosen.is_some();
     let profile_name = chosen.unwrap_or_else(|| "default".to_owned());
+    origin.profile.clone_from(&profile_name);
 
     let profile = match config_path(env) {
         Some((path, explicit)) => match load_profiles(&path, explicit)? {
@@ -215,6 +299,11 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
         (profile.base_url.as_deref(), Source::Profile),
     ])
     .unwrap_or((DEFAULT_BASE_URL, Source::Profile));
+    origin.base_url_source = if base_url == DEFAULT_BASE_URL && base_source == Source::Profile {
+        "default".to_owned()
+    } else {
+        source_name(base_source, "--base-url", "GONG_BASE_URL", &profile_name)
+    };
 
     let env_key = env("GONG_ACCESS_KEY");
     let env_secret = env("GONG_ACCESS_KEY_SECRET");
@@ -277,35 +366,70 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
         (None, _) => false,
     };
     let credentials = if use_bearer {
-        Credentials::bearer(bearer.expect("checked").0)
+        let (token, source) = bearer.expect("checked");
+        origin.credentials = format!(
+            "Bearer: token from {}",
+            source_name(source, "--bearer-token", "GONG_BEARER_TOKEN", &profile_name)
+        );
+        Ok(Credentials::bearer(token))
     } else {
+        if let Some((k, source)) = key {
+            origin.access_key_masked = Some(mask(k));
+            origin.credentials = format!(
+                "Basic: access key from {}",
+                source_name(source, "--access-key", "GONG_ACCESS_KEY", &profile_name)
+            );
+        }
+        if let Some((_, source)) = secret {
+            let from = source_name(
+                source,
+                "--access-key-secret",
+                "GONG_ACCESS_KEY_SECRET",
+                &profile_name,
+            );
+            if origin.credentials.is_empty() {
+                origin.credentials = format!("Basic: secret from {from}");
+            } else {
+                origin
+                    .credentials
+                    .push_str(&format!(", secret from {from}"));
+            }
+        }
         match (key, secret) {
-            (Some((k, _)), Some((s, _))) => Credentials::basic(k, s),
-            (Some(_), None) => {
-                return Err(Failure::auth(
-                    "an access key is set but its secret is not: set GONG_ACCESS_KEY_SECRET (or access_key_secret in the config profile)",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(Failure::auth(
-                    "an access key secret is set but the access key is not: set GONG_ACCESS_KEY (or access_key in the config profile)",
-                ));
-            }
+            (Some((k, _)), Some((s, _))) => Ok(Credentials::basic(k, s)),
+            (Some(_), None) => Err(Failure::auth(
+                "an access key is set but its secret is not: set GONG_ACCESS_KEY_SECRET (or access_key_secret in the config profile)",
+            )),
+            (None, Some(_)) => Err(Failure::auth(
+                "an access key secret is set but the access key is not: set GONG_ACCESS_KEY (or access_key in the config profile)",
+            )),
             (None, None) => {
                 let file = config_path(env)
                     .map(|(p, _)| format!(" or profile {profile_name:?} in {}", p.display()))
                     .unwrap_or_default();
-                return Err(Failure::auth(format!(
+                Err(Failure::auth(format!(
                     "no credentials: set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN{file}"
-                )));
+                )))
             }
         }
     };
-    Ok(Connection {
+    if origin.credentials.is_empty() {
+        origin.credentials = "<none>".to_owned();
+    }
+    Ok(Resolved {
         base_url,
         credentials,
         warnings,
+        origin,
     })
+}
+
+fn source_name(source: Source, flag: &str, var: &str, profile: &str) -> String {
+    match source {
+        Source::Flag => flag.to_owned(),
+        Source::Env => var.to_owned(),
+        Source::Profile => format!("profile {profile:?} of the config file"),
+    }
 }
 
 fn describe(source: Source) -> &'static str {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
 use gong_logs_api::{
-    ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
+    ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo, PageRequest,
+    RetryPolicy,
 };
 use jiff::Timestamp;
 
@@ -199,14 +200,70 @@ impl Plan {
         }
     }
 
+    /// Whether `--user` keeps the entry: its user or its impersonator
+    /// (`impersonatorUserId`, `impersonatorEmailAddress`) is one of them.
     fn keep(&self, entry: &LogEntry) -> bool {
-        self.users.is_empty()
-            || self.users.iter().any(|u| {
-                entry.user_id() == Some(u.as_str())
-                    || entry
-                        .user_email()
-                        .is_some_and(|e| e.eq_ignore_ascii_case(u))
-            })
+        if self.users.is_empty() {
+            return true;
+        }
+        let matches = |id: Option<&str>, email: Option<&str>| {
+            self.users
+                .iter()
+                .any(|u| id == Some(u.as_str()) || email.is_some_and(|e| e.eq_ignore_ascii_case(u)))
+        };
+        if matches(entry.user_id(), entry.user_email()) {
+            return true;
+        }
+        let Some(members) = crate::fields::Members::parse(entry.json()) else {
+            return false;
+        };
+        let text = |key: &str| {
+            members
+                .get(key)
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        };
+        matches(
+            text("impersonatorUserId").as_deref(),
+            text("impersonatorEmailAddress").as_deref(),
+        )
+    }
+
+    /// Warnings to print before anything is sent: `--user` over types that
+    /// carry no user fields, and a start older than a type's retention.
+    fn warnings(&self, now: Timestamp) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.users.is_empty() {
+            let userless: Vec<String> = self
+                .types
+                .iter()
+                .filter(|t| !LogTypeInfo::of(**t).has_user)
+                .map(ToString::to_string)
+                .collect();
+            if !userless.is_empty() {
+                let one = userless.len() == 1;
+                warnings.push(format!(
+                    "--user: {} {} no user fields, so none of {} entries can match (every page is still downloaded; leave {} out of --type)",
+                    userless.join(", "),
+                    if one { "carries" } else { "carry" },
+                    if one { "its" } else { "their" },
+                    if one { "it" } else { "them" },
+                ));
+            }
+        }
+        for t in &self.types {
+            let info = LogTypeInfo::of(*t);
+            if let Some(earliest) = crate::time::retention_start(*t, now)
+                && self.from < earliest
+            {
+                warnings.push(format!(
+                    "{t}: Gong keeps it {}, so nothing before about {} can come back (--from is {})",
+                    info.retention,
+                    format_time(earliest),
+                    format_time(self.from)
+                ));
+            }
+        }
+        warnings
     }
 }
 
@@ -295,7 +352,13 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         access_key_secret: args.connection.access_key_secret.clone(),
         bearer_token: args.connection.bearer_token.clone(),
     };
-    let connection = config::resolve(&flags, &config::process_env)?;
+    let connection = config::resolve_all(&flags, &config::process_env)?;
+    // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
+    let (credentials, no_credentials) = match connection.credentials {
+        Ok(credentials) => (credentials, false),
+        Err(_) if plan.dry_run => (Credentials::bearer("none"), true),
+        Err(failure) => return Err(failure),
+    };
     if !quiet {
         for warning in &connection.warnings {
             eprintln!("gong-logs: warning: {warning}");
@@ -303,9 +366,23 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     }
     let identity = plan.identity(&connection.base_url);
     let output = plan_output(&mut plan, &identity)?;
+    if plan.output.is_none() && !plan.dry_run && crate::stdout_is_closed() {
+        return Err(Failure::new(
+            FAILURE,
+            anyhow!(
+                "stdout is closed: nothing could be written; redirect it (> FILE) or use -o FILE"
+            ),
+        ));
+    }
+    // Said once everything else is known to be fine (on the range a
+    // resumed export really uses).
+    if !quiet {
+        for warning in plan.warnings(now) {
+            eprintln!("gong-logs: warning: {warning}");
+        }
+    }
 
-    let mut client_config =
-        ClientConfig::new(connection.base_url.clone(), connection.credentials.clone());
+    let mut client_config = ClientConfig::new(connection.base_url.clone(), credentials);
     client_config.user_agent_suffix = Some(user_agent_suffix());
     let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
 
@@ -355,7 +432,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             }
             return Ok(());
         }
-        dry_run(&plan, &client, &state, quiet);
+        dry_run(&plan, &client, &state, quiet, no_credentials);
         return Ok(());
     }
 
@@ -433,7 +510,13 @@ fn table_width() -> Option<usize> {
 
 /// Prints the first request of each type, exactly as the api crate would
 /// build it (credentials redacted); sends nothing.
-fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
+fn dry_run(
+    plan: &Plan,
+    client: &GongClient,
+    state: &Checkpoint,
+    quiet: bool,
+    no_credentials: bool,
+) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -450,15 +533,24 @@ fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
             to: Some(format_time(plan.to)),
             cursor: None,
         };
-        out.push_str(&runtime.block_on(client.preview(&request)));
+        let mut preview = runtime.block_on(client.preview(&request));
+        if no_credentials {
+            preview = preview.replace("authorization: Bearer ***\n", "authorization: <none>\n");
+        }
+        out.push_str(&preview);
         out.push('\n');
     }
-    print!("{out}");
+    let _ = crate::write_stdout(out.as_bytes());
     if !quiet {
         eprintln!(
-            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.",
+            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.{}",
             if plan.follow.is_some() {
                 ", then poll every --interval"
+            } else {
+                ""
+            },
+            if no_credentials {
+                " No credentials are set: a real run would stop (exit 3); set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN."
             } else {
                 ""
             }
@@ -533,11 +625,26 @@ impl Run<'_> {
 
     /// Writes the buffer; `Ok(false)` when stdout's reader went away.
     fn emit(&mut self) -> Result<bool> {
+        self.emit_counted().map(|cut| cut.is_none())
+    }
+
+    /// Writes the buffer; `Ok(Some(n))` when stdout's reader went away
+    /// after it took the first `n` bytes (so the summary counts only the
+    /// entries that reached it), `Ok(None)` when all was written.
+    fn emit_counted(&mut self) -> Result<Option<usize>> {
         let bytes = std::mem::take(&mut self.buf);
         let tty = self.stdout_tty;
         let progress = &self.progress;
         let sink = self.sink.as_mut().expect("sink present");
-        let result = if tty {
+        let mut accepted = 0;
+        let result = if matches!(sink, Sink::Stdout) {
+            let mut write = || write_stdout_counting(&bytes, &mut accepted);
+            if tty {
+                progress.suspend(write)
+            } else {
+                write()
+            }
+        } else if tty {
             progress.suspend(|| sink.write(&bytes))
         } else {
             sink.write(&bytes)
@@ -545,8 +652,8 @@ impl Run<'_> {
         self.buf = bytes;
         self.buf.clear();
         match result {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Ok(()) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(accepted)),
             Err(e) => {
                 let target = self.sink().describe().unwrap_or_else(|| "stdout".into());
                 Err(Failure::new(
@@ -732,6 +839,8 @@ impl Run<'_> {
             };
             let mut limit_hit = false;
             let mut written = 0u64;
+            // Where each entry's bytes end in the buffer.
+            let mut ends = Vec::with_capacity(batch.entries.len());
             for entry in &batch.entries {
                 if !self.plan.keep(entry) {
                     continue;
@@ -741,12 +850,17 @@ impl Run<'_> {
                     break;
                 }
                 self.writer.entry(log_type, entry, &mut self.buf);
+                ends.push(self.buf.len());
                 written += 1;
             }
             if self.remaining().is_some_and(|r| r <= written) {
                 limit_hit = true;
             }
-            if !self.emit()? {
+            if let Some(accepted) = self.emit_counted()? {
+                // The reader went away (`| head`): count what it took.
+                let reached = ends.iter().filter(|end| **end <= accepted).count() as u64;
+                self.state.entries += reached;
+                self.this_run[index] += reached;
                 return Ok(Stop::Closed);
             }
             self.state.entries += written;
@@ -760,6 +874,22 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Writes `bytes` to stdout, counting in `accepted` the bytes it took, so
+/// that a reader that goes away midway (`| head`) leaves an exact count.
+fn write_stdout_counting(bytes: &[u8], accepted: &mut usize) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    while *accepted < bytes.len() {
+        match out.write(&bytes[*accepted..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => *accepted += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.flush()
 }
 
 /// Maps an export failure to its exit code and a message saying what to do.
@@ -778,11 +908,30 @@ fn export_failure(error: &ExportError) -> Failure {
             FAILURE,
             "check --from/--to (Gong keeps AccessLog for 14 days only)",
         ),
-        Some(ApiError::NotGong) => (FAILURE, "check --base-url / GONG_BASE_URL"),
-        Some(ApiError::Transport { .. }) => {
-            (FAILURE, "check the network and the base URL, then retry")
-        }
-        _ => (FAILURE, ""),
+        Some(ApiError::NotGong) => (
+            FAILURE,
+            "check --base-url / GONG_BASE_URL (gong-logs doctor shows where it came from)",
+        ),
+        Some(ApiError::Transport { .. }) => (
+            FAILURE,
+            "check the network and the base URL, then retry (gong-logs doctor tests the connection)",
+        ),
+        Some(ApiError::Server { .. } | ApiError::Body(_)) => (
+            FAILURE,
+            "Gong is having trouble: retry later, and check https://status.gong.io if it persists",
+        ),
+        Some(_) if matches!(error, ExportError::CursorLoop { .. }) => (
+            FAILURE,
+            "retry later, and check https://status.gong.io if it persists",
+        ),
+        Some(ApiError::Unexpected { .. }) => (
+            FAILURE,
+            "retry later; if it persists, check the base URL (gong-logs doctor) and https://status.gong.io",
+        ),
+        Some(_) | None => (
+            FAILURE,
+            "retry; if it happens again, it is a bug: please report it with this message",
+        ),
     };
     // The api crate's messages already carry their causes.
     let mut message = error.to_string();

@@ -10,9 +10,11 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+mod doctor;
 pub mod exit;
 mod fetch;
 pub mod fields;
+mod fit;
 pub mod output;
 mod progress;
 pub mod schema;
@@ -31,6 +33,11 @@ use crate::exit::{Failure, Result};
 /// Runs the command line; returns the exit code.
 pub fn main() -> ExitCode {
     install_panic_hook();
+    // Asked by a completion script (`gong-logs completions SHELL`): print the
+    // candidates and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(COMPLETE_VAR)
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e),
@@ -45,14 +52,39 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The environment variable through which a completion script asks
+/// `gong-logs` for candidates.
+const COMPLETE_VAR: &str = "GONG_LOGS_COMPLETE";
+
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Fetch(args) => fetch::run(args, cli.verbose, cli.quiet),
         Command::Types(args) => types(args.format),
         Command::Schema(args) => schema(args),
+        Command::Doctor(args) => doctor::run(&args.connection, cli.quiet),
+        Command::Auth(args) => match &args.command {
+            cli::AuthCommand::Check(args) => doctor::run(&args.connection, cli.quiet),
+        },
         Command::Completions(args) => {
+            // The script calls `gong-logs` (found on PATH) with
+            // GONG_LOGS_COMPLETE set, and clap's completion engine answers
+            // from the same definitions as the parser: options, subcommands,
+            // --type and --format values, profile names of the config file.
+            let name = args.shell.to_string();
+            let shells = clap_complete::env::Shells::builtins();
+            let shell = shells
+                .completer(&name)
+                .ok_or_else(|| Failure::usage(format!("no completion support for {name}")))?;
             let mut out = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "gong-logs", &mut out);
+            shell
+                .write_registration(
+                    COMPLETE_VAR,
+                    "gong-logs",
+                    "gong-logs",
+                    "gong-logs",
+                    &mut out,
+                )
+                .map_err(|e| Failure::new(exit::FAILURE, anyhow::anyhow!(e)))?;
             write_stdout(&out)
         }
         Command::Config(args) => match args.command {
@@ -71,7 +103,39 @@ fn run(cli: &Cli) -> Result<()> {
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<()> {
+/// True when the process was started with stdout closed (`>&-`). The
+/// standard library then puts `/dev/null`, opened read-write, in its place,
+/// and every write "succeeds"; a shell redirection to `/dev/null` opens it
+/// write-only, so the two are told apart by the access mode.
+pub(crate) fn stdout_is_closed() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let stdout = std::io::stdout();
+        let Ok(fd) = stdout.as_fd().try_clone_to_owned() else {
+            return true; // not even a descriptor
+        };
+        let (Ok(ours), Ok(null)) = (
+            std::fs::File::from(fd).metadata(),
+            std::fs::metadata("/dev/null"),
+        ) else {
+            return false;
+        };
+        if ours.rdev() != null.rdev() || ours.ino() != null.ino() {
+            return false;
+        }
+        nix::fcntl::fcntl(stdout.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
+            .map(nix::fcntl::OFlag::from_bits_truncate)
+            .is_ok_and(|flags| flags & nix::fcntl::OFlag::O_ACCMODE == nix::fcntl::OFlag::O_RDWR)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -257,26 +257,25 @@ impl TableWriter {
         cells.into_iter().map(|c| sanitize(&c)).collect()
     }
 
+    /// One line: every column but the last padded to its width (in
+    /// display columns), then the whole line cut to the terminal's width
+    /// (never below 20) with an ellipsis, so that it never wraps.
     fn write_line(&self, cells: &[String], out: &mut Vec<u8>) {
         let widths = self.widths.as_ref().expect("sized");
         let mut line = String::new();
         let last = cells.len().saturating_sub(1);
         for (i, cell) in cells.iter().enumerate() {
             if i == last {
-                let room = self
-                    .width
-                    .map(|w| w.saturating_sub(line.chars().count()).max(10));
-                match room {
-                    Some(room) => line.push_str(&cut(cell, room)),
-                    None => line.push_str(cell),
-                }
+                line.push_str(cell);
             } else {
-                let text = cut(cell, widths[i]);
-                let pad = widths[i] - text.chars().count();
-                line.push_str(&text);
-                line.extend(std::iter::repeat_n(' ', pad + 2));
+                line.push_str(&crate::fit::pad(cell, widths[i]));
+                line.push_str("  ");
             }
         }
+        let line = match self.width {
+            Some(w) => crate::fit::cut(line.trim_end(), w.max(crate::fit::MIN_WIDTH)),
+            None => line.trim_end().to_owned(),
+        };
         out.extend_from_slice(line.trim_end().as_bytes());
         out.push(b'\n');
     }
@@ -287,11 +286,14 @@ impl TableWriter {
                 return;
             }
             let headers = self.headers();
-            let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+            let mut widths: Vec<usize> = headers.iter().map(|h| crate::fit::width(h)).collect();
             for row in &self.pending {
                 for (w, cell) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(cell.chars().count().min(TABLE_MAX_COLUMN));
+                    *w = (*w).max(crate::fit::width(cell).min(TABLE_MAX_COLUMN));
                 }
+            }
+            if let Some(total) = self.width {
+                shrink_to(&mut widths, total.max(crate::fit::MIN_WIDTH));
             }
             self.widths = Some(widths);
             self.write_line(&headers, out);
@@ -316,6 +318,40 @@ impl EntryWriter for TableWriter {
 
     fn flush(&mut self, out: &mut Vec<u8>) {
         self.size_and_emit(out);
+    }
+}
+
+/// Narrows the columns of a table that is wider than `total` so that the
+/// last column (the summary) keeps about a fifth of the line: the columns
+/// after the first shrink first, widest first, down to 6; then the first.
+/// What still does not fit is cut from the end of the line.
+fn shrink_to(widths: &mut [usize], total: usize) {
+    let Some((last, fixed)) = widths.split_last_mut() else {
+        return;
+    };
+    let gaps = 2 * fixed.len();
+    let last_want = (*last).min((total / 5).max(10));
+    let budget = total.saturating_sub(gaps + last_want);
+    for (from, floor) in [(1, 6), (0, 6)] {
+        while fixed.iter().sum::<usize>() > budget {
+            let Some((i, w)) = fixed
+                .iter()
+                .enumerate()
+                .skip(from)
+                .max_by_key(|(i, w)| (**w, std::cmp::Reverse(*i)))
+                .map(|(i, w)| (i, *w))
+            else {
+                break;
+            };
+            if w <= floor {
+                break;
+            }
+            fixed[i] -= 1;
+        }
+        if from == 1 && fixed.len() > 1 && fixed[0] + gaps + 2 * 6 <= total {
+            // The first column (the time) stays whole when it can.
+            break;
+        }
     }
 }
 
@@ -352,15 +388,6 @@ fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]
@@ -458,6 +485,35 @@ mod tests {
         assert!(!out.contains('\u{1b}'));
         assert!(lines.iter().all(|l| l.chars().count() <= 100));
         assert_eq!(run(&mut TableWriter::new(None, None), &[]), "");
+    }
+
+    #[test]
+    fn table_fits_any_width_by_display_columns() {
+        let es = vec![
+            (LogType::AccessLog, entry(E1)),
+            (
+                LogType::UserActivityLog,
+                entry(
+                    r#"{"eventTime":"2024-03-01T10:00:01Z","userEmailAddress":"日本語@例え.jp","logRecord":{"note":"絵文字 😀😀😀 and more text to cut"}}"#,
+                ),
+            ),
+        ];
+        for width in [120, 80, 40, 20, 5] {
+            let out = run(&mut TableWriter::new(None, Some(width)), &es);
+            for line in out.lines() {
+                assert!(
+                    crate::fit::width(line) <= width.max(20),
+                    "{width}: {line:?} is {} columns",
+                    crate::fit::width(line)
+                );
+            }
+            assert_eq!(out.lines().count(), 3, "{width}: one line per row");
+        }
+        // Wide characters are aligned by display width.
+        let out = run(&mut TableWriter::new(None, Some(200)), &es);
+        let lines: Vec<&str> = out.lines().collect();
+        let col = |l: &str, needle: &str| crate::fit::width(&l[..l.find(needle).unwrap()]);
+        assert_eq!(col(lines[1], "a@x.com"), col(lines[2], "日本語"));
     }
 
     // ---- property tests: CSV and JSON round trips over arbitrary entries ----

@@ -3,7 +3,101 @@
 use std::time::{Duration, Instant};
 
 use gong_logs_api::export::{ExportStats, Exporter};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::fit;
+
+/// What the progress line shows, at one instant.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Snapshot {
+    /// Ticks so far (animates the spinner).
+    pub tick: u64,
+    /// Time since the export started.
+    pub elapsed: Duration,
+    /// Entries delivered.
+    pub entries: u64,
+    /// Entries Gong said the ranges hold (0: not known yet).
+    pub expected: u64,
+    /// Pages received.
+    pub pages: u64,
+    /// Retries so far.
+    pub retries: u64,
+}
+
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// Narrower than this, the bar gives way to a spinner and counts.
+const BAR_MIN: usize = 10;
+
+/// The progress line for a terminal `width` columns wide: a bar with
+/// counts, rate and ETA when there is room; a spinner with counts when
+/// narrow. Always shorter than `width` (the last column would wrap on some
+/// terminals), and never less than 20 columns.
+pub fn render(snapshot: &Snapshot, width: usize) -> String {
+    let width = width.max(fit::MIN_WIDTH) - 1;
+    let spinner = SPINNER[(snapshot.tick % SPINNER.len() as u64) as usize];
+    let secs = snapshot.elapsed.as_secs();
+    let clock = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let pages = format!(
+        "{} {}{}",
+        snapshot.pages,
+        plural(snapshot.pages, "page", "pages"),
+        if snapshot.retries > 0 {
+            format!(
+                ", {} {}",
+                snapshot.retries,
+                plural(snapshot.retries, "retry", "retries")
+            )
+        } else {
+            String::new()
+        }
+    );
+    if snapshot.expected == 0 {
+        let line = format!("{spinner} {clock} waiting for Gong... ({pages})");
+        return fit::cut(&line, width);
+    }
+    let total = snapshot.expected.max(snapshot.entries);
+    let counts = format!("{}/{total} entries", snapshot.entries);
+    let rate = snapshot.entries as f64 / snapshot.elapsed.as_secs_f64().max(0.001);
+    let eta = if snapshot.entries > 0 && rate > 0.0 {
+        let left = (total - snapshot.entries) as f64 / rate;
+        format!("ETA {}s", left.ceil() as u64)
+    } else {
+        "ETA ?".to_owned()
+    };
+    let tail = format!(" {counts}, {rate:.0}/s, {eta} ({pages})");
+    let head = format!("{spinner} {clock} ");
+    let room = width.saturating_sub(fit::width(&head) + fit::width(&tail) + 2);
+    if room >= BAR_MIN {
+        let done = (room as u64 * snapshot.entries / total.max(1)) as usize;
+        let mut bar = "=".repeat(done.min(room));
+        if done < room {
+            bar.push('>');
+            bar.push_str(&" ".repeat(room - done - 1));
+        }
+        return format!("{head}[{bar}]{tail}");
+    }
+    // Narrow: spinner and counts, the least useful parts dropped first.
+    let percent = snapshot.entries * 100 / total.max(1);
+    for line in [
+        format!("{spinner} {counts} ({percent}%), {eta} ({pages})"),
+        format!("{spinner} {counts} ({percent}%), {eta}"),
+        format!("{spinner} {counts} ({percent}%)"),
+    ] {
+        if fit::width(&line) <= width {
+            return line;
+        }
+    }
+    fit::cut(&format!("{spinner} {counts}"), width)
+}
+
+/// The width of the terminal stderr is on (COLUMNS, else 80, if unknown).
+fn stderr_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(w, _)| usize::from(w.0))
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+        .unwrap_or(80)
+}
 
 /// A progress bar fed from the exporter's counters, or nothing.
 #[derive(Debug)]
@@ -22,42 +116,27 @@ impl Progress {
             };
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(10));
-        // Until Gong's first totalRecords arrives, a spinner; then a bar.
-        let waiting =
-            ProgressStyle::with_template("{spinner} {elapsed_precise} waiting for Gong... {msg}")
-                .expect("valid template");
-        let counting = ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{human_len} entries, {rate}, ETA {eta} {msg}",
-        )
-        .expect("valid template")
-        .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.0}/s", state.per_sec());
-        })
-        .progress_chars("=> ");
-        bar.set_style(waiting);
+        // The line is ours ([`render`]), fitted to the terminal's width at
+        // every tick; indicatif draws, clears, and hides it for output.
+        bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
         let ticker = {
             let bar = bar.clone();
             let exporter = exporter.clone();
+            let started = Instant::now();
             tokio::spawn(async move {
-                let mut counting = Some(counting);
+                let mut tick = 0u64;
                 loop {
                     let stats = exporter.stats();
-                    let entries = ExportStats::get(&stats.entries);
-                    let expected = ExportStats::get(&stats.expected);
-                    if expected > 0
-                        && let Some(style) = counting.take()
-                    {
-                        bar.set_style(style);
-                    }
-                    bar.set_length(expected.max(entries));
-                    bar.set_position(entries);
-                    let retries = ExportStats::get(&stats.retries);
-                    let pages = ExportStats::get(&stats.pages);
-                    bar.set_message(if retries > 0 {
-                        format!("({pages} pages, {retries} retries)")
-                    } else {
-                        format!("({pages} pages)")
-                    });
+                    let snapshot = Snapshot {
+                        tick,
+                        elapsed: started.elapsed(),
+                        entries: ExportStats::get(&stats.entries),
+                        expected: ExportStats::get(&stats.expected),
+                        pages: ExportStats::get(&stats.pages),
+                        retries: ExportStats::get(&stats.retries),
+                    };
+                    bar.set_message(render(&snapshot, stderr_width()));
+                    tick += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             })
@@ -131,4 +210,42 @@ pub fn summary(
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(width: usize, snapshot: &Snapshot) -> String {
+        let line = render(snapshot, width);
+        assert!(
+            fit::width(&line) < width.max(20),
+            "{width}: {line:?} is {} columns",
+            fit::width(&line)
+        );
+        line
+    }
+
+    #[test]
+    fn progress_fits_every_width() {
+        let waiting = Snapshot {
+            tick: 3,
+            elapsed: Duration::from_secs(2),
+            ..Snapshot::default()
+        };
+        let counting = Snapshot {
+            tick: 4,
+            elapsed: Duration::from_secs(75),
+            entries: 1_250,
+            expected: 5_000,
+            pages: 13,
+            retries: 2,
+        };
+        let mut text = String::new();
+        for width in [120, 80, 40, 20, 8] {
+            text.push_str(&format!("{width:>3} |{}|\n", at(width, &waiting)));
+            text.push_str(&format!("{width:>3} |{}|\n", at(width, &counting)));
+        }
+        insta::assert_snapshot!("progress_widths", text);
+    }
 }

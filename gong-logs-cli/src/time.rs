@@ -29,6 +29,25 @@ impl std::fmt::Display for TimeError {
 
 impl std::error::Error for TimeError {}
 
+/// The range a TIME must fall in (jiff's, rounded inwards to whole days).
+const RANGE: &str = "dates must be between -9999-01-03 and 9999-12-30";
+
+fn out_of_range(text: &str) -> TimeError {
+    TimeError(format!("{text:?} is out of range: {RANGE}"))
+}
+
+/// Where Gong's retention of `log_type` starts, seen from `now`: 14 days
+/// ago for AccessLog, March 2021 for UserActivityLog, no limit for the
+/// others (see `LogTypeInfo::retention`).
+pub fn retention_start(log_type: gong_logs_api::LogType, now: Timestamp) -> Option<Timestamp> {
+    use gong_logs_api::LogType;
+    match log_type {
+        LogType::AccessLog => Timestamp::from_second(now.as_second() - 14 * DAY).ok(),
+        LogType::UserActivityLog => "2021-03-01T00:00:00Z".parse().ok(),
+        _ => None,
+    }
+}
+
 const ACCEPTED: &str = "use an ISO-8601 time with Z or an offset (2024-03-01T10:00:00Z), \
      a date (2024-03-01, midnight UTC), now, today, yesterday, or a span ago (30m, 24h, 7d, 1d12h)";
 
@@ -48,12 +67,40 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     {
         return now.checked_sub(span).map_err(|_| {
             TimeError(format!(
-                "{text:?} ago is before the earliest supported time"
+                "{text:?} ago is before the earliest supported time: {RANGE}"
             ))
         });
     }
     if let Ok(t) = text.parse::<Timestamp>() {
         return Ok(t);
+    }
+    // An IANA zone without an offset (2024-03-01T10:00:00[Europe/Paris]):
+    // say which offset to write, worked out from the zone.
+    if let Some((civil, zone)) = text
+        .strip_suffix(']')
+        .and_then(|t| t.split_once('['))
+        .filter(|(civil, _)| civil.parse::<DateTime>().is_ok())
+    {
+        return Err(match text.parse::<jiff::Zoned>() {
+            Ok(zoned) => {
+                let secs = zoned.offset().seconds();
+                let sign = if secs < 0 { '-' } else { '+' };
+                let (h, m) = (secs.abs() / 3600, secs.abs() % 3600 / 60);
+                TimeError(format!(
+                    "{text:?} has a time zone but no offset: write the offset instead, {civil}{sign}{h:02}:{m:02} (the offset in {zone} then)"
+                ))
+            }
+            Err(_) => TimeError(format!(
+                "{text:?} has no offset and {zone:?} is not a known time zone: write Z or an offset, e.g. {civil}Z or {civil}+02:00"
+            )),
+        });
+    }
+    // Well-formed, with Z or an offset, but beyond what can be represented
+    // (9999-12-31T00:00:00Z).
+    let has_offset =
+        text.ends_with(['Z', 'z']) || text.get(10..).is_some_and(|rest| rest.contains(['+', '-']));
+    if has_offset && looks_like_date(text) && date_of(text).is_some_and(|d| d.year() >= 9999) {
+        return Err(out_of_range(text));
     }
     let bare_date = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| {
@@ -67,7 +114,7 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
         return date
             .to_zoned(TimeZone::UTC)
             .map(|z| z.timestamp())
-            .map_err(|e| TimeError(format!("invalid date {text:?}: {e}")));
+            .map_err(|_| out_of_range(text));
     }
     if text.parse::<DateTime>().is_ok() {
         return Err(TimeError(format!(
@@ -77,6 +124,17 @@ pub fn parse_time(input: &str, now: Timestamp) -> Result<Timestamp, TimeError> {
     Err(TimeError(format!(
         "cannot read {text:?} as a time: {ACCEPTED}"
     )))
+}
+
+fn looks_like_date(text: &str) -> bool {
+    text.len() >= 10
+        && text.as_bytes()[4] == b'-'
+        && text.as_bytes()[7] == b'-'
+        && text.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+}
+
+fn date_of(text: &str) -> Option<Date> {
+    text.get(..10)?.parse::<Date>().ok()
 }
 
 fn midnight_utc(now: Timestamp, days_back: i64) -> Timestamp {
@@ -201,6 +259,25 @@ mod tests {
     fn refusals() {
         let n = now();
         let err = parse_time("2024-03-01T10:00:00", n).unwrap_err();
+        assert!(err.0.contains("add Z"), "{err}");
+        let err = parse_time("2024-03-01T10:00:00[Europe/Paris]", n).unwrap_err();
+        assert!(err.0.contains("2024-03-01T10:00:00+01:00"), "{err}");
+        assert!(!err.0.contains("]Z"), "{err}");
+        let err = parse_time("2024-07-01T10:00:00[Europe/Paris]", n).unwrap_err();
+        assert!(err.0.contains("2024-07-01T10:00:00+02:00"), "{err}");
+        for far in [
+            "9999-12-31",
+            "9999-12-31T00:00:00Z",
+            "9999-12-31T12:00:00+02:00",
+        ] {
+            let err = parse_time(far, n).unwrap_err();
+            assert!(
+                err.0
+                    .contains("dates must be between -9999-01-03 and 9999-12-30"),
+                "{far}: {err}"
+            );
+        }
+        let err = parse_time("9999-12-31T00:00:00", n).unwrap_err();
         assert!(err.0.contains("add Z"), "{err}");
         for bad in [
             "",

@@ -309,10 +309,15 @@ impl Run {
         self.code(0)
     }
 
-    /// Asserts stderr is exactly one line of error that contains `needle`.
+    /// Asserts stderr is exactly one line of error that contains `needle`
+    /// (warnings printed before it, `gong-logs: warning: ...`, aside).
     #[track_caller]
     pub fn one_line_error(&self, needle: &str) -> &Self {
-        let lines: Vec<&str> = self.stderr.lines().collect();
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("gong-logs: warning: "))
+            .collect();
         assert_eq!(lines.len(), 1, "stderr must be one line:\n{}", self.stderr);
         assert!(
             lines[0].starts_with("gong-logs: error: "),

@@ -1,0 +1,305 @@
+//! `gong-logs doctor` (also `gong-logs auth check`): shows the connection
+//! settings as `fetch` resolves them and where each came from (secrets
+//! masked), checks the base URL's shape, sends one small request (a
+//! 1-second range of AccessLog) through the api crate, and reports:
+//! reachable, TLS, credentials, scope, rate-limit headers, clock skew.
+//! Exit codes as `fetch`.
+
+use std::fmt::Write as _;
+
+use anyhow::anyhow;
+use gong_logs_api::{ApiError, ClientConfig, GongClient, LogType, Probe};
+use jiff::Timestamp;
+
+use crate::cli::ConnectionArgs;
+use crate::config::{self, ConnectionFlags, Resolved};
+use crate::exit::{AUTH, FAILURE, Failure, RATE_LIMITED, Result};
+
+/// A clock further off than this (seconds) gets a warning.
+const SKEW_WARN_SECS: i64 = 5;
+
+/// Runs `gong-logs doctor`.
+pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
+    let flags = ConnectionFlags {
+        base_url: connection.base_url.clone(),
+        profile: connection.profile.clone(),
+        access_key: connection.access_key.clone(),
+        access_key_secret: connection.access_key_secret.clone(),
+        bearer_token: connection.bearer_token.clone(),
+    };
+    let resolved = config::resolve_all(&flags, &config::process_env)?;
+    if !quiet {
+        for warning in &resolved.warnings {
+            eprintln!("gong-logs: warning: {warning}");
+        }
+    }
+    let mut report = Report::default();
+    settings(&resolved, &mut report);
+    url_shape(&resolved.base_url, &mut report);
+    let outcome = match &resolved.credentials {
+        Err(failure) => {
+            report.line("FAIL", "credentials", "none found; no request sent");
+            Err(Failure::new(failure.code, anyhow!(failure.message())))
+        }
+        Ok(credentials) => {
+            let mut client_config =
+                ClientConfig::new(resolved.base_url.clone(), credentials.clone());
+            client_config.user_agent_suffix =
+                Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
+            let client = GongClient::new(client_config).map_err(Failure::usage)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    Failure::new(
+                        FAILURE,
+                        anyhow!(e).context("cannot start the async runtime"),
+                    )
+                })?;
+            // One second, a minute ago (AccessLog is kept 14 days).
+            let from = Timestamp::from_second(Timestamp::now().as_second() - 60)
+                .unwrap_or(Timestamp::UNIX_EPOCH);
+            let probe = runtime.block_on(client.probe(LogType::AccessLog, from));
+            judge(
+                &probe,
+                resolved.base_url.starts_with("https://"),
+                &mut report,
+            )
+        }
+    };
+    crate::write_stdout(report.text.as_bytes())?;
+    if outcome.is_ok() && !quiet {
+        eprintln!("gong-logs: doctor: everything needed to fetch works");
+    }
+    outcome
+}
+
+#[derive(Default)]
+struct Report {
+    text: String,
+}
+
+impl Report {
+    fn line(&mut self, verdict: &str, what: &str, detail: impl std::fmt::Display) {
+        let _ = writeln!(self.text, "{verdict:<4}  {what:<19} {detail}");
+    }
+}
+
+fn settings(resolved: &Resolved, report: &mut Report) {
+    let origin = &resolved.origin;
+    let file = match &origin.config_file {
+        Some((path, true)) => format!("{}", path.display()),
+        Some((path, false)) => format!("{} (does not exist)", path.display()),
+        None => "<none> (no HOME, XDG_CONFIG_HOME or GONG_LOGS_CONFIG)".to_owned(),
+    };
+    report.line("", "config file", file);
+    report.line(
+        "",
+        "profile",
+        format!("{} (from {})", origin.profile, origin.profile_source),
+    );
+    report.line(
+        "",
+        "base URL",
+        format!("{} (from {})", resolved.base_url, origin.base_url_source),
+    );
+    let mut creds = origin.credentials.clone();
+    if let Some(key) = &origin.access_key_masked {
+        creds.push_str(&format!("; access key {key}, secret ***"));
+    } else if creds.starts_with("Bearer") {
+        creds.push_str("; token ***");
+    }
+    report.line("", "credentials", creds);
+}
+
+fn url_shape(base_url: &str, report: &mut Report) {
+    let Ok(url) = gong_logs_api::validate_base_url(base_url) else {
+        return; // resolve_all validated it already
+    };
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let mut notes = Vec::new();
+    if url.path().trim_end_matches('/').len() > 1 {
+        notes.push(format!(
+            "has a path ({}): requests go to {}/v2/logs; Gong's base URL is only https://HOST",
+            url.path(),
+            base_url
+        ));
+    }
+    let gong = host.ends_with(".gong.io") || host == "gong.io";
+    if url.scheme() == "http" {
+        notes.push("plain http (loopback only: a simulator or a local proxy)".to_owned());
+    } else if !gong {
+        notes.push(format!(
+            "{host} is not a gong.io host (fine for a proxy; Gong's are https://api.gong.io or https://COMPANY.api.gong.io)"
+        ));
+    }
+    if notes.is_empty() {
+        report.line("ok", "base URL shape", format!("https, Gong host {host}"));
+    } else {
+        let verdict = if url.path().trim_end_matches('/').len() > 1 {
+            "warn"
+        } else {
+            "note"
+        };
+        report.line(verdict, "base URL shape", notes.join("; "));
+    }
+}
+
+/// Reports what the probe found; the failure (with its exit code) of the
+/// first check that failed.
+fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
+    let Some(status) = probe.status else {
+        let error = probe
+            .error
+            .as_ref()
+            .map(|e| crate::exit::one_line(&e.to_string()))
+            .unwrap_or_default();
+        if probe.tls_failed {
+            report.line("ok", "reachable", "a server answered the connection");
+            report.line("FAIL", "TLS", &error);
+            return Err(Failure::new(
+                FAILURE,
+                anyhow!(
+                    "TLS handshake with the base URL failed: {error}: check the base URL (https://COMPANY.api.gong.io) and any proxy that intercepts TLS"
+                ),
+            ));
+        }
+        report.line("FAIL", "reachable", &error);
+        return Err(Failure::new(
+            FAILURE,
+            anyhow!(
+                "cannot reach the base URL: {error}: check the network, a proxy, and the base URL; then retry"
+            ),
+        ));
+    };
+    report.line(
+        "ok",
+        "reachable",
+        format!(
+            "HTTP {status}{} in {} ms",
+            if status == 404 && probe.error.is_none() {
+                " (no entries in the probed second)"
+            } else {
+                ""
+            },
+            probe.elapsed.as_millis()
+        ),
+    );
+    if https {
+        report.line("ok", "TLS", "handshake done, server certificate verified");
+    } else {
+        report.line("--", "TLS", "not used (plain http to loopback)");
+    }
+    let failure = match &probe.error {
+        None => None,
+        Some(ApiError::Unauthorized { status: 403, .. }) => {
+            report.line("ok", "credentials", "recognized (HTTP 403, not 401)");
+            report.line(
+                "FAIL",
+                "scope",
+                "HTTP 403: these credentials may not read audit logs",
+            );
+            Some(Failure::new(
+                AUTH,
+                anyhow!(
+                    "Gong refused access to /v2/logs (HTTP 403): an OAuth token needs scope api:logs:read; an access key needs an admin with access to audit logs: fix the credentials' permissions, then rerun gong-logs doctor"
+                ),
+            ))
+        }
+        Some(e @ ApiError::Unauthorized { .. }) => {
+            report.line("FAIL", "credentials", crate::exit::one_line(&e.to_string()));
+            Some(Failure::new(
+                AUTH,
+                anyhow!(
+                    "{e}: check the access key and secret (or the bearer token) and that the base URL is your company's"
+                ),
+            ))
+        }
+        Some(e @ ApiError::RateLimited { .. }) => {
+            report.line(
+                "ok",
+                "credentials",
+                "accepted (the answer was 429, not 401)",
+            );
+            report.line("FAIL", "rate limit", crate::exit::one_line(&e.to_string()));
+            Some(Failure::new(
+                RATE_LIMITED,
+                anyhow!("{e}: the daily quota or the per-second limit is used up; retry later"),
+            ))
+        }
+        Some(e @ ApiError::NotGong) => {
+            report.line("FAIL", "Gong API", "HTTP 404 with a non-JSON body");
+            Some(Failure::new(
+                FAILURE,
+                anyhow!("{e}: check the base URL (https://COMPANY.api.gong.io)"),
+            ))
+        }
+        Some(e @ ApiError::Server { .. }) => {
+            report.line("FAIL", "Gong API", crate::exit::one_line(&e.to_string()));
+            Some(Failure::new(
+                FAILURE,
+                anyhow!(
+                    "{e}: Gong had a problem; retry later, and check https://status.gong.io if it persists"
+                ),
+            ))
+        }
+        Some(e) => {
+            report.line("FAIL", "Gong API", crate::exit::one_line(&e.to_string()));
+            Some(Failure::new(
+                FAILURE,
+                anyhow!("{e}: check the base URL, then rerun gong-logs doctor"),
+            ))
+        }
+    };
+    if probe.error.is_none() {
+        report.line("ok", "credentials", "accepted");
+        report.line(
+            "ok",
+            "scope",
+            format!(
+                "audit logs readable (api:logs:read){}",
+                probe
+                    .request_id
+                    .as_deref()
+                    .map(|id| format!(", requestId {id}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if probe.rate_limit_headers.is_empty() {
+        report.line(
+            "--",
+            "rate-limit headers",
+            "none seen (Gong allows 3 requests/s and 10,000 a day; fetch paces itself)",
+        );
+    } else {
+        let list: Vec<String> = probe
+            .rate_limit_headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        report.line("ok", "rate-limit headers", list.join(", "));
+    }
+    match (probe.clock_skew(), &probe.date) {
+        (Some(skew), _) if skew.abs() > SKEW_WARN_SECS => report.line(
+            "warn",
+            "clock",
+            format!(
+                "this machine's clock is {} s {} the server's Date: relative times (--since, now) are off by as much; sync the clock (NTP)",
+                skew.abs(),
+                if skew > 0 { "ahead of" } else { "behind" }
+            ),
+        ),
+        (Some(skew), _) => report.line(
+            "ok",
+            "clock",
+            format!("within {} s of the server's Date", skew.abs().max(1)),
+        ),
+        (None, Some(date)) => report.line("--", "clock", format!("unreadable Date header {date:?}")),
+        (None, None) => report.line("--", "clock", "no Date header to compare with"),
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
