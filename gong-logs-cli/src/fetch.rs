@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::guard::OutOfRange;
 use gong_logs_api::{
     ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
 };
@@ -40,6 +41,8 @@ struct Plan {
     resume: bool,
     dry_run: bool,
     options: ExportOptions,
+    /// Total deadline of one request.
+    timeout: Duration,
 }
 
 impl Plan {
@@ -160,7 +163,25 @@ impl Plan {
                 ..RetryPolicy::default()
             },
             concurrency: usize::from(args.concurrency),
+            max_requests: args.max_requests,
+            out_of_range: if args.skip_out_of_range {
+                OutOfRange::Skip
+            } else {
+                OutOfRange::Error
+            },
             ..ExportOptions::default()
+        };
+        let timeout = match &args.timeout {
+            Some(text) => crate::time::parse_span(text)
+                .ok()
+                .and_then(|span| Duration::try_from(span).ok())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
+                    ))
+                })?,
+            None => ClientConfig::DEFAULT_TIMEOUT,
         };
         Ok(Self {
             types,
@@ -178,6 +199,7 @@ impl Plan {
             resume: args.resume,
             dry_run: args.dry_run,
             options,
+            timeout,
         })
     }
 
@@ -298,7 +320,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     let connection = config::resolve(&flags, &config::process_env)?;
     if !quiet {
         for warning in &connection.warnings {
-            eprintln!("gong-logs: warning: {warning}");
+            eprintln!("gong-logs: warning: {}", exit::redact(warning));
         }
     }
     let identity = plan.identity(&connection.base_url);
@@ -307,6 +329,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     let mut client_config =
         ClientConfig::new(connection.base_url.clone(), connection.credentials.clone());
     client_config.user_agent_suffix = Some(user_agent_suffix());
+    client_config.timeout = plan.timeout;
     let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
 
     let state = match &output {
@@ -395,6 +418,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             )
         })?;
     let show_bar = !quiet && verbose == 0 && std::io::stderr().is_terminal();
+    let host = client.host().to_owned();
     runtime.block_on(async {
         let exporter = Exporter::new(client, plan.options.clone());
         let progress = Progress::start(&exporter, show_bar);
@@ -410,6 +434,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             progress,
             buf: Vec::new(),
             signals: Signals::new()?,
+            host,
         };
         run.execute(resumed, quiet).await
     })
@@ -524,6 +549,8 @@ struct Run<'a> {
     stdout_tty: bool,
     earlier: u64,
     this_run: Vec<u64>,
+    /// The base URL's host, named in every failure.
+    host: String,
 }
 
 impl Run<'_> {
@@ -727,7 +754,9 @@ impl Run<'_> {
             };
             let batch = match item {
                 None => return Ok(Stop::Done),
-                Some(Err(e)) => return Err(export_failure(&e)),
+                Some(Err(e)) => {
+                    return Err(export_failure(&e, &self.plan.options, &self.host));
+                }
                 Some(Ok(batch)) => batch,
             };
             let mut limit_hit = false;
@@ -762,10 +791,34 @@ impl Run<'_> {
     }
 }
 
-/// Maps an export failure to its exit code and a message saying what to do.
-fn export_failure(error: &ExportError) -> Failure {
+/// Maps an export failure to its exit code and a message saying what to do,
+/// naming the host the requests went to.
+fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> Failure {
     let api = error.api_error();
+    let connect_hint = format!(
+        "check that {host} is the right host (the base URL), that its name resolves, that it accepts connections on that port and speaks HTTPS (or http:// to loopback), and any proxy in between"
+    );
     let (code, hint) = match api {
+        Some(ApiError::RequestBudget { .. }) => (
+            RATE_LIMITED,
+            "the --max-requests budget is used up: rerun later, or raise --max-requests",
+        ),
+        Some(ApiError::NotFoundMidway { .. }) => (
+            FAILURE,
+            "the export stopped at that page; nothing after it is reported as exported",
+        ),
+        Some(ApiError::TooLarge { .. }) => (FAILURE, "check the base URL and any proxy in between"),
+        Some(e @ ApiError::Transport { .. }) if e.is_connect_failure() => {
+            (FAILURE, connect_hint.as_str())
+        }
+        None if matches!(error, ExportError::Protocol { .. })
+            && options.out_of_range == OutOfRange::Error =>
+        {
+            (
+                FAILURE,
+                "the server does not page like Gong; if entries outside the range or out of order are expected, --skip-out-of-range skips them",
+            )
+        }
         Some(ApiError::Unauthorized { .. }) => (
             AUTH,
             "check the access key and secret (or that the token has scope api:logs:read) and the base URL",
@@ -793,6 +846,9 @@ fn export_failure(error: &ExportError) -> Failure {
     }
     if !hint.is_empty() {
         message.push_str(&format!(": {hint}"));
+    }
+    if !message.contains(host) {
+        message.push_str(&format!(" (server: {host})"));
     }
     Failure::new(code, anyhow!(exit::one_line(&message)))
 }
