@@ -25,9 +25,9 @@ use tokio::task::JoinSet;
 
 use crate::budget::RequestBudget;
 use crate::client::{GongClient, Page, PageRequest};
-use crate::guard::{ChainGuard, GuardError, OutOfRange};
 use crate::entry::LogEntry;
 use crate::error::ApiError;
+use crate::guard::{ChainGuard, GuardError, OutOfRange};
 use crate::log_type::LogType;
 use crate::retry::RetryPolicy;
 use crate::throttle::Throttle;

@@ -251,11 +251,19 @@ mod tests {
         let mut g = guard(OutOfRange::Error);
         g.check(None, Some("a"), &mut vec![entry("2024-01-01T00:00:00Z")])
             .unwrap();
-        g.check(Some("a"), Some("b"), &mut vec![entry("2024-01-01T00:00:01Z")])
-            .unwrap();
+        g.check(
+            Some("a"),
+            Some("b"),
+            &mut vec![entry("2024-01-01T00:00:01Z")],
+        )
+        .unwrap();
         assert!(
-            g.check(Some("b"), Some("a"), &mut vec![entry("2024-01-01T00:00:02Z")])
-                .is_err()
+            g.check(
+                Some("b"),
+                Some("a"),
+                &mut vec![entry("2024-01-01T00:00:02Z")]
+            )
+            .is_err()
         );
     }
 
@@ -286,7 +294,10 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(result, Err(GuardError::NoProgress { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(GuardError::NoProgress { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]

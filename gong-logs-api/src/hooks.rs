@@ -94,7 +94,8 @@ fn is_gong_error_body(body: &[u8]) -> bool {
     else {
         return false;
     };
-    map.get("requestId").is_some_and(serde_json::Value::is_string)
+    map.get("requestId")
+        .is_some_and(serde_json::Value::is_string)
         || map.get("errors").is_some_and(serde_json::Value::is_array)
 }
 
@@ -135,14 +136,20 @@ async fn read_bounded(
         reqwest::Response::from(built)
     };
     if response.content_length().is_some_and(|n| n > limit) {
-        return Ok(rebuild(bytes::Bytes::new(), Some(Verdict::TooLarge { limit })));
+        return Ok(rebuild(
+            bytes::Bytes::new(),
+            Some(Verdict::TooLarge { limit }),
+        ));
     }
     let mut body = bytes::BytesMut::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() as u64 + chunk.len() as u64 > limit {
-                    return Ok(rebuild(bytes::Bytes::new(), Some(Verdict::TooLarge { limit })));
+                    return Ok(rebuild(
+                        bytes::Bytes::new(),
+                        Some(Verdict::TooLarge { limit }),
+                    ));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -160,9 +167,7 @@ async fn read_bounded(
         Some(Verdict::NotGong404 {
             what: describe_body(&headers, body.len()),
         })
-    } else if status.is_success()
-        && (!is_json(&headers) || !json_ok(&body))
-    {
+    } else if status.is_success() && (!is_json(&headers) || !json_ok(&body)) {
         let mut what = describe_body(&headers, body.len());
         if is_json(&headers) {
             what.push_str(" that does not parse");

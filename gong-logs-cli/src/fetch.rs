@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
-use gong_logs_api::guard::OutOfRange;
+use gong_logs_api::guard::{GuardError, OutOfRange};
 use gong_logs_api::{
     ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
 };
@@ -811,14 +811,23 @@ fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> F
         Some(e @ ApiError::Transport { .. }) if e.is_connect_failure() => {
             (FAILURE, connect_hint.as_str())
         }
-        None if matches!(error, ExportError::Protocol { .. })
-            && options.out_of_range == OutOfRange::Error =>
+        None if matches!(
+            error,
+            ExportError::Protocol {
+                source: GuardError::OutOfRange { .. } | GuardError::Backwards { .. },
+                ..
+            }
+        ) && options.out_of_range == OutOfRange::Error =>
         {
             (
                 FAILURE,
-                "the server does not page like Gong; if entries outside the range or out of order are expected, --skip-out-of-range skips them",
+                "nothing past it was written; to skip such entries (counted in the summary), add --skip-out-of-range",
             )
         }
+        None if matches!(error, ExportError::Protocol { .. }) => (
+            FAILURE,
+            "the server does not page like Gong: check the base URL and any proxy in between",
+        ),
         Some(ApiError::Unauthorized { .. }) => (
             AUTH,
             "check the access key and secret (or that the token has scope api:logs:read) and the base URL",

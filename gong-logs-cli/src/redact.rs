@@ -110,7 +110,9 @@ fn scrub_auth_values(text: &str) -> String {
         };
         if scheme_len > 0 {
             let mut j = i + scheme_len;
-            while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t' || bytes[j] == b'=' || bytes[j] == b':') {
+            while j < bytes.len()
+                && (bytes[j] == b' ' || bytes[j] == b'\t' || bytes[j] == b'=' || bytes[j] == b':')
+            {
                 j += 1;
             }
             let start = j;
