@@ -396,3 +396,23 @@ fn max_requests_stops_cleanly_and_resumes() {
     assert!(run.stderr.contains(" requests"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(&sim));
 }
+
+#[test]
+fn bad_timeout_and_budget_values_are_usage_errors() {
+    let sim = TestSim::small(10);
+    for (flag, value, needle) in [
+        ("--timeout", "0s", "invalid --timeout"),
+        ("--timeout", "soon", "invalid --timeout"),
+        ("--timeout", "-5s", "--timeout"),
+        ("--max-requests", "0", "--max-requests"),
+        ("--max-requests", "many", "--max-requests"),
+    ] {
+        let run = sim
+            .cmd()
+            .args(["fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END])
+            .args([flag, value])
+            .run();
+        run.code(2).one_line_error(needle);
+    }
+    assert_eq!(sim.requests(), 0);
+}
