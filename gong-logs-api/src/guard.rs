@@ -166,10 +166,9 @@ impl ChainGuard {
             };
             let problem = if time < from || time >= to {
                 Some(GuardError::OutOfRange { time, from, to })
-            } else if let Some(previous) = last.filter(|p| time < *p) {
-                Some(GuardError::Backwards { time, previous })
             } else {
-                None
+                last.filter(|p| time < *p)
+                    .map(|previous| GuardError::Backwards { time, previous })
             };
             match (problem, policy) {
                 (None, _) => {

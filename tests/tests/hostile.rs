@@ -409,7 +409,9 @@ fn bad_timeout_and_budget_values_are_usage_errors() {
     ] {
         let run = sim
             .cmd()
-            .args(["fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END])
+            .args([
+                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
+            ])
             .args([flag, value])
             .run();
         run.code(2).one_line_error(needle);
