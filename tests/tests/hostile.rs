@@ -403,7 +403,7 @@ fn bad_timeout_and_budget_values_are_usage_errors() {
     for (flag, value, needle) in [
         ("--timeout", "0s", "invalid --timeout"),
         ("--timeout", "soon", "invalid --timeout"),
-        ("--timeout", "-5s", "--timeout"),
+        ("--timeout", "0m", "invalid --timeout"),
         ("--max-requests", "0", "--max-requests"),
         ("--max-requests", "many", "--max-requests"),
     ] {
