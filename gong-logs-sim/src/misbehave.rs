@@ -108,3 +108,19 @@ impl FromStr for Misbehave {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mode_round_trips_by_name() {
+        let mut names = std::collections::HashSet::new();
+        for mode in Misbehave::ALL {
+            assert_eq!(mode.as_str().parse::<Misbehave>(), Ok(mode));
+            assert!(names.insert(mode.as_str()), "{mode} twice");
+        }
+        let err = "nope".parse::<Misbehave>().unwrap_err();
+        assert!(err.contains("drip-bytes"), "{err}");
+    }
+}
