@@ -390,7 +390,11 @@ fn max_requests_stops_cleanly_and_resumes() {
     assert!(run.stderr.contains("--resume"), "{}", run.stderr);
     // At most 5 were sent (requests of windows ahead that were stopped
     // when the export ended may never have reached the server).
-    assert!((1..=5).contains(&sim.requests()), "{} requests", sim.requests());
+    assert!(
+        (1..=5).contains(&sim.requests()),
+        "{} requests",
+        sim.requests()
+    );
     let state = check_resumable_jsonl(&out, &expected(&sim));
     assert!(state.checkpoint && state.entries > 0 && state.entries < ENTRIES as u64);
     let run = fetch(&sim, &["-o", out_arg, "--resume"]);
