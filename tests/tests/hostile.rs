@@ -424,3 +424,24 @@ fn bad_timeout_and_budget_values_are_usage_errors() {
     }
     assert_eq!(sim.requests(), 0);
 }
+
+#[test]
+fn a_name_that_does_not_resolve_fails_fast_naming_the_host() {
+    // `.invalid` never resolves (RFC 2606).
+    let run = Cmd::new()
+        .env("GONG_BASE_URL", "https://gong-logs-test.invalid")
+        .env("GONG_ACCESS_KEY", ACCESS_KEY)
+        .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
+        .args([
+            "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
+        ])
+        .run();
+    run.code(1).one_line_error("could not connect");
+    assert!(run.stderr.contains("after 2 attempts"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("gong-logs-test.invalid is the right host"),
+        "{}",
+        run.stderr
+    );
+}
