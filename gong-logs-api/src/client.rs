@@ -27,10 +27,17 @@ pub struct ClientConfig {
     pub read_timeout: Duration,
     /// Extra text appended to the user agent (e.g. the CLI's name).
     pub user_agent_suffix: Option<String>,
+    /// Total deadline of one request: connecting, the headers and the whole
+    /// body. A request that passes it fails as a (retryable) timeout.
+    pub timeout: Duration,
+    /// The largest response body accepted, in bytes; bodies are read
+    /// incrementally against it, never buffered past it.
+    pub max_body_bytes: u64,
 }
 
 impl ClientConfig {
-    /// A config with default timeouts (connect 10 s, read 60 s).
+    /// A config with default limits (connect 10 s, read 60 s, whole request
+    /// 2 minutes, body 32 MiB).
     pub fn new(base_url: impl Into<String>, credentials: Credentials) -> Self {
         Self {
             base_url: base_url.into(),
@@ -38,8 +45,13 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             user_agent_suffix: None,
+            timeout: Self::DEFAULT_TIMEOUT,
+            max_body_bytes: crate::hooks::DEFAULT_BODY_LIMIT,
         }
     }
+
+    /// The default total deadline of one request.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 }
 
 /// A client configuration that cannot be used.
@@ -98,6 +110,12 @@ pub fn validate_base_url(input: &str) -> Result<Url, ConfigError> {
         return Err(invalid("a base URL has no query or fragment"));
     }
     let host = url.host_str().ok_or_else(|| invalid("no host"))?.to_owned();
+    let path = url.path().trim_end_matches('/').to_ascii_lowercase();
+    if path.ends_with("/v2") || path.ends_with("/v2/logs") {
+        return Err(invalid(
+            "give the host only, e.g. https://company-17.api.gong.io (gong-logs adds /v2/logs itself)",
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&host) => {}
@@ -120,6 +138,8 @@ pub struct GongClient {
     base_url: String,
     auth_scheme: &'static str,
     user_agent: String,
+    max_body_bytes: u64,
+    host: String,
 }
 
 /// What to ask for in one request.
@@ -175,6 +195,7 @@ impl GongClient {
             .user_agent(user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
+            .timeout(config.timeout)
             .https_only(url.scheme() == "https")
             .build()
             .map_err(ConfigError::Http)?;
@@ -184,12 +205,19 @@ impl GongClient {
             base_url,
             auth_scheme: config.credentials.scheme(),
             user_agent,
+            max_body_bytes: config.max_body_bytes,
+            host: url.host_str().unwrap_or_default().to_owned(),
         })
     }
 
     /// The base URL requests go to (no trailing slash).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The host of the base URL (for messages).
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     /// The generated client, for calls the hand-written layer does not wrap.
@@ -232,8 +260,17 @@ impl GongClient {
         text
     }
 
-    /// Fetches one page. A 404 with Gong's JSON body is an empty last page.
+    /// Fetches one page. A 404 with Gong's JSON body on the first page of a
+    /// query (no cursor) is an empty period; on a cursor page it is an
+    /// error ([`ApiError::NotFoundMidway`]), and a 404 whose body is not
+    /// Gong's is [`ApiError::NotGong`] (a wrong base URL).
     pub async fn fetch_page(&self, request: &PageRequest) -> Result<Page, ApiError> {
+        crate::hooks::BODY_LIMIT
+            .scope(self.max_body_bytes, self.fetch_page_unbounded(request))
+            .await
+    }
+
+    async fn fetch_page_unbounded(&self, request: &PageRequest) -> Result<Page, ApiError> {
         let mut call = self
             .inner
             .list_logs()
@@ -259,6 +296,10 @@ impl GongClient {
                 })
             }
             Err(progenitor_client::Error::ErrorResponse(rv)) if rv.status().as_u16() == 404 => {
+                if request.cursor.is_some() {
+                    let body = rv.into_inner();
+                    return Err(ApiError::not_found_midway(body));
+                }
                 Ok(Page {
                     request_id: rv.into_inner().request_id,
                     not_found: true,

@@ -4,7 +4,42 @@
 use std::time::Duration;
 
 use crate::generated::types::ErrorResponse;
-use crate::hooks::{NonJsonStatus, retry_after_secs};
+use crate::hooks::{NonJsonStatus, Verdict, retry_after_secs};
+
+/// At most this many of Gong's error messages are kept ...
+const MAX_MESSAGES: usize = 8;
+/// ... each cut to this many characters (a server may send megabytes).
+const MAX_MESSAGE_CHARS: usize = 1000;
+/// A `requestId` longer than this is cut too.
+const MAX_REQUEST_ID_CHARS: usize = 100;
+
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((at, _)) => {
+            let rest = text[at..].chars().count();
+            format!("{}...[{rest} more characters]", &text[..at])
+        }
+    }
+}
+
+/// What is kept of an error body: bounded whatever the server sent.
+fn bounded(body: ErrorResponse) -> (Option<String>, Vec<String>) {
+    let extra = body.errors.len().saturating_sub(MAX_MESSAGES);
+    let mut messages: Vec<String> = body
+        .errors
+        .into_iter()
+        .take(MAX_MESSAGES)
+        .map(|m| cut(m, MAX_MESSAGE_CHARS))
+        .collect();
+    if extra > 0 {
+        messages.push(format!("[{extra} more messages]"));
+    }
+    (
+        body.request_id.map(|id| cut(id, MAX_REQUEST_ID_CHARS)),
+        messages,
+    )
+}
 
 /// A failed call to `GET /v2/logs`.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +101,43 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// 404 whose body is not Gong's JSON: not "no records" but a wrong URL.
-    #[error("the server answered HTTP 404 with a non-JSON body: is the base URL a Gong API host?")]
+    #[error(
+        "the server answered HTTP 404 with a body that is not Gong's: check the base URL, which must be the host only (e.g. https://company-17.api.gong.io, no /v2/logs)"
+    )]
     NotGong,
+    /// A 404 with Gong's body on a cursor page: Gong lost the query half-way.
+    #[error(
+        "Gong answered HTTP 404 on a cursor page (a page after the first){}",
+        details(request_id, messages)
+    )]
+    NotFoundMidway {
+        /// Gong's `requestId`, if the body had one.
+        request_id: Option<String>,
+        /// Gong's error messages.
+        messages: Vec<String>,
+    },
+    /// A success status whose body is not JSON (a proxy's or a login page).
+    #[error(
+        "the server answered HTTP {status} with {what}, not Gong's JSON page: check the base URL and any proxy in between"
+    )]
+    NotJson {
+        /// HTTP status.
+        status: u16,
+        /// Content type and size of the body.
+        what: String,
+    },
+    /// The body is larger than the client accepts.
+    #[error("Gong's response is larger than the {} MiB limit", limit / (1024 * 1024))]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The request budget (`--max-requests`) is used up; nothing was sent.
+    #[error("the request budget of {max} requests is used up")]
+    RequestBudget {
+        /// The budget.
+        max: u64,
+    },
     /// Any other status.
     #[error("unexpected HTTP {status} from Gong{}", details(request_id, messages))]
     Unexpected {
@@ -97,7 +167,7 @@ pub enum ApiError {
 
 /// An error and its causes, innermost last: reqwest's own text ("error
 /// sending request") hides the reason (connection refused, reset by peer).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
@@ -135,8 +205,28 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. } | Self::Body(_)
+            Self::RateLimited { .. }
+                | Self::Server { .. }
+                | Self::Transport { .. }
+                | Self::Body(_)
+                | Self::NotJson { .. }
         )
+    }
+
+    /// The most retries worth making for this failure whatever the policy
+    /// says: a page that is not JSON is a proxy or a wrong host far more
+    /// often than a glitch.
+    pub fn retry_cap(&self) -> Option<u32> {
+        match self {
+            Self::NotJson { .. } => Some(2),
+            _ => None,
+        }
+    }
+
+    /// Whether no connection could be made at all (DNS, refused, TLS
+    /// handshake): on the first request of a run, retrying rarely helps.
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if source.is_connect())
     }
 
     /// The wait the server asked for, if any.
@@ -156,7 +246,8 @@ impl ApiError {
             | Self::RateLimited { request_id, .. }
             | Self::BadRequest { request_id, .. }
             | Self::Server { request_id, .. }
-            | Self::Unexpected { request_id, .. } => request_id.as_deref(),
+            | Self::Unexpected { request_id, .. }
+            | Self::NotFoundMidway { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }
@@ -169,14 +260,15 @@ impl ApiError {
             | Self::Unexpected { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
             Self::BadRequest { .. } => Some(400),
-            Self::NotGong => Some(404),
+            Self::NotGong | Self::NotFoundMidway { .. } => Some(404),
+            Self::NotJson { status, .. } => Some(*status),
             _ => None,
         }
     }
 
     fn from_status(status: u16, retry_after: Option<u64>, body: Option<ErrorResponse>) -> Self {
         let (request_id, messages) = match body {
-            Some(b) => (b.request_id, b.errors),
+            Some(b) => bounded(b),
             None => (None, Vec::new()),
         };
         let retry_after = retry_after.map(Duration::from_secs);
@@ -210,6 +302,14 @@ impl ApiError {
         }
     }
 
+    pub(crate) fn not_found_midway(body: ErrorResponse) -> Self {
+        let (request_id, messages) = bounded(body);
+        Self::NotFoundMidway {
+            request_id,
+            messages,
+        }
+    }
+
     /// Classifies a progenitor error. A documented 404 never reaches here:
     /// the caller maps it to an empty page first.
     pub(crate) async fn from_progenitor(error: progenitor_client::Error<ErrorResponse>) -> Self {
@@ -237,10 +337,20 @@ impl ApiError {
                 };
                 Self::from_status(status, retry_after, body)
             }
-            E::Custom(text) => match NonJsonStatus::decode(&text) {
-                Some(s) => Self::from_status(s.status, s.retry_after_secs, None),
-                None => Self::InvalidRequest(text),
-            },
+            E::Custom(text) => {
+                if let Some(verdict) = Verdict::decode(&text) {
+                    return match verdict {
+                        Verdict::TooLarge { limit } => Self::TooLarge { limit },
+                        Verdict::BodyCut(text) => Self::Body(format!("body cut off: {text}")),
+                        Verdict::NotGong404 { .. } => Self::NotGong,
+                        Verdict::NotJson { status, what } => Self::NotJson { status, what },
+                    };
+                }
+                match NonJsonStatus::decode(&text) {
+                    Some(s) => Self::from_status(s.status, s.retry_after_secs, None),
+                    None => Self::InvalidRequest(text),
+                }
+            }
         }
     }
 

@@ -23,9 +23,11 @@ use jiff::Timestamp;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use crate::budget::RequestBudget;
 use crate::client::{GongClient, Page, PageRequest};
 use crate::entry::LogEntry;
 use crate::error::ApiError;
+use crate::guard::{ChainGuard, GuardError, OutOfRange};
 use crate::log_type::LogType;
 use crate::retry::RetryPolicy;
 use crate::throttle::Throttle;
@@ -60,6 +62,9 @@ pub struct ExportStats {
     pub entries: AtomicU64,
     /// Sum over types of `totalRecords` as first reported.
     pub expected: AtomicU64,
+    /// Entries left out because they were outside their window or went
+    /// back in time (only with [`OutOfRange::Skip`]).
+    pub skipped: AtomicU64,
 }
 
 impl ExportStats {
@@ -84,6 +89,12 @@ pub struct ExportOptions {
     pub concurrency: usize,
     /// Pages a window should hold, by the server's `totalRecords`.
     pub pages_per_window: u64,
+    /// The most HTTP requests of this exporter (`None`: unlimited); when
+    /// used up the export stops with [`ApiError::RequestBudget`].
+    pub max_requests: Option<u64>,
+    /// Entries outside their window or going back in time: an error, or
+    /// skipped and counted.
+    pub out_of_range: OutOfRange,
 }
 
 impl Default for ExportOptions {
@@ -93,6 +104,8 @@ impl Default for ExportOptions {
             retry: RetryPolicy::default(),
             concurrency: 8,
             pages_per_window: 3,
+            max_requests: None,
+            out_of_range: OutOfRange::Error,
         }
     }
 }
@@ -131,6 +144,16 @@ pub enum ExportError {
         /// What happened.
         message: String,
     },
+    /// The server broke a paging rule: looping, or entries out of range or
+    /// out of order.
+    #[error("{log_type}: {source}")]
+    Protocol {
+        /// The type being exported.
+        log_type: LogType,
+        /// The rule broken.
+        #[source]
+        source: GuardError,
+    },
     /// The server gave a cursor it then rejected, repeatedly, with no progress.
     #[error("{log_type}: Gong keeps rejecting the paging cursor without progress: {source}")]
     CursorLoop {
@@ -147,7 +170,7 @@ impl ExportError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Self::Api { source, .. } | Self::CursorLoop { source, .. } => Some(source),
-            Self::Internal { .. } => None,
+            Self::Internal { .. } | Self::Protocol { .. } => None,
         }
     }
 }
@@ -208,6 +231,10 @@ struct Shared {
     throttle: Throttle,
     options: ExportOptions,
     stats: ExportStats,
+    budget: RequestBudget,
+    /// Set once any response arrived: connection failures after that are
+    /// retried with the full policy, before it at most once.
+    connected: std::sync::atomic::AtomicBool,
 }
 
 impl Exporter {
@@ -216,6 +243,8 @@ impl Exporter {
         Self {
             inner: Arc::new(Shared {
                 throttle: Throttle::new(options.rate_limit),
+                budget: RequestBudget::new(options.max_requests),
+                connected: Default::default(),
                 client,
                 options,
                 stats: ExportStats::default(),
@@ -226,6 +255,11 @@ impl Exporter {
     /// The counters.
     pub fn stats(&self) -> &ExportStats {
         &self.inner.stats
+    }
+
+    /// HTTP requests taken from the budget so far.
+    pub fn requests_used(&self) -> u64 {
+        self.inner.budget.used()
     }
 
     /// Fetches one page with the retry policy and the shared throttle.
@@ -316,17 +350,24 @@ impl Shared {
     async fn fetch_with_retry(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
         let mut attempt: u32 = 0;
         loop {
+            if let Err(e) = self.budget.take() {
+                return Err((ApiError::RequestBudget { max: e.max }, attempt));
+            }
             self.throttle.acquire().await;
             attempt += 1;
             ExportStats::bump(&self.stats.requests, 1);
-            match crate::trace::fetch_page(&self.client, request, attempt).await {
+            let result = crate::trace::fetch_page(&self.client, request, attempt).await;
+            if !matches!(&result, Err(ApiError::Transport { .. })) {
+                self.connected.store(true, Ordering::Relaxed);
+            }
+            match result {
                 Ok(page) => {
                     ExportStats::bump(&self.stats.pages, 1);
                     return Ok(page);
                 }
                 Err(e)
                     if e.is_retryable()
-                        && attempt <= self.options.retry.max_retries
+                        && attempt <= self.retries_for(&e)
                         && e.retry_after()
                             .is_none_or(|wait| wait <= self.options.retry.max_retry_after) =>
                 {
@@ -355,6 +396,37 @@ impl Shared {
         }
     }
 
+    /// The retries worth making for `e`: the policy's, fewer for a page
+    /// that is not JSON, one for a connection that never worked.
+    fn retries_for(&self, e: &ApiError) -> u32 {
+        let mut retries = self.options.retry.max_retries;
+        if let Some(cap) = e.retry_cap() {
+            retries = retries.min(cap);
+        }
+        if e.is_connect_failure() && !self.connected.load(Ordering::Relaxed) {
+            retries = retries.min(1);
+        }
+        retries
+    }
+
+    /// Checks a page with a chain's guard, counting what it skipped.
+    fn guard_page(
+        &self,
+        log_type: LogType,
+        guard: &mut ChainGuard,
+        sent: Option<&str>,
+        page: &mut Page,
+    ) -> Result<(), ExportError> {
+        let skipped = guard
+            .check(sent, page.cursor.as_deref(), &mut page.entries)
+            .map_err(|source| ExportError::Protocol { log_type, source })?;
+        if skipped > 0 {
+            ExportStats::bump(&self.stats.skipped, skipped);
+            tracing::warn!(%log_type, skipped, "skipped entries outside the range or out of order");
+        }
+        Ok(())
+    }
+
     /// Fetches `[start.time, to)` page by page, skipping what `start` says
     /// was delivered, recovering from expired cursors; sends filtered pages,
     /// then the completion marker.
@@ -373,8 +445,9 @@ impl Shared {
             cursor: None,
         };
         let mut recovered_without_progress = false;
+        let mut guard = ChainGuard::new(start.time, to, self.options.out_of_range);
         loop {
-            let page = match self.fetch_with_retry(&request).await {
+            let mut page = match self.fetch_with_retry(&request).await {
                 Ok(page) => page,
                 Err((e @ ApiError::BadRequest { .. }, _)) if request.cursor.is_some() => {
                     // An expired or rejected cursor: re-query from the last
@@ -390,6 +463,7 @@ impl Shared {
                     tracing::warn!(%log_type, "cursor rejected, re-querying from the last entry: {e}");
                     let restart = tracker.position;
                     tracker = Tracker::resume(restart);
+                    guard = ChainGuard::new(restart.time, to, self.options.out_of_range);
                     request.from = format_time(restart.time);
                     request.cursor = None;
                     continue;
@@ -402,6 +476,7 @@ impl Shared {
                     });
                 }
             };
+            self.guard_page(log_type, &mut guard, request.cursor.as_deref(), &mut page)?;
             let entries: Vec<LogEntry> = page
                 .entries
                 .into_iter()
@@ -442,7 +517,7 @@ impl Shared {
             to: Some(format_time(to)),
             cursor: None,
         };
-        let page = self
+        let mut page = self
             .fetch_with_retry(&request)
             .await
             .map_err(|(source, attempts)| ExportError::Api {
@@ -450,6 +525,8 @@ impl Shared {
                 source,
                 attempts,
             })?;
+        let mut guard = ChainGuard::new(start.time, to, self.options.out_of_range);
+        self.guard_page(log_type, &mut guard, None, &mut page)?;
         let total = page.total_records.unwrap_or(0);
         ExportStats::bump(&self.stats.expected, total.saturating_sub(start.count));
         let page_len = page.entries.len().max(1) as u64;
@@ -475,8 +552,16 @@ impl Shared {
         let resume = position.position;
         let remaining = total.saturating_sub(page_len);
         let per_window = (page_len * self.options.pages_per_window.max(1) * 9 / 10).max(1);
-        let count = remaining.div_ceil(per_window).clamp(1, 10_000);
+        let count = window_count(
+            remaining,
+            per_window,
+            page_len,
+            (start.time, resume.time, to),
+        );
         let windows = split_windows(resume.time, to, count);
+        if windows.is_empty() {
+            return Ok(());
+        }
         tracing::info!(
             "{log_type}: {total} entries in the range by Gong's count; the rest after the first page in {} windows over {}..{to}",
             windows.len(),
@@ -580,6 +665,35 @@ impl Shared {
         .await
         .is_ok()
     }
+}
+
+/// The most windows one export plans, whatever `totalRecords` says.
+pub const MAX_WINDOWS: u64 = 1_000;
+
+/// How many windows to split the rest of a range into, after a probe page
+/// of `page_len` entries covered `[start, reached)` of `[start, to)`.
+/// `totalRecords` is never trusted beyond what the range can hold: the
+/// count is at most the whole seconds left, at most [`MAX_WINDOWS`], and at
+/// most what the probe's density suggests (4 times the entries the rest of
+/// the range would hold at the probe's rate, when the probe covered any
+/// time at all).
+fn window_count(
+    remaining: u64,
+    per_window: u64,
+    page_len: u64,
+    (start, reached, to): (Timestamp, Timestamp, Timestamp),
+) -> u64 {
+    let covered = reached.as_nanosecond() - start.as_nanosecond();
+    let left = to.as_nanosecond() - reached.as_nanosecond();
+    let mut remaining = remaining;
+    if covered > 0 && left > 0 {
+        let suggested = i128::from(page_len) * left / covered * 4 + i128::from(page_len);
+        remaining = remaining.min(u64::try_from(suggested).unwrap_or(u64::MAX));
+    }
+    let seconds = u64::try_from(left / 1_000_000_000).unwrap_or(0).max(1);
+    remaining
+        .div_ceil(per_window.max(1))
+        .clamp(1, MAX_WINDOWS.min(seconds))
 }
 
 /// Splits `[from, to)` into at most `count` half-open windows whose inner

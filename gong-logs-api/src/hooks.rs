@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use progenitor_client::{ClientHooks, Error, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo as _, Error, OperationInfo};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 use crate::generated::Client;
@@ -24,6 +24,162 @@ tokio::task_local! {
     /// Set by [`crate::GongClient::preview`]: the `pre` hook records the
     /// request the generated code built, then stops it from being sent.
     pub(crate) static PREVIEW: RefCell<Option<reqwest::Request>>;
+    /// Set by [`crate::GongClient::fetch_page`]: the most body bytes the
+    /// `exec` hook reads before giving up.
+    pub(crate) static BODY_LIMIT: u64;
+}
+
+/// The default body limit (a page of Gong is well under 1 MiB).
+pub(crate) const DEFAULT_BODY_LIMIT: u64 = 32 * 1024 * 1024;
+
+/// What the `exec` hook found while reading a body, handed to `post` (as a
+/// response extension), which turns it into `Error::Custom`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The body is (or was declared) larger than the limit.
+    TooLarge { limit: u64 },
+    /// The body could not be read to its end (cut off, reset).
+    BodyCut(String),
+    /// A 404 whose body is not Gong's error shape (`requestId` / `errors`).
+    NotGong404 { what: String },
+    /// A success status whose body is not JSON (a proxy's HTML page).
+    NotJson { status: u16, what: String },
+}
+
+/// Marks an error response declared JSON whose body does not parse.
+#[derive(Debug, Clone, Copy)]
+struct ErrorBodyNotJson;
+
+const VERDICT_TAG: &str = "gong-logs:verdict";
+
+impl Verdict {
+    fn encode(&self) -> String {
+        // One word per field, the free text last.
+        match self {
+            Self::TooLarge { limit } => format!("{VERDICT_TAG} too-large {limit}"),
+            Self::BodyCut(text) => format!("{VERDICT_TAG} cut {text}"),
+            Self::NotGong404 { what } => format!("{VERDICT_TAG} not-gong {what}"),
+            Self::NotJson { status, what } => format!("{VERDICT_TAG} not-json {status} {what}"),
+        }
+    }
+
+    /// Reads back what [`ClientHooks::post`] put into `Error::Custom`.
+    pub fn decode(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix(VERDICT_TAG)?.strip_prefix(' ')?;
+        let (kind, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        Some(match kind {
+            "too-large" => Self::TooLarge {
+                limit: rest.trim().parse().ok()?,
+            },
+            "cut" => Self::BodyCut(rest.to_owned()),
+            "not-gong" => Self::NotGong404 {
+                what: rest.to_owned(),
+            },
+            "not-json" => {
+                let (status, what) = rest.split_once(' ').unwrap_or((rest, ""));
+                Self::NotJson {
+                    status: status.parse().ok()?,
+                    what: what.to_owned(),
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `body` has Gong's error shape: a JSON object with a string
+/// `requestId` or an `errors` array.
+fn is_gong_error_body(body: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return false;
+    };
+    map.get("requestId")
+        .is_some_and(serde_json::Value::is_string)
+        || map.get("errors").is_some_and(serde_json::Value::is_array)
+}
+
+/// A short description of a body that is not what was expected: its
+/// content type and size (never its text: that is the server's).
+fn describe_body(headers: &reqwest::header::HeaderMap, len: usize) -> String {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("no content type");
+    format!("a {len}-byte {content_type} body")
+}
+
+/// Reads the whole body of `response` against `limit`, chunk by chunk (the
+/// client's total timeout bounds the time), and rebuilds the response from
+/// the bytes, with a [`Verdict`] extension when something is wrong.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let json_ok = |body: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    let rebuild = |body: bytes::Bytes, verdict: Option<Verdict>| {
+        let error_not_json = !status.is_success() && is_json(&headers) && !json_ok(&body);
+        let mut built = http::Response::new(body);
+        *built.status_mut() = status;
+        *built.version_mut() = version;
+        *built.headers_mut() = headers.clone();
+        if let Some(verdict) = verdict {
+            built.extensions_mut().insert(verdict);
+        } else if error_not_json {
+            built.extensions_mut().insert(ErrorBodyNotJson);
+        }
+        reqwest::Response::from(built)
+    };
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Ok(rebuild(
+            bytes::Bytes::new(),
+            Some(Verdict::TooLarge { limit }),
+        ));
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Ok(rebuild(
+                        bytes::Bytes::new(),
+                        Some(Verdict::TooLarge { limit }),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            // A deadline is a transport failure (retryable, "timed out").
+            Err(e) if e.is_timeout() => return Err(e),
+            Err(e) => {
+                let text = crate::error::causes(&e.without_url());
+                return Ok(rebuild(bytes::Bytes::new(), Some(Verdict::BodyCut(text))));
+            }
+        }
+    }
+    let body = body.freeze();
+    let verdict = if status.as_u16() == 404 && !is_gong_error_body(&body) {
+        Some(Verdict::NotGong404 {
+            what: describe_body(&headers, body.len()),
+        })
+    } else if status.is_success() && (!is_json(&headers) || !json_ok(&body)) {
+        let mut what = describe_body(&headers, body.len());
+        if is_json(&headers) {
+            what.push_str(" that does not parse");
+        }
+        Some(Verdict::NotJson {
+            status: status.as_u16(),
+            what,
+        })
+    } else {
+        None
+    };
+    Ok(rebuild(body, verdict))
 }
 
 /// A non-success response whose body was not JSON.
@@ -91,12 +247,34 @@ impl ClientHooks<()> for Client {
         Ok(())
     }
 
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let limit = BODY_LIMIT.try_with(|l| *l).unwrap_or(DEFAULT_BODY_LIMIT);
+        let response = self.client().execute(request).await?;
+        read_bounded(response, limit).await
+    }
+
     async fn post<E>(
         &self,
         result: &reqwest::Result<reqwest::Response>,
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Ok(response) = result {
+            if let Some(verdict) = response.extensions().get::<Verdict>() {
+                return Err(Error::Custom(verdict.encode()));
+            }
+            // A JSON error body that does not parse is no better than HTML:
+            // keep its status (progenitor would report only the payload).
+            if response.extensions().get::<ErrorBodyNotJson>().is_some() {
+                let non_json = NonJsonStatus {
+                    status: response.status().as_u16(),
+                    retry_after_secs: retry_after_secs(response.headers()),
+                };
+                return Err(Error::Custom(non_json.encode()));
+            }
             let status = response.status();
             // For the per-request trace event (`crate::trace`), if asked.
             let _ = crate::trace::RESPONSE.try_with(|slot| {
@@ -136,5 +314,31 @@ mod tests {
             assert_eq!(NonJsonStatus::decode(&value.encode()), Some(value));
         }
         assert_eq!(NonJsonStatus::decode("something else"), None);
+    }
+
+    #[test]
+    fn verdicts_round_trip() {
+        for value in [
+            Verdict::TooLarge { limit: 33 },
+            Verdict::BodyCut("reset by peer".into()),
+            Verdict::NotGong404 {
+                what: "a 9-byte text/html body".into(),
+            },
+            Verdict::NotJson {
+                status: 200,
+                what: "a 3-byte text/html body".into(),
+            },
+        ] {
+            assert_eq!(Verdict::decode(&value.encode()), Some(value));
+        }
+    }
+
+    #[test]
+    fn gong_error_shape() {
+        assert!(is_gong_error_body(br#"{"requestId":"x","errors":["no"]}"#));
+        assert!(is_gong_error_body(br#"{"errors":[]}"#));
+        assert!(!is_gong_error_body(br#"{"message":"Not Found"}"#));
+        assert!(!is_gong_error_body(b"<html>404</html>"));
+        assert!(!is_gong_error_body(b"[]"));
     }
 }

@@ -19,11 +19,13 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod auth;
+pub mod budget;
 mod client;
 mod entry;
 mod error;
 pub mod export;
 pub mod generated;
+pub mod guard;
 mod hooks;
 mod log_type;
 pub mod records;

@@ -32,6 +32,7 @@ fn fast() -> ExportOptions {
         },
         concurrency: 8,
         pages_per_window: 2,
+        ..ExportOptions::default()
     }
 }
 

@@ -343,6 +343,28 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    /// Total time allowed for one request (connecting, the headers and the
+    /// whole body), e.g. 30s or 5m [default: 2m].
+    ///
+    /// A request that takes longer fails as a timeout and is retried like
+    /// a network failure. Responses larger than 32 MiB are refused.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Stop after N HTTP requests (retries included) [default: unlimited].
+    ///
+    /// Gong allows 10,000 requests per day per company. When the budget is
+    /// used up the export stops with exit code 5; with --resume, rerun the
+    /// same command to continue.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_requests: Option<u64>,
+
+    /// Skip (with a warning, counted in the summary) entries the server
+    /// sends outside the asked range or out of time order, instead of
+    /// stopping with an error.
+    #[arg(long)]
+    pub skip_out_of_range: bool,
+
     /// Print the first request of each type (method, URL, headers with the
     /// credentials redacted) to stdout, and send nothing.
     ///

@@ -326,6 +326,9 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
     for (value, _) in [secret, bearer].into_iter().flatten() {
         crate::exit::register_secret(value);
     }
+    if let (Some((k, _)), Some((s, _))) = (key, secret) {
+        crate::exit::register_basic(k, s);
+    }
     // Validated only now: a secret pasted as the base URL is then redacted
     // from the message that quotes it.
     let base_url = gong_logs_api::validate_base_url(base_url)

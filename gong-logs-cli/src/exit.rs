@@ -1,8 +1,7 @@
-//! Exit codes, the error type that carries one, and secret redaction for
-//! everything printed.
+//! Exit codes and the error type that carries one (printed through
+//! [`crate::redact`]).
 
 use std::fmt::Display;
-use std::sync::Mutex;
 
 /// Exit code: success (an empty period included).
 pub const OK: u8 = 0;
@@ -56,9 +55,9 @@ impl Failure {
         }
     }
 
-    /// The message as printed: one line, secrets redacted.
+    /// The message as printed: one line, through [`redact`].
     pub fn message(&self) -> String {
-        one_line(&redact(&format!("{:#}", self.error)))
+        redact(&one_line(&format!("{:#}", self.error)))
     }
 }
 
@@ -103,34 +102,7 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Registers a secret so that [`redact`] removes it from anything printed.
-/// (Values shorter than 4 characters are not real secrets and would mangle
-/// every message.)
-pub fn register_secret(secret: &str) {
-    if secret.chars().count() < 4 {
-        return;
-    }
-    let mut secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if !secrets.iter().any(|s| s == secret) {
-        secrets.push(secret.to_owned());
-        // Longest first, so that a secret containing another is removed whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    }
-}
-
-/// Replaces every registered secret in `text` with `***`.
-pub fn redact(text: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = text.to_owned();
-    for secret in secrets.iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
-        }
-    }
-    out
-}
+pub use crate::redact::{redact, register_basic, register_secret};
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::guard::{GuardError, OutOfRange};
 use gong_logs_api::{
     ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo, PageRequest,
     RetryPolicy,
@@ -41,6 +42,8 @@ struct Plan {
     resume: bool,
     dry_run: bool,
     options: ExportOptions,
+    /// Total deadline of one request.
+    timeout: Duration,
 }
 
 impl Plan {
@@ -161,7 +164,25 @@ impl Plan {
                 ..RetryPolicy::default()
             },
             concurrency: usize::from(args.concurrency),
+            max_requests: args.max_requests,
+            out_of_range: if args.skip_out_of_range {
+                OutOfRange::Skip
+            } else {
+                OutOfRange::Error
+            },
             ..ExportOptions::default()
+        };
+        let timeout = match &args.timeout {
+            Some(text) => crate::time::parse_span(text)
+                .ok()
+                .and_then(|span| Duration::try_from(span).ok())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
+                    ))
+                })?,
+            None => ClientConfig::DEFAULT_TIMEOUT,
         };
         Ok(Self {
             types,
@@ -179,6 +200,7 @@ impl Plan {
             resume: args.resume,
             dry_run: args.dry_run,
             options,
+            timeout,
         })
     }
 
@@ -361,7 +383,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     };
     if !quiet {
         for warning in &connection.warnings {
-            eprintln!("gong-logs: warning: {warning}");
+            eprintln!("gong-logs: warning: {}", exit::redact(warning));
         }
     }
     let identity = plan.identity(&connection.base_url);
@@ -384,6 +406,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
 
     let mut client_config = ClientConfig::new(connection.base_url.clone(), credentials);
     client_config.user_agent_suffix = Some(user_agent_suffix());
+    client_config.timeout = plan.timeout;
     let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
 
     let state = match &output {
@@ -472,6 +495,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             )
         })?;
     let show_bar = !quiet && verbose == 0 && std::io::stderr().is_terminal();
+    let host = client.host().to_owned();
     runtime.block_on(async {
         let exporter = Exporter::new(client, plan.options.clone());
         let progress = Progress::start(&exporter, show_bar);
@@ -487,6 +511,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             progress,
             buf: Vec::new(),
             signals: Signals::new()?,
+            host,
         };
         run.execute(resumed, quiet).await
     })
@@ -616,6 +641,8 @@ struct Run<'a> {
     stdout_tty: bool,
     earlier: u64,
     this_run: Vec<u64>,
+    /// The base URL's host, named in every failure.
+    host: String,
 }
 
 impl Run<'_> {
@@ -834,7 +861,9 @@ impl Run<'_> {
             };
             let batch = match item {
                 None => return Ok(Stop::Done),
-                Some(Err(e)) => return Err(export_failure(&e)),
+                Some(Err(e)) => {
+                    return Err(export_failure(&e, &self.plan.options, &self.host));
+                }
                 Some(Ok(batch)) => batch,
             };
             let mut limit_hit = false;
@@ -892,10 +921,43 @@ fn write_stdout_counting(bytes: &[u8], accepted: &mut usize) -> std::io::Result<
     out.flush()
 }
 
-/// Maps an export failure to its exit code and a message saying what to do.
-fn export_failure(error: &ExportError) -> Failure {
+/// Maps an export failure to its exit code and a message saying what to do,
+/// naming the host the requests went to.
+fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> Failure {
     let api = error.api_error();
+    let connect_hint = format!(
+        "check that {host} is the right host (the base URL), that its name resolves, that it accepts connections on that port and speaks HTTPS (or http:// to loopback), and any proxy in between"
+    );
     let (code, hint) = match api {
+        Some(ApiError::RequestBudget { .. }) => (
+            RATE_LIMITED,
+            "the --max-requests budget is used up: rerun later, or raise --max-requests",
+        ),
+        Some(ApiError::NotFoundMidway { .. }) => (
+            FAILURE,
+            "the export stopped at that page; nothing after it is reported as exported",
+        ),
+        Some(ApiError::TooLarge { .. }) => (FAILURE, "check the base URL and any proxy in between"),
+        Some(e @ ApiError::Transport { .. }) if e.is_connect_failure() => {
+            (FAILURE, connect_hint.as_str())
+        }
+        None if matches!(
+            error,
+            ExportError::Protocol {
+                source: GuardError::OutOfRange { .. } | GuardError::Backwards { .. },
+                ..
+            }
+        ) && options.out_of_range == OutOfRange::Error =>
+        {
+            (
+                FAILURE,
+                "nothing past it was written; to skip such entries (counted in the summary), add --skip-out-of-range",
+            )
+        }
+        None if matches!(error, ExportError::Protocol { .. }) => (
+            FAILURE,
+            "the server does not page like Gong: check the base URL and any proxy in between",
+        ),
         Some(ApiError::Unauthorized { .. }) => (
             AUTH,
             "check the access key and secret (or that the token has scope api:logs:read) and the base URL",
@@ -942,6 +1004,9 @@ fn export_failure(error: &ExportError) -> Failure {
     }
     if !hint.is_empty() {
         message.push_str(&format!(": {hint}"));
+    }
+    if !message.contains(host) {
+        message.push_str(&format!(" (server: {host})"));
     }
     Failure::new(code, anyhow!(exit::one_line(&message)))
 }

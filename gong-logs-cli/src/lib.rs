@@ -17,6 +17,7 @@ pub mod fields;
 mod fit;
 pub mod output;
 mod progress;
+pub mod redact;
 pub mod schema;
 mod sink;
 pub mod time;
@@ -236,14 +237,53 @@ fn init_tracing(verbose: u8, quiet: bool) {
             EnvFilter::new(format!("gong_logs_api={level},gong_logs_cli={level}"))
         }
     };
-    use std::io::IsTerminal as _;
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // No colours: every line goes through the redactor, which would
+    // escape them.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_writer(RedactedStderr)
         .with_target(false)
         .try_init();
+}
+
+/// The log lines' writer: each event is redacted (secrets, control
+/// characters, length) before it reaches stderr.
+#[derive(Clone, Copy, Debug)]
+struct RedactedStderr;
+
+/// One event's text, written through [`exit::redact`] when dropped.
+#[derive(Debug, Default)]
+struct RedactedLine(Vec<u8>);
+
+impl std::io::Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.0);
+        let line = exit::redact(text.trim_end_matches('\n'));
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
+    type Writer = RedactedLine;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactedLine::default()
+    }
 }
 
 /// A panic is a bug: print a redacted one-line message and exit 1 at once,

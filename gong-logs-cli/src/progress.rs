@@ -191,6 +191,18 @@ pub fn summary(
         ExportStats::get(&stats.retries),
         plural(ExportStats::get(&stats.retries), "retry", "retries"),
     );
+    let requests = ExportStats::get(&stats.requests);
+    line.push_str(&format!(
+        ", {requests} {}",
+        plural(requests, "request", "requests")
+    ));
+    let skipped = ExportStats::get(&stats.skipped);
+    if skipped > 0 {
+        line.push_str(&format!(
+            ", {skipped} {} skipped (outside the range or out of order)",
+            plural(skipped, "entry", "entries")
+        ));
+    }
     let recoveries = ExportStats::get(&stats.cursor_recoveries);
     if recoveries > 0 {
         line.push_str(&format!(

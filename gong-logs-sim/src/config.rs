@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ParseLogTypeError, SimError};
+use crate::misbehave::Misbehave;
 
 /// Gong's five log types (the `logType` query parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -182,6 +183,8 @@ pub struct SimConfig {
     pub bearer_tokens: Vec<String>,
     /// Fault injection.
     pub faults: FaultConfig,
+    /// A hostile-server behaviour, if any (see [`Misbehave`]).
+    pub misbehave: Option<Misbehave>,
 }
 
 impl Default for SimConfig {
@@ -203,6 +206,7 @@ impl Default for SimConfig {
             secret: "sim-secret".to_owned(),
             bearer_tokens: vec!["sim-bearer-token".to_owned()],
             faults: FaultConfig::default(),
+            misbehave: None,
         }
     }
 }
@@ -229,6 +233,7 @@ impl fmt::Debug for SimConfig {
                 &format_args!("[<{} redacted>]", self.bearer_tokens.len()),
             )
             .field("faults", &self.faults)
+            .field("misbehave", &self.misbehave)
             .finish()
     }
 }

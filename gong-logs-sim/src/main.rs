@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use gong_logs_sim::{FaultConfig, LogType, SimConfig, Simulator};
+use gong_logs_sim::{FaultConfig, LogType, Misbehave, SimConfig, Simulator};
 use jiff::Timestamp;
 
 /// A local, fake Gong: serves `GET /v2/logs` with generated (or replayed)
@@ -129,6 +129,14 @@ struct Args {
     /// --fault-* probability is above 0 (500 if none is); no random faults.
     #[arg(long)]
     fail_each_once: bool,
+
+    /// A hostile or broken server behaviour, for testing clients: one of
+    /// echo-credentials, escape-sequences, huge-error-message, drip-bytes,
+    /// endless-body, huge-body, repeat-cursor, fresh-cursor-same-entries,
+    /// out-of-range-entry, backwards-entry, far-future-entry, 404-on-cursor,
+    /// html-404, other-json-404, lying-total, html-200.
+    #[arg(long, value_name = "MODE")]
+    misbehave: Option<Misbehave>,
 }
 
 impl Args {
@@ -169,6 +177,7 @@ impl Args {
                 jitter_ms: self.jitter_ms,
                 fail_each_request_once: self.fail_each_once,
             },
+            misbehave: self.misbehave,
         }
     }
 }

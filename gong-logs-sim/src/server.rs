@@ -42,6 +42,7 @@ use crate::config::{LogType, SimConfig};
 use crate::cursor::{Claims, CursorSigner, params_hash};
 use crate::data::Dataset;
 use crate::error::SimError;
+use crate::misbehave::Misbehave;
 use crate::rng::Rng;
 use crate::stats::{Counters, FaultKind, Stats};
 
@@ -588,6 +589,18 @@ impl Shared {
         offset: usize,
         page: u64,
     ) -> (StatusCode, Vec<u8>, usize) {
+        self.bent_response(req, range, offset, page, &Bend::default())
+    }
+
+    /// [`Self::normal_response`], bent by a misbehaviour.
+    fn bent_response(
+        &self,
+        req: &LogsRequest,
+        range: Range<usize>,
+        offset: usize,
+        page: u64,
+        bend: &Bend,
+    ) -> (StatusCode, Vec<u8>, usize) {
         let total = range.len();
         if total == 0 {
             return (
@@ -599,8 +612,16 @@ impl Shared {
         let start = range.start + offset;
         let end = (start + self.config.page_size).min(range.end);
         let n = end - start;
-        let joined = self.dataset.joined(req.log_type, start..end);
-        let cursor = (end < range.end).then(|| {
+        let mut joined: std::borrow::Cow<'_, str> =
+            self.dataset.joined(req.log_type, start..end).into();
+        if let Some(first) = &bend.first {
+            joined = format!("{first},{joined}").into();
+        }
+        if let Some(last) = &bend.last {
+            joined = format!("{joined},{last}").into();
+        }
+        let total = bend.total.unwrap_or(total as u64);
+        let mut cursor = (end < range.end).then(|| {
             self.signer.encode(&Claims {
                 offset: offset + n,
                 page: page + 1,
@@ -608,6 +629,9 @@ impl Shared {
                 params: params_hash(&req.log_type_raw, &req.from_raw, req.to_raw.as_deref()),
             })
         });
+        if let Some(c) = &bend.cursor {
+            cursor = c.clone();
+        }
         let mut b = Vec::with_capacity(joined.len() + 320);
         b.extend_from_slice(b"{\"requestId\":\"");
         b.extend_from_slice(request_id().as_bytes());
@@ -626,6 +650,185 @@ impl Shared {
         b.extend_from_slice(joined.as_bytes());
         b.extend_from_slice(b"]}");
         (StatusCode::OK, b, n)
+    }
+}
+
+/// How a misbehaviour bends a normal page.
+#[derive(Debug, Default)]
+struct Bend {
+    /// An entry (JSON) put before the page's entries.
+    first: Option<String>,
+    /// An entry (JSON) put after them.
+    last: Option<String>,
+    /// `totalRecords` instead of the truth.
+    total: Option<u64>,
+    /// The cursor instead of the real one (`Some(None)`: no cursor).
+    cursor: Option<Option<String>>,
+}
+
+fn synthetic_entry(time: Timestamp) -> String {
+    format!(r#"{{"userId":"9999","eventTime":"{time}","logRecord":{{"misbehave":true}}}}"#)
+}
+
+impl Shared {
+    /// The answer of a misbehaving server, or `None` to answer normally.
+    fn misbehave(
+        &self,
+        mode: Misbehave,
+        req: &LogsRequest,
+        range: &Range<usize>,
+        headers: &HeaderMap,
+    ) -> Option<Response> {
+        let auth = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let first_page = req.cursor.is_none();
+        let bent = |bend: Bend| {
+            let (status, body, n) = self.bent_response(req, range.clone(), 0, 0, &bend);
+            if status == StatusCode::OK {
+                self.counters.page(n);
+            }
+            self.respond(status, JSON, body, None)
+        };
+        Some(match mode {
+            Misbehave::EchoCredentials => {
+                let decoded = auth
+                    .split_once(' ')
+                    .and_then(|(_, b64)| STANDARD.decode(b64.trim()).ok())
+                    .map(|d| String::from_utf8_lossy(&d).into_owned())
+                    .unwrap_or_default();
+                let token = auth.split_once(' ').map(|(_, t)| t).unwrap_or("");
+                let body = serde_json::json!({
+                    "requestId": auth,
+                    "errors": [
+                        format!("bad credentials: {auth}"),
+                        format!("decoded: {decoded}"),
+                        format!("token was {token}"),
+                    ],
+                });
+                self.respond(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    JSON,
+                    body.to_string().into_bytes(),
+                    None,
+                )
+            }
+            Misbehave::EscapeSequences => {
+                let body = serde_json::json!({
+                    "requestId": "\u{1b}[2J\u{1b}]0;pwned\u{7}id",
+                    "errors": [
+                        "\u{1b}[31mred\u{1b}[0m \u{1b}]8;;https://evil.example\u{1b}\\link\u{1b}]8;;\u{1b}\\ bell\u{7} c1\u{9b}31m bidi\u{202e}txt.exe\u{2066}",
+                    ],
+                });
+                self.respond(StatusCode::FORBIDDEN, JSON, body.to_string().into_bytes(), None)
+            }
+            Misbehave::HugeErrorMessage => {
+                let body = serde_json::json!({
+                    "requestId": "huge",
+                    "errors": [format!("start {} end", "x".repeat(4_000_000))],
+                });
+                self.respond(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    JSON,
+                    body.to_string().into_bytes(),
+                    None,
+                )
+            }
+            Misbehave::DripBytes => {
+                self.counters.status(200);
+                let stream = futures::stream::unfold((), |()| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Some((Ok::<Bytes, io::Error>(Bytes::from_static(b" ")), ()))
+                });
+                let stream = futures::stream::once(async {
+                    Ok::<Bytes, io::Error>(Bytes::from_static(b"{\"requestId\":\"drip\""))
+                })
+                .chain(stream);
+                let mut r = Response::new(Body::from_stream(stream));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+                r
+            }
+            Misbehave::EndlessBody | Misbehave::HugeBody => {
+                self.counters.status(200);
+                static SPACES: [u8; 65536] = [b' '; 65536];
+                let stream = futures::stream::repeat_with(|| {
+                    Ok::<Bytes, io::Error>(Bytes::from_static(&SPACES))
+                });
+                let mut r = Response::new(Body::from_stream(stream));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+                if mode == Misbehave::HugeBody {
+                    r.headers_mut()
+                        .insert(CONTENT_LENGTH, HeaderValue::from(2_147_483_648u64));
+                }
+                r
+            }
+            Misbehave::RepeatCursor => bent(Bend {
+                cursor: Some(Some("the-same-cursor".to_owned())),
+                ..Bend::default()
+            }),
+            Misbehave::FreshCursorSameEntries => bent(Bend {
+                cursor: Some(Some(format!("fresh-{}", request_id()))),
+                ..Bend::default()
+            }),
+            Misbehave::OutOfRangeEntry if first_page => {
+                let before = req.from.checked_sub(jiff::SignedDuration::from_secs(1)).ok()?;
+                return self.bent_page(req, range, Bend {
+                    first: Some(synthetic_entry(before)),
+                    ..Bend::default()
+                });
+            }
+            Misbehave::BackwardsEntry if first_page => {
+                return self.bent_page(req, range, Bend {
+                    last: Some(synthetic_entry(req.from)),
+                    ..Bend::default()
+                });
+            }
+            Misbehave::FarFutureEntry if first_page => {
+                let future: Timestamp = "2999-01-01T00:00:00Z".parse().ok()?;
+                return self.bent_page(req, range, Bend {
+                    last: Some(synthetic_entry(future)),
+                    ..Bend::default()
+                });
+            }
+            Misbehave::NotFoundOnCursor if !first_page => self.error(
+                StatusCode::NOT_FOUND,
+                "No logs found corresponding to the specified filters",
+            ),
+            Misbehave::Html404 => self.respond(
+                StatusCode::NOT_FOUND,
+                "text/html",
+                b"<html><body><h1>404 Not Found</h1>nginx</body></html>".to_vec(),
+                None,
+            ),
+            Misbehave::OtherJson404 => self.respond(
+                StatusCode::NOT_FOUND,
+                JSON,
+                br#"{"timestamp":"2024-01-01T00:00:00Z","status":404,"message":"Not Found","path":"/v2/logs/v2/logs"}"#.to_vec(),
+                None,
+            ),
+            Misbehave::Html200 => self.respond(
+                StatusCode::OK,
+                "text/html",
+                b"<html><body>Please sign in</body></html>".to_vec(),
+                None,
+            ),
+            _ => return None,
+        })
+    }
+
+    /// A first page (the sim's own cursor kept) bent by `bend`; `None`
+    /// when the range is empty (then the normal 404 answers).
+    fn bent_page(&self, req: &LogsRequest, range: &Range<usize>, bend: Bend) -> Option<Response> {
+        if range.is_empty() {
+            return None;
+        }
+        let (status, body, n) = self.bent_response(req, range.clone(), 0, 0, &bend);
+        self.counters.page(n);
+        Some(self.respond(status, JSON, body, None))
     }
 }
 
@@ -829,6 +1032,13 @@ async fn logs(
         Err(msg) => return s.error(StatusCode::BAD_REQUEST, &msg),
     };
     let range = s.dataset.range(req.log_type, req.from, req.to);
+    if let Some(mode) = s.config.misbehave {
+        if mode == Misbehave::LyingTotal {
+            // Below: a normal answer, with the lie.
+        } else if let Some(response) = s.misbehave(mode, &req, &range, &headers) {
+            return response;
+        }
+    }
     let (offset, page) = match &req.cursor {
         None => (0, 0),
         Some(c) => match s.check_cursor(c, &req, range.len()) {
@@ -842,7 +1052,11 @@ async fn logs(
 
     match fault {
         None => {
-            let (status, body, n) = s.normal_response(&req, range, offset, page);
+            let bend = Bend {
+                total: (s.config.misbehave == Some(Misbehave::LyingTotal)).then_some(2_147_483_647),
+                ..Bend::default()
+            };
+            let (status, body, n) = s.bent_response(&req, range, offset, page, &bend);
             if status == StatusCode::OK {
                 s.counters.page(n);
             }

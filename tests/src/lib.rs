@@ -73,6 +73,11 @@ impl TestSim {
         self.sim().stats()
     }
 
+    /// Zeroes the simulator's counters (see [`Simulator::reset`]).
+    pub fn reset(&self) {
+        self.sim().reset();
+    }
+
     /// Requests that reached `/v2/logs`.
     pub fn requests(&self) -> u64 {
         self.stats().total_requests

@@ -195,6 +195,7 @@ async fn run_scenario(scenario: Scenario) -> Outcome {
             },
             concurrency: 4,
             pages_per_window: 2,
+            ..ExportOptions::default()
         },
     );
     let (from, to) = (ts(DATA_START), ts(DATA_END));

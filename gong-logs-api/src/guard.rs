@@ -1,0 +1,328 @@
+//! Paging sanity for one cursor chain, independent of any engine.
+//!
+//! A [`ChainGuard`] is fed every page of one query (`[from, to)` followed
+//! by its cursors), before any of the page's entries is delivered, and says
+//! whether the server is behaving:
+//!
+//! - a cursor must never come back (a server that hands the same cursor
+//!   again would be paged forever);
+//! - a page that hands a new cursor must add an entry past what the chain
+//!   has delivered: the same page again, or a bounded number of pages in a
+//!   row that add nothing, mean the server is looping;
+//! - every entry must lie in `[from, to)` and none may go back in time.
+//!
+//! Out-of-range and backwards entries are errors, or, with
+//! [`OutOfRange::Skip`], removed from the page and counted.
+
+use std::collections::HashSet;
+use std::hash::{Hash as _, Hasher as _};
+
+use jiff::Timestamp;
+
+use crate::entry::LogEntry;
+
+/// Pages in a row that may hand a new cursor without any entry past the
+/// chain's last instant (many entries at one instant can fill a page or
+/// two; never this many).
+pub const MAX_STALLED_PAGES: u32 = 16;
+
+/// What to do with an entry outside the window or going back in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutOfRange {
+    /// Stop the export with [`GuardError`] (the default).
+    #[default]
+    Error,
+    /// Leave the entry out, and count it.
+    Skip,
+}
+
+/// The server broke a paging rule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GuardError {
+    /// A cursor came back.
+    #[error(
+        "the server is looping: page {page} of a query handed back a cursor it had already given; stopped so that nothing is written twice"
+    )]
+    RepeatedCursor {
+        /// Pages of this chain so far, this one included.
+        page: u64,
+    },
+    /// Pages without progress.
+    #[error(
+        "the server is looping: {pages} page(s) in a row handed a new cursor but no entry after {at}; stopped so that nothing is written twice"
+    )]
+    NoProgress {
+        /// Pages in a row without progress.
+        pages: u32,
+        /// The last instant delivered.
+        at: Timestamp,
+    },
+    /// An entry outside `[from, to)`.
+    #[error("the server sent an entry at {time}, outside the requested range [{from}, {to})")]
+    OutOfRange {
+        /// The entry's `eventTime`.
+        time: Timestamp,
+        /// The window's start.
+        from: Timestamp,
+        /// The window's end (exclusive).
+        to: Timestamp,
+    },
+    /// An entry earlier than the one before it.
+    #[error(
+        "the server sent entries out of order: an entry at {time} came after one at {previous}"
+    )]
+    Backwards {
+        /// The entry's `eventTime`.
+        time: Timestamp,
+        /// The `eventTime` of the entry before it.
+        previous: Timestamp,
+    },
+}
+
+/// Checks the pages of one cursor chain over `[from, to)`.
+#[derive(Debug)]
+pub struct ChainGuard {
+    from: Timestamp,
+    to: Timestamp,
+    policy: OutOfRange,
+    /// The latest instant accepted so far.
+    last: Option<Timestamp>,
+    cursors: HashSet<u64>,
+    pages: u64,
+    stalled: u32,
+    previous_page: Option<u64>,
+}
+
+fn hash_of(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn hash_page(entries: &[LogEntry]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in entries {
+        e.json().hash(&mut h);
+    }
+    h.finish()
+}
+
+impl ChainGuard {
+    /// A guard for a chain querying `[from, to)`.
+    pub fn new(from: Timestamp, to: Timestamp, policy: OutOfRange) -> Self {
+        Self {
+            from,
+            to,
+            policy,
+            last: None,
+            cursors: HashSet::new(),
+            pages: 0,
+            stalled: 0,
+            previous_page: None,
+        }
+    }
+
+    /// Checks one page: `sent` is the cursor the request carried, `next`
+    /// the page's cursor, `entries` its entries (out-of-range and backwards
+    /// ones are removed under [`OutOfRange::Skip`]). Returns how many
+    /// entries were skipped.
+    pub fn check(
+        &mut self,
+        sent: Option<&str>,
+        next: Option<&str>,
+        entries: &mut Vec<LogEntry>,
+    ) -> Result<u64, GuardError> {
+        self.pages += 1;
+        if let Some(sent) = sent {
+            self.cursors.insert(hash_of(sent));
+        }
+        if let Some(next) = next
+            && (sent == Some(next) || !self.cursors.insert(hash_of(next)))
+        {
+            return Err(GuardError::RepeatedCursor { page: self.pages });
+        }
+        let before = self.last;
+        let page_hash = hash_page(entries);
+        if next.is_some() && !entries.is_empty() && self.previous_page == Some(page_hash) {
+            // The very same entries again, with a fresh cursor.
+            return Err(GuardError::NoProgress {
+                pages: self.stalled + 1,
+                at: before.unwrap_or(self.from),
+            });
+        }
+        self.previous_page = Some(page_hash);
+
+        let mut skipped = 0u64;
+        let mut failure = None;
+        let (from, to, policy) = (self.from, self.to, self.policy);
+        let mut last = self.last;
+        entries.retain(|entry| {
+            if failure.is_some() {
+                return true;
+            }
+            let Some(time) = entry.event_time() else {
+                return true;
+            };
+            let problem = if time < from || time >= to {
+                Some(GuardError::OutOfRange { time, from, to })
+            } else {
+                last.filter(|p| time < *p)
+                    .map(|previous| GuardError::Backwards { time, previous })
+            };
+            match (problem, policy) {
+                (None, _) => {
+                    last = Some(time);
+                    true
+                }
+                (Some(_), OutOfRange::Skip) => {
+                    skipped += 1;
+                    false
+                }
+                (Some(e), OutOfRange::Error) => {
+                    failure = Some(e);
+                    true
+                }
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.last = last;
+
+        let advanced = match (before, self.last) {
+            (_, None) => false,
+            (None, Some(_)) => !entries.is_empty(),
+            (Some(b), Some(l)) => l > b,
+        };
+        if next.is_some() && !advanced {
+            self.stalled += 1;
+            if self.stalled >= MAX_STALLED_PAGES {
+                return Err(GuardError::NoProgress {
+                    pages: self.stalled,
+                    at: self.last.unwrap_or(self.from),
+                });
+            }
+        } else {
+            self.stalled = 0;
+        }
+        Ok(skipped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(time: &str) -> LogEntry {
+        LogEntry::from_json(&format!(r#"{{"eventTime":"{time}","n":1}}"#)).unwrap()
+    }
+
+    fn t(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn guard(policy: OutOfRange) -> ChainGuard {
+        ChainGuard::new(t("2024-01-01T00:00:00Z"), t("2024-01-02T00:00:00Z"), policy)
+    }
+
+    #[test]
+    fn a_good_chain_passes() {
+        let mut g = guard(OutOfRange::Error);
+        let mut p1 = vec![entry("2024-01-01T00:00:00Z"), entry("2024-01-01T01:00:00Z")];
+        assert_eq!(g.check(None, Some("a"), &mut p1), Ok(0));
+        let mut p2 = vec![entry("2024-01-01T01:00:00Z"), entry("2024-01-01T02:00:00Z")];
+        assert_eq!(g.check(Some("a"), Some("b"), &mut p2), Ok(0));
+        let mut p3 = vec![entry("2024-01-01T23:59:59.999Z")];
+        assert_eq!(g.check(Some("b"), None, &mut p3), Ok(0));
+    }
+
+    #[test]
+    fn a_repeated_cursor_is_looping() {
+        let mut g = guard(OutOfRange::Error);
+        let mut p = vec![entry("2024-01-01T00:00:00Z")];
+        g.check(None, Some("a"), &mut p).unwrap();
+        let mut p = vec![entry("2024-01-01T01:00:00Z")];
+        assert!(matches!(
+            g.check(Some("a"), Some("a"), &mut p),
+            Err(GuardError::RepeatedCursor { page: 2 })
+        ));
+        let mut g = guard(OutOfRange::Error);
+        g.check(None, Some("a"), &mut vec![entry("2024-01-01T00:00:00Z")])
+            .unwrap();
+        g.check(
+            Some("a"),
+            Some("b"),
+            &mut vec![entry("2024-01-01T00:00:01Z")],
+        )
+        .unwrap();
+        assert!(
+            g.check(
+                Some("b"),
+                Some("a"),
+                &mut vec![entry("2024-01-01T00:00:02Z")]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_same_page_again_is_looping() {
+        let mut g = guard(OutOfRange::Skip);
+        let page = || vec![entry("2024-01-01T00:00:00Z"), entry("2024-01-01T00:00:05Z")];
+        g.check(None, Some("a"), &mut page()).unwrap();
+        let err = g.check(Some("a"), Some("b"), &mut page()).unwrap_err();
+        assert!(err.to_string().contains("looping"), "{err}");
+    }
+
+    #[test]
+    fn pages_without_progress_are_bounded() {
+        let mut g = guard(OutOfRange::Error);
+        let mut result = Ok(0);
+        for i in 0..MAX_STALLED_PAGES + 1 {
+            let sent = (i > 0).then(|| format!("c{i}"));
+            // Distinct entries (n differs), all at one instant.
+            let mut p = vec![
+                LogEntry::from_json(&format!(
+                    r#"{{"eventTime":"2024-01-01T00:00:00Z","n":{i}}}"#
+                ))
+                .unwrap(),
+            ];
+            result = g.check(sent.as_deref(), Some(&format!("c{}", i + 1)), &mut p);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(
+            matches!(result, Err(GuardError::NoProgress { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_and_backwards_entries() {
+        for (page, is_range) in [
+            (vec![entry("2023-12-31T23:59:59Z")], true),
+            (vec![entry("2024-01-02T00:00:00Z")], true),
+            (vec![entry("2999-01-01T00:00:00Z")], true),
+            (
+                vec![entry("2024-01-01T05:00:00Z"), entry("2024-01-01T04:00:00Z")],
+                false,
+            ),
+        ] {
+            let mut p = page.clone();
+            let err = guard(OutOfRange::Error)
+                .check(None, None, &mut p)
+                .unwrap_err();
+            assert_eq!(
+                matches!(err, GuardError::OutOfRange { .. }),
+                is_range,
+                "{err}"
+            );
+            let mut p = page.clone();
+            let skipped = guard(OutOfRange::Skip).check(None, None, &mut p).unwrap();
+            assert_eq!(skipped, 1);
+            assert_eq!(p.len(), page.len() - 1);
+        }
+    }
+}
