@@ -23,6 +23,7 @@ pub mod generated;
 mod hooks;
 mod log_type;
 mod retry;
+mod spool;
 mod throttle;
 
 pub use auth::{Credentials, Secret};

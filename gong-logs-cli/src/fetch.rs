@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::export::{Event, ExportError, ExportOptions, Exporter, Position, format_time};
 use gong_logs_api::{
     ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
 };
@@ -662,20 +662,18 @@ impl Run<'_> {
 
     async fn all_types(&mut self) -> Result<Stop> {
         let plan = self.plan;
-        for (i, log_type) in plan.types.iter().enumerate() {
-            if self.state.types[i].done {
-                continue;
-            }
-            let start = self.state.types[i].position;
-            match self.pump(i, *log_type, start, plan.to).await? {
-                Stop::Done => {
-                    self.state.types[i].done = plan.follow.is_none();
-                    self.commit()?;
-                }
-                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-                Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
-                other => return Ok(other),
-            }
+        let pending: Vec<(usize, LogType, Position)> = plan
+            .types
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.state.types[*i].done)
+            .map(|(i, t)| (i, *t, self.state.types[i].position))
+            .collect();
+        match self.pump(pending, plan.to, plan.follow.is_none()).await? {
+            Stop::Done => {}
+            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+            Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
+            other => return Ok(other),
         }
         let Some(interval) = plan.follow else {
             return Ok(Stop::Done);
@@ -692,33 +690,41 @@ impl Run<'_> {
             let Ok(now) = Timestamp::now().checked_sub(plan.lag) else {
                 continue;
             };
-            for (i, log_type) in plan.types.iter().enumerate() {
-                let start = self.state.types[i].position;
-                if start.time >= now {
-                    continue;
-                }
-                match self.pump(i, *log_type, start, now).await? {
-                    Stop::Done => {}
-                    // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-                    Stop::Interrupted => return Ok(Stop::Done),
-                    other => return Ok(other),
-                }
+            let due: Vec<(usize, LogType, Position)> = plan
+                .types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i, *t, self.state.types[i].position))
+                .filter(|(_, _, start)| start.time < now)
+                .collect();
+            match self.pump(due, now, false).await? {
+                Stop::Done => {}
+                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+                Stop::Interrupted => return Ok(Stop::Done),
+                other => return Ok(other),
             }
         }
     }
 
-    /// Exports one type's `[start, to)` into the writer and sink.
+    /// Exports `[start, to)` of each type (fetched concurrently by the
+    /// engine, delivered one type after the other) into the writer and sink.
+    /// `mark_done`: record each finished type as done in the checkpoint.
     async fn pump(
         &mut self,
-        index: usize,
-        log_type: LogType,
-        start: Position,
+        types: Vec<(usize, LogType, Position)>,
         to: Timestamp,
+        mark_done: bool,
     ) -> Result<Stop> {
+        if types.is_empty() {
+            return Ok(Stop::Done);
+        }
         if self.remaining() == Some(0) {
             return Ok(Stop::Limit);
         }
-        let mut rx = self.exporter.export(log_type, start, to);
+        let mut rx = self
+            .exporter
+            .export_types(types.iter().map(|(_, t, p)| (*t, *p)).collect(), to);
+        let mut current = 0usize;
         loop {
             let item = tokio::select! {
                 biased;
@@ -728,7 +734,23 @@ impl Run<'_> {
             let batch = match item {
                 None => return Ok(Stop::Done),
                 Some(Err(e)) => return Err(export_failure(&e)),
-                Some(Ok(batch)) => batch,
+                Some(Ok(Event::TypeDone(_))) => {
+                    if mark_done && let Some((index, _, _)) = types.get(current) {
+                        self.state.types[*index].done = true;
+                        self.commit()?;
+                    }
+                    current += 1;
+                    continue;
+                }
+                Some(Ok(Event::Batch(batch))) => batch,
+            };
+            let Some(&(index, log_type, _)) =
+                types.get(current).filter(|(_, t, _)| *t == batch.log_type)
+            else {
+                return Err(Failure::new(
+                    FAILURE,
+                    anyhow!("internal error: the export delivered types out of order"),
+                ));
             };
             let mut limit_hit = false;
             let mut written = 0u64;
