@@ -529,6 +529,8 @@ struct Segment {
     fetched: u64,
     /// Entries handed to segments split off this one (by their totals).
     given_away: u64,
+    /// Segments split off this one whose first page has not arrived.
+    children_pending: u32,
     /// The instant of the last entry received (or the start).
     last_time: Timestamp,
     spool: Spool,
@@ -556,6 +558,7 @@ impl Segment {
             total: None,
             fetched: 0,
             given_away: 0,
+            children_pending: 0,
             last_time: start.time,
             spool: Spool::default(),
         }
@@ -593,7 +596,15 @@ struct Coordinator {
     initial_totals: Vec<u64>,
     /// Events ready to go out, in order.
     outbox: VecDeque<Event>,
+    /// Set when a segment ended with far fewer entries than its
+    /// `totalRecords` claimed: no count is trusted for splits any more.
+    totals_untrusted: bool,
+    /// Splits made so far (at most [`MAX_SPLITS`]).
+    splits: u64,
 }
+
+/// The most splits of one export, whatever the counts say.
+const MAX_SPLITS: u64 = 256;
 
 impl Coordinator {
     fn new(
@@ -618,6 +629,8 @@ impl Coordinator {
             page_size: 0,
             initial_pending: 0,
             outbox: VecDeque::new(),
+            totals_untrusted: false,
+            splits: 0,
         };
         // The plan: a segment per type; when fewer types than chains are
         // wanted, the first type's range in equal-time slices, so that the
@@ -773,6 +786,7 @@ impl Coordinator {
                     // A split-off segment: its entries are no longer its
                     // parent's to fetch.
                     parent.given_away += total.unwrap_or(0);
+                    parent.children_pending = parent.children_pending.saturating_sub(1);
                 }
             }
             ChainItem::Entries(mut entries) => {
@@ -808,7 +822,24 @@ impl Coordinator {
                 ExportStats::bump(&self.shared.stats.spilled_bytes, spilled);
             }
             ChainItem::Done => {
+                let page = self.page();
                 let segment = &mut self.segments[index];
+                // A chain that ends pages short of what its count claimed:
+                // the server's counts cannot plan anything.
+                if let Some(missing) = segment.remaining()
+                    && segment.children_pending == 0
+                    && missing > 2 * page
+                    && missing > segment.fetched
+                    && !self.totals_untrusted
+                {
+                    self.totals_untrusted = true;
+                    tracing::warn!(
+                        log_type = %segment.log_type,
+                        claimed = segment.total,
+                        fetched = segment.fetched,
+                        "the server's totalRecords overstates what it sends; no more splits"
+                    );
+                }
                 if segment.state == State::Running {
                     segment.state = State::Fetched;
                     segment.end_tx = None;
@@ -874,6 +905,9 @@ impl Coordinator {
     /// Splits the running segment with the most pages left, if one is worth
     /// it; false when none is.
     fn split(&mut self) -> bool {
+        if self.totals_untrusted || self.splits >= MAX_SPLITS {
+            return false;
+        }
         let page = self.page();
         let min_pages = self.shared.options.split_min_pages.max(1);
         let candidate = self
@@ -901,6 +935,7 @@ impl Coordinator {
         let segment = &mut self.segments[index];
         let old_end = segment.end;
         segment.end = middle;
+        segment.children_pending += 1;
         if let Some(end_tx) = &segment.end_tx {
             let _ = end_tx.send(middle);
         }
@@ -919,6 +954,7 @@ impl Coordinator {
         new.parent = Some(segment.id);
         self.next_id += 1;
         self.segments.insert(index + 1, new);
+        self.splits += 1;
         ExportStats::bump(&self.shared.stats.splits, 1);
         tracing::info!(
             %log_type,

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use gong_logs_api::export::{Event, ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::export::{
+    Event, ExportError, ExportOptions, ExportStats, Exporter, Position, format_time,
+};
 use gong_logs_api::{
     ApiError, ClientConfig, GongClient, LogEntry, LogType, PageRequest, RetryPolicy,
 };
@@ -410,6 +412,8 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             progress,
             buf: Vec::new(),
             signals: Signals::new()?,
+            quota_checked: false,
+            quiet,
         };
         run.execute(resumed, quiet).await
     })
@@ -456,7 +460,7 @@ fn dry_run(plan: &Plan, client: &GongClient, state: &Checkpoint, quiet: bool) {
     print!("{out}");
     if !quiet {
         eprintln!(
-            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.",
+            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over a few time slices of the range{}.",
             if plan.follow.is_some() {
                 ", then poll every --interval"
             } else {
@@ -524,6 +528,9 @@ struct Run<'a> {
     stdout_tty: bool,
     earlier: u64,
     this_run: Vec<u64>,
+    /// Whether the daily-quota estimate was looked at (once per run).
+    quota_checked: bool,
+    quiet: bool,
 }
 
 impl Run<'_> {
@@ -564,6 +571,25 @@ impl Run<'_> {
             r.checkpoint.entries = self.state.entries;
         }
         sink.commit()
+    }
+
+    /// Once the first pages have told how much there is: a warning when
+    /// the export needs more requests than Gong's daily quota.
+    fn check_quota(&mut self) {
+        if self.quota_checked {
+            return;
+        }
+        let estimate = ExportStats::get(&self.exporter.stats().estimated_requests);
+        if estimate == 0 {
+            return;
+        }
+        self.quota_checked = true;
+        if let Some(warning) = quota_warning(estimate, self.plan.options.rate_limit)
+            && !self.quiet
+        {
+            self.progress
+                .suspend(|| eprintln!("gong-logs: warning: {warning}"));
+        }
     }
 
     fn remaining(&self) -> Option<u64> {
@@ -731,6 +757,7 @@ impl Run<'_> {
                 () = self.signals.recv() => return Ok(Stop::Interrupted),
                 item = rx.recv() => item,
             };
+            self.check_quota();
             let batch = match item {
                 None => return Ok(Stop::Done),
                 Some(Err(e)) => return Err(export_failure(&e)),
@@ -782,6 +809,30 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// Gong's daily request quota per company.
+const DAILY_QUOTA: u64 = 10_000;
+
+/// The warning for an export of `requests` requests, if it exceeds the
+/// daily quota.
+fn quota_warning(requests: u64, rate: Option<f64>) -> Option<String> {
+    if requests <= DAILY_QUOTA {
+        return None;
+    }
+    let hours = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| {
+            format!(
+                ", {:.1} hours at {r} requests/s",
+                requests as f64 / r / 3600.0
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "this export needs about {requests} requests{hours}: {:.1} days of Gong's quota of {DAILY_QUOTA} requests per day per company (shared with every other integration); run it with -o FILE --resume so that it can continue tomorrow, or narrow --from/--to",
+        requests as f64 / DAILY_QUOTA as f64
+    ))
 }
 
 /// Maps an export failure to its exit code and a message saying what to do.
