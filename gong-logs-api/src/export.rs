@@ -1,27 +1,49 @@
-//! The export engine: every entry of a log type and time range, exactly once,
-//! in chronological order, as fast as the shared rate limit allows.
+//! The export engine: every entry of one or more log types and a time range,
+//! exactly once, in chronological order per type, with as few requests as
+//! Gong's cursor paging allows and as fast as the shared rate limit allows.
 //!
-//! How it works:
+//! Requests are the scarce resource (Gong: 3/s and 10,000/day per company).
+//! The minimum for `N` entries of a type is `ceil(N / page)` requests: one
+//! cursor chain. Every extra chain over a time slice costs at most one more
+//! request (its last page is partial), so the engine runs as FEW chains as
+//! keep the rate limit busy, and no more:
 //!
-//! 1. A *probe* asks for the first page of `[from, to)`. Its `totalRecords`
-//!    says how much is left.
-//! 2. The rest, from the last instant seen, is split into half-open time
-//!    windows on whole seconds, sized to hold a few pages each. Up to
-//!    `concurrency` windows are fetched at once, each following its own
-//!    cursor, all under one [`Throttle`]. Each window hands its pages over a
-//!    small bounded channel, so memory stays bounded whatever the range.
-//! 3. The coordinator forwards windows strictly in order and tracks the
-//!    [`Position`]: the last delivered instant and how many entries at that
-//!    instant were delivered. Resuming, or recovering from an expired cursor,
-//!    re-queries from that instant and skips that many entries: nothing is
-//!    lost, nothing is repeated, and identical entries stay distinct.
+//! 1. **Plan.** The range is cut into *segments*: one per type, and the
+//!    first type's range into equal-time slices when fewer types than
+//!    initial chains are asked for. No serial probe: every slice's first
+//!    page is useful data and tells that slice's `totalRecords`.
+//! 2. **Chains.** Each running segment follows its own cursor chain, all
+//!    under one [`Throttle`]. The number of chains wanted is
+//!    `ceil(rate × round-trip)` (measured, adapting as latency changes),
+//!    capped by [`ExportOptions::concurrency`].
+//! 3. **Splits.** When fewer chains run than wanted and nothing is waiting
+//!    to start, the running segment with the most pages left (by its own
+//!    `totalRecords`) is split at the middle of its remaining time, on a
+//!    whole second, if it still has at least
+//!    [`ExportOptions::split_min_pages`] pages to fetch. The old chain keeps
+//!    its cursor and stops at the new boundary (its entries from there on
+//!    are the new segment's).
+//! 4. **Delivery.** Segments are delivered strictly in order (type by type,
+//!    each in time order). Entries of segments ahead of the one being
+//!    delivered wait in a [`Spool`](crate::spool): memory up to
+//!    [`ExportOptions::buffer_bytes`], then an anonymous temporary file, so
+//!    memory stays bounded whatever the range.
+//!
+//! Exactly once: segments are half-open `[from, to)` with inner boundaries
+//! on whole seconds, and they cover the range with no gap and no overlap.
+//! A [`Position`] (last delivered instant + how many entries at that instant
+//! were delivered) is the only resume state: resuming, or recovering from an
+//! expired cursor, re-queries from that instant and skips that many entries
+//! by count, never by content, so identical entries stay distinct.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch};
 
 use crate::budget::RequestBudget;
 use crate::client::{GongClient, Page, PageRequest};
@@ -30,6 +52,7 @@ use crate::error::ApiError;
 use crate::guard::{ChainGuard, GuardError, OutOfRange};
 use crate::log_type::LogType;
 use crate::retry::RetryPolicy;
+use crate::spool::Spool;
 use crate::throttle::Throttle;
 
 /// Where a type's export stands: every entry before `time` and the first
@@ -60,11 +83,23 @@ pub struct ExportStats {
     pub cursor_recoveries: AtomicU64,
     /// Entries delivered.
     pub entries: AtomicU64,
-    /// Sum over types of `totalRecords` as first reported.
+    /// Sum over types of `totalRecords` as first reported (grows as the
+    /// first page of each initial slice arrives).
     pub expected: AtomicU64,
+    /// Cursor chains started (initial slices and splits).
+    pub chains: AtomicU64,
+    /// Segments split to keep the rate limit busy.
+    pub splits: AtomicU64,
+    /// Bytes of entries written to the spill file (fetched ahead of the
+    /// delivery and over the memory cap).
+    pub spilled_bytes: AtomicU64,
     /// Entries left out because they were outside their window or went
     /// back in time (only with [`OutOfRange::Skip`]).
     pub skipped: AtomicU64,
+    /// Requests the whole export needs by the first pages' `totalRecords`
+    /// (`ceil(total / page)` per type), once every initial slice has
+    /// answered; 0 before.
+    pub estimated_requests: AtomicU64,
 }
 
 impl ExportStats {
@@ -85,16 +120,27 @@ pub struct ExportOptions {
     pub rate_limit: Option<f64>,
     /// Retry budget and back-off.
     pub retry: RetryPolicy,
-    /// Windows fetched at once.
+    /// The most cursor chains run at once. The engine runs fewer when the
+    /// rate limit and the round-trip time need fewer (`rate × round-trip`).
     pub concurrency: usize,
-    /// Pages a window should hold, by the server's `totalRecords`.
-    pub pages_per_window: u64,
+    /// A segment is split for another chain only if it still has at least
+    /// this many pages to fetch (each split may cost one partial page).
+    pub split_min_pages: u64,
+    /// Memory for entries fetched ahead of the delivery; beyond it they go
+    /// to an anonymous temporary file.
+    pub buffer_bytes: usize,
+    /// Directory of that temporary file (`None`: the system's temp dir).
+    pub spill_dir: Option<PathBuf>,
     /// The most HTTP requests of this exporter (`None`: unlimited); when
     /// used up the export stops with [`ApiError::RequestBudget`].
     pub max_requests: Option<u64>,
     /// Entries outside their window or going back in time: an error, or
     /// skipped and counted.
     pub out_of_range: OutOfRange,
+    /// A range shorter than this is not cut into slices before its first
+    /// page says it holds enough to split (`--follow` polls stay one
+    /// request per type).
+    pub min_slice: Duration,
 }
 
 impl Default for ExportOptions {
@@ -103,7 +149,10 @@ impl Default for ExportOptions {
             rate_limit: Some(3.0),
             retry: RetryPolicy::default(),
             concurrency: 8,
-            pages_per_window: 3,
+            split_min_pages: 6,
+            buffer_bytes: 8 << 20,
+            spill_dir: None,
+            min_slice: Duration::from_secs(3600),
             max_requests: None,
             out_of_range: OutOfRange::Error,
         }
@@ -119,6 +168,16 @@ pub struct Batch {
     pub entries: Vec<LogEntry>,
     /// The position after the last entry of this batch.
     pub position: Position,
+}
+
+/// What a multi-type export delivers, in order.
+#[derive(Debug)]
+pub enum Event {
+    /// Entries of the type being delivered.
+    Batch(Batch),
+    /// Every entry of this type's range has been delivered; the next events
+    /// are of the next type.
+    TypeDone(LogType),
 }
 
 /// An export that could not finish.
@@ -163,6 +222,11 @@ pub enum ExportError {
         #[source]
         source: ApiError,
     },
+    /// Entries fetched ahead could not be kept in the temporary file.
+    #[error(
+        "cannot keep entries fetched ahead in a temporary file: {0}; free space in the temp directory (TMPDIR) and rerun"
+    )]
+    Spill(#[source] std::io::Error),
 }
 
 impl ExportError {
@@ -170,7 +234,7 @@ impl ExportError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Self::Api { source, .. } | Self::CursorLoop { source, .. } => Some(source),
-            Self::Internal { .. } | Self::Protocol { .. } => None,
+            Self::Internal { .. } | Self::Spill(_) | Self::Protocol { .. } => None,
         }
     }
 }
@@ -190,6 +254,8 @@ struct Tracker {
 }
 
 impl Tracker {
+    /// Starts after `position`: the first `position.count` entries at
+    /// `position.time` are skipped.
     fn resume(position: Position) -> Self {
         Self {
             position: Position {
@@ -197,6 +263,14 @@ impl Tracker {
                 count: 0,
             },
             to_skip: position.count,
+        }
+    }
+
+    /// Continues counting from `position` (nothing to skip).
+    fn at(position: Position) -> Self {
+        Self {
+            position,
+            to_skip: 0,
         }
     }
 
@@ -231,6 +305,8 @@ struct Shared {
     throttle: Throttle,
     options: ExportOptions,
     stats: ExportStats,
+    /// Smoothed round-trip time of successful requests, in seconds.
+    rtt: Mutex<Option<f64>>,
     budget: RequestBudget,
     /// Set once any response arrived: connection failures after that are
     /// retried with the full policy, before it at most once.
@@ -244,10 +320,11 @@ impl Exporter {
             inner: Arc::new(Shared {
                 throttle: Throttle::new(options.rate_limit),
                 budget: RequestBudget::new(options.max_requests),
-                connected: Default::default(),
                 client,
                 options,
                 stats: ExportStats::default(),
+                rtt: Mutex::new(None),
+                connected: Default::default(),
             }),
         }
     }
@@ -267,6 +344,39 @@ impl Exporter {
         self.inner.fetch_with_retry(request).await
     }
 
+    /// Exports several types over `[start.time, to)` each (every type from
+    /// its own start position), fetching them concurrently as the rate limit
+    /// allows, and delivers them one type after the other in the order
+    /// given: each type's batches in order, then [`Event::TypeDone`]. An
+    /// error ends the channel. Dropping the receiver cancels.
+    pub fn export_types(
+        &self,
+        types: Vec<(LogType, Position)>,
+        to: Timestamp,
+    ) -> mpsc::Receiver<Result<Event, ExportError>> {
+        let (tx, rx) = mpsc::channel(4);
+        let shared = Arc::clone(&self.inner);
+        let first_type = types.first().map(|(t, _)| *t);
+        tokio::spawn(async move {
+            // The coordinator runs in a task of its own so that a panic in it
+            // reaches the receiver as an error, never as a quiet end.
+            let out = tx.clone();
+            let result =
+                tokio::spawn(async move { Coordinator::new(shared, types, to, out)?.run().await })
+                    .await;
+            let error = match result {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => e,
+                Err(join) => ExportError::Internal {
+                    log_type: first_type.unwrap_or(LogType::AccessLog),
+                    message: join.to_string(),
+                },
+            };
+            let _ = tx.send(Err(error)).await;
+        });
+        rx
+    }
+
     /// Exports `log_type` over `[start.time, to)`, skipping the first
     /// `start.count` entries at `start.time`. Batches arrive in order on the
     /// returned channel; an error ends it. Dropping the receiver cancels.
@@ -276,24 +386,19 @@ impl Exporter {
         start: Position,
         to: Timestamp,
     ) -> mpsc::Receiver<Result<Batch, ExportError>> {
+        let mut events = self.export_types(vec![(log_type, start)], to);
         let (tx, rx) = mpsc::channel(4);
-        let shared = Arc::clone(&self.inner);
         tokio::spawn(async move {
-            // The coordinator runs in a task of its own so that a panic in it
-            // reaches the receiver as an error, never as a quiet end.
-            let out = tx.clone();
-            let result =
-                tokio::spawn(async move { shared.coordinate(log_type, start, to, &out).await })
-                    .await;
-            let error = match result {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => e,
-                Err(join) => ExportError::Internal {
-                    log_type,
-                    message: join.to_string(),
-                },
-            };
-            let _ = tx.send(Err(error)).await;
+            while let Some(event) = events.recv().await {
+                let item = match event {
+                    Ok(Event::Batch(batch)) => Ok(batch),
+                    Ok(Event::TypeDone(_)) => continue,
+                    Err(e) => Err(e),
+                };
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
         });
         rx
     }
@@ -340,12 +445,6 @@ impl Exporter {
     }
 }
 
-/// One window's output: batches already filtered, in order, then `None`
-/// once the window is complete. A channel that closes without that marker
-/// means the window's task died.
-type WindowRx = mpsc::Receiver<Result<Option<Vec<LogEntry>>, ExportError>>;
-type WindowTx = mpsc::Sender<Result<Option<Vec<LogEntry>>, ExportError>>;
-
 impl Shared {
     async fn fetch_with_retry(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
         let mut attempt: u32 = 0;
@@ -356,12 +455,15 @@ impl Shared {
             self.throttle.acquire().await;
             attempt += 1;
             ExportStats::bump(&self.stats.requests, 1);
+            let sent = Instant::now();
             let result = crate::trace::fetch_page(&self.client, request, attempt).await;
             if !matches!(&result, Err(ApiError::Transport { .. })) {
                 self.connected.store(true, Ordering::Relaxed);
             }
             match result {
                 Ok(page) => {
+                    self.observe_rtt(sent.elapsed());
+                    self.throttle.succeeded();
                     ExportStats::bump(&self.stats.pages, 1);
                     return Ok(page);
                 }
@@ -382,6 +484,7 @@ impl Shared {
                     };
                     if matches!(e, ApiError::RateLimited { .. }) {
                         ExportStats::bump(&self.stats.rate_limited, 1);
+                        self.throttle.rate_limited();
                     }
                     tracing::warn!(
                         log_type = %request.log_type,
@@ -427,31 +530,567 @@ impl Shared {
         Ok(())
     }
 
-    /// Fetches `[start.time, to)` page by page, skipping what `start` says
-    /// was delivered, recovering from expired cursors; sends filtered pages,
-    /// then the completion marker.
-    async fn run_window(
-        &self,
+    fn observe_rtt(&self, rtt: Duration) {
+        let sample = rtt.as_secs_f64();
+        let mut guard = self.rtt.lock().unwrap_or_else(|e| e.into_inner());
+        *guard = Some(match *guard {
+            // Follows a change of latency within a few requests.
+            Some(old) => old * 0.7 + sample * 0.3,
+            None => sample,
+        });
+    }
+
+    /// Chains wanted: enough to keep `rate × round-trip` requests in flight.
+    fn chains_wanted(&self) -> usize {
+        let cap = self.options.concurrency.max(1);
+        let Some(rate) = self.throttle.current_rate() else {
+            return cap;
+        };
+        let rtt = *self.rtt.lock().unwrap_or_else(|e| e.into_inner());
+        let wanted = match rtt {
+            // Before any answer: as many as the rate allows in one second.
+            None => rate.ceil(),
+            // A 5 % margin: a round trip just over 1/rate does not need a
+            // second chain when the throttle spaces requests anyway.
+            Some(rtt) => (rate * rtt * 0.95).ceil(),
+        };
+        (wanted.max(1.0) as usize).min(cap)
+    }
+}
+
+/// What a chain reports to the coordinator.
+enum ChainItem {
+    /// The chain's first page arrived: `totalRecords` of its query.
+    First { total: Option<u64> },
+    /// Entries, in order, already filtered of what the chain skipped.
+    Entries(Vec<LogEntry>),
+    /// The chain reached the end of its segment.
+    Done,
+    /// The chain failed for good.
+    Failed(ExportError),
+}
+
+struct ChainMsg {
+    segment: u64,
+    item: ChainItem,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    /// The chain is done (or was told to stop); what it sent is spooled.
+    Fetched,
+}
+
+/// A half-open time slice of one type, fetched by one chain.
+struct Segment {
+    id: u64,
+    type_index: usize,
+    log_type: LogType,
+    /// Where the chain starts (the first `count` entries at `time` skipped).
+    start: Position,
+    /// The end (exclusive); lowered when the segment is split.
+    end: Timestamp,
+    end_tx: Option<watch::Sender<Timestamp>>,
+    state: State,
+    /// One of the plan's initial slices (their totals add up to the range's).
+    initial: bool,
+    /// The segment this one was split off.
+    parent: Option<u64>,
+    /// `totalRecords` of the chain's first page.
+    total: Option<u64>,
+    /// Entries received from the chain.
+    fetched: u64,
+    /// Entries handed to segments split off this one (by their totals).
+    given_away: u64,
+    /// Segments split off this one whose first page has not arrived.
+    children_pending: u32,
+    /// The instant of the last entry received (or the start).
+    last_time: Timestamp,
+    spool: Spool,
+}
+
+impl Segment {
+    fn new(
+        id: u64,
+        type_index: usize,
         log_type: LogType,
         start: Position,
+        end: Timestamp,
+        initial: bool,
+    ) -> Self {
+        Self {
+            id,
+            type_index,
+            log_type,
+            start,
+            end,
+            end_tx: None,
+            state: State::Waiting,
+            initial,
+            parent: None,
+            total: None,
+            fetched: 0,
+            given_away: 0,
+            children_pending: 0,
+            last_time: start.time,
+            spool: Spool::default(),
+        }
+    }
+
+    /// Entries still to fetch, by the chain's own count.
+    fn remaining(&self) -> Option<u64> {
+        let total = self.total?;
+        Some(
+            total
+                .saturating_sub(self.start.count)
+                .saturating_sub(self.fetched)
+                .saturating_sub(self.given_away),
+        )
+    }
+}
+
+struct Coordinator {
+    shared: Arc<Shared>,
+    /// Segments not yet fully delivered, in delivery order.
+    segments: VecDeque<Segment>,
+    /// Per type: the delivered position.
+    trackers: Vec<Tracker>,
+    types: Vec<LogType>,
+    out: mpsc::Sender<Result<Event, ExportError>>,
+    tx: mpsc::UnboundedSender<ChainMsg>,
+    rx: mpsc::UnboundedReceiver<ChainMsg>,
+    next_id: u64,
+    running: usize,
+    /// Entries in the fullest page seen (0: none yet).
+    page_size: u64,
+    /// Initial slices whose first page has not arrived yet.
+    initial_pending: usize,
+    /// Per type: `totalRecords` of its initial slices so far.
+    initial_totals: Vec<u64>,
+    /// Events ready to go out, in order.
+    outbox: VecDeque<Event>,
+    /// Set when a segment ended with far fewer entries than its
+    /// `totalRecords` claimed: no count is trusted for splits any more.
+    totals_untrusted: bool,
+    /// Splits made so far (at most [`MAX_SPLITS`]).
+    splits: u64,
+}
+
+/// The most splits of one export, whatever the counts say.
+const MAX_SPLITS: u64 = 256;
+
+impl Coordinator {
+    fn new(
+        shared: Arc<Shared>,
+        starts: Vec<(LogType, Position)>,
         to: Timestamp,
-        tx: &WindowTx,
-    ) -> Result<(), ExportError> {
-        let mut tracker = Tracker::resume(start);
+        out: mpsc::Sender<Result<Event, ExportError>>,
+    ) -> Result<Self, ExportError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let first_chains = shared.chains_wanted();
+        let mut this = Self {
+            trackers: starts.iter().map(|(_, p)| Tracker::at(*p)).collect(),
+            types: starts.iter().map(|(t, _)| *t).collect(),
+            initial_totals: vec![0; starts.len()],
+            shared,
+            segments: VecDeque::new(),
+            out,
+            tx,
+            rx,
+            next_id: 0,
+            running: 0,
+            page_size: 0,
+            initial_pending: 0,
+            outbox: VecDeque::new(),
+            totals_untrusted: false,
+            splits: 0,
+        };
+        // The plan: a segment per type; when fewer types than chains are
+        // wanted, the first type's range in equal-time slices, so that the
+        // first round of requests already keeps the rate limit busy.
+        let live = starts.iter().filter(|(_, p)| p.time < to).count();
+        let slices = (first_chains + 1).saturating_sub(live).max(1) as u64;
+        let mut sliced = false;
+        for (index, (log_type, start)) in starts.iter().enumerate() {
+            if start.time >= to {
+                let mut empty = Segment::new(this.next_id, index, *log_type, *start, to, false);
+                empty.state = State::Fetched;
+                this.next_id += 1;
+                this.segments.push_back(empty);
+                continue;
+            }
+            let long = Duration::try_from(to.duration_since(start.time))
+                .is_ok_and(|d| d >= this.shared.options.min_slice);
+            let count = if sliced || !long { 1 } else { slices };
+            sliced = true;
+            for (i, (from, until)) in split_windows(start.time, to, count).into_iter().enumerate() {
+                let slice_start = if i == 0 {
+                    *start
+                } else {
+                    Position {
+                        time: from,
+                        count: 0,
+                    }
+                };
+                this.segments.push_back(Segment::new(
+                    this.next_id,
+                    index,
+                    *log_type,
+                    slice_start,
+                    until,
+                    true,
+                ));
+                this.next_id += 1;
+                this.initial_pending += 1;
+            }
+        }
+        Ok(this)
+    }
+
+    /// Entries per page: the fullest page seen, Gong's 100 before any.
+    fn page(&self) -> u64 {
+        if self.page_size == 0 {
+            100
+        } else {
+            self.page_size
+        }
+    }
+
+    fn log_type_of_head(&self) -> LogType {
+        self.segments
+            .front()
+            .map(|s| s.log_type)
+            .or_else(|| self.types.first().copied())
+            .unwrap_or(LogType::AccessLog)
+    }
+
+    async fn run(mut self) -> Result<(), ExportError> {
+        loop {
+            self.schedule();
+            self.fill_outbox()?;
+            if self.outbox.is_empty() && self.segments.is_empty() {
+                return Ok(());
+            }
+            let has_output = !self.outbox.is_empty();
+            let out = self.out.clone();
+            tokio::select! {
+                biased;
+                permit = out.reserve(), if has_output => {
+                    let Ok(permit) = permit else {
+                        return Ok(()); // the receiver is gone: cancelled
+                    };
+                    let event = self.outbox.pop_front().expect("checked non-empty");
+                    permit.send(Ok(event));
+                }
+                msg = self.rx.recv() => {
+                    let msg = msg.ok_or_else(|| ExportError::Internal {
+                        log_type: self.log_type_of_head(),
+                        message: "the chains' channel closed".into(),
+                    })?;
+                    self.handle(msg)?;
+                }
+            }
+        }
+    }
+
+    /// Moves what the head segment has ready into the outbox (one batch at
+    /// a time, so a slow reader bounds memory through the spool).
+    fn fill_outbox(&mut self) -> Result<(), ExportError> {
+        while self.outbox.is_empty() {
+            let Some(head) = self.segments.front_mut() else {
+                return Ok(());
+            };
+            if let Some(entries) = head.spool.pop(1_000).map_err(ExportError::Spill)? {
+                let tracker = &mut self.trackers[head.type_index];
+                for e in &entries {
+                    tracker.admit(e);
+                }
+                ExportStats::bump(&self.shared.stats.entries, entries.len() as u64);
+                self.outbox.push_back(Event::Batch(Batch {
+                    log_type: head.log_type,
+                    entries,
+                    position: tracker.position,
+                }));
+                return Ok(());
+            }
+            if head.state != State::Fetched {
+                return Ok(()); // waiting for its chain
+            }
+            let done = self.segments.pop_front().expect("non-empty");
+            if self
+                .segments
+                .front()
+                .is_none_or(|next| next.type_index != done.type_index)
+            {
+                self.outbox.push_back(Event::TypeDone(done.log_type));
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, msg: ChainMsg) -> Result<(), ExportError> {
+        let Some(index) = self.segments.iter().position(|s| s.id == msg.segment) else {
+            return Ok(()); // a chain of a segment already delivered
+        };
+        match msg.item {
+            ChainItem::First { total } => {
+                let segment = &mut self.segments[index];
+                segment.total = total;
+                if segment.initial {
+                    self.initial_pending = self.initial_pending.saturating_sub(1);
+                    let total = total.unwrap_or(0).saturating_sub(segment.start.count);
+                    self.initial_totals[segment.type_index] += total;
+                    ExportStats::bump(&self.shared.stats.expected, total);
+                    if self.initial_pending == 0 {
+                        let page = self.page();
+                        let estimate: u64 = self
+                            .initial_totals
+                            .iter()
+                            .map(|t| t.div_ceil(page).max(1))
+                            .sum();
+                        self.shared
+                            .stats
+                            .estimated_requests
+                            .store(estimate, Ordering::Relaxed);
+                    }
+                } else if let Some(parent) = segment.parent
+                    && let Some(parent) = self.segments.iter_mut().find(|s| s.id == parent)
+                {
+                    // A split-off segment: its entries are no longer its
+                    // parent's to fetch.
+                    parent.given_away += total.unwrap_or(0);
+                    parent.children_pending = parent.children_pending.saturating_sub(1);
+                }
+            }
+            ChainItem::Entries(mut entries) => {
+                let segment = &mut self.segments[index];
+                if segment.state == State::Fetched {
+                    return Ok(()); // stopped at a split boundary already
+                }
+                // The segment may have been split after the chain fetched
+                // these: entries from the new boundary on are the next
+                // segment's.
+                let end = segment.end;
+                if let Some(cut) = entries
+                    .iter()
+                    .position(|e| e.event_time().is_some_and(|t| t >= end))
+                {
+                    entries.truncate(cut);
+                    segment.state = State::Fetched;
+                    segment.end_tx = None;
+                    self.running -= 1;
+                }
+                self.page_size = self.page_size.max(entries.len() as u64);
+                segment.fetched += entries.len() as u64;
+                if let Some(t) = entries.last().and_then(LogEntry::event_time) {
+                    segment.last_time = segment.last_time.max(t);
+                }
+                let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
+                let incoming: usize = entries.iter().map(crate::spool::entry_bytes).sum();
+                let fits = held + incoming <= self.shared.options.buffer_bytes;
+                let spilled = self.segments[index]
+                    .spool
+                    .push(entries, fits, self.shared.options.spill_dir.as_deref())
+                    .map_err(ExportError::Spill)?;
+                ExportStats::bump(&self.shared.stats.spilled_bytes, spilled);
+            }
+            ChainItem::Done => {
+                let page = self.page();
+                let segment = &mut self.segments[index];
+                // A chain that ends pages short of what its count claimed:
+                // the server's counts cannot plan anything.
+                if let Some(missing) = segment.remaining()
+                    && segment.children_pending == 0
+                    && missing > 2 * page
+                    && missing > segment.fetched
+                    && !self.totals_untrusted
+                {
+                    self.totals_untrusted = true;
+                    tracing::warn!(
+                        log_type = %segment.log_type,
+                        claimed = segment.total,
+                        fetched = segment.fetched,
+                        "the server's totalRecords overstates what it sends; no more splits"
+                    );
+                }
+                if segment.state == State::Running {
+                    segment.state = State::Fetched;
+                    segment.end_tx = None;
+                    self.running -= 1;
+                }
+            }
+            // A chain stopped at a split boundary may still fail a request
+            // it had in flight: nothing of its segment is missing.
+            ChainItem::Failed(_) if self.segments[index].state == State::Fetched => {}
+            ChainItem::Failed(error) => return Err(error),
+        }
+        Ok(())
+    }
+
+    /// Starts waiting segments and splits running ones until the wanted
+    /// number of chains runs.
+    fn schedule(&mut self) {
+        let wanted = self.shared.chains_wanted();
+        while self.running < wanted {
+            if let Some(index) = self.segments.iter().position(|s| s.state == State::Waiting) {
+                self.start(index);
+                continue;
+            }
+            if !self.split() {
+                break;
+            }
+        }
+    }
+
+    fn start(&mut self, index: usize) {
+        let segment = &mut self.segments[index];
+        let (end_tx, end_rx) = watch::channel(segment.end);
+        segment.end_tx = Some(end_tx);
+        segment.state = State::Running;
+        self.running += 1;
+        ExportStats::bump(&self.shared.stats.chains, 1);
+        let chain = Chain {
+            shared: Arc::clone(&self.shared),
+            segment: segment.id,
+            log_type: segment.log_type,
+            start: segment.start,
+            end: end_rx,
+            tx: self.tx.clone(),
+        };
+        let tx = self.tx.clone();
+        let id = segment.id;
+        let log_type = segment.log_type;
+        tokio::spawn(async move {
+            // A chain that panics reports it: never a silent gap.
+            let result = tokio::spawn(chain.run()).await;
+            if let Err(join) = result {
+                let _ = tx.send(ChainMsg {
+                    segment: id,
+                    item: ChainItem::Failed(ExportError::Internal {
+                        log_type,
+                        message: join.to_string(),
+                    }),
+                });
+            }
+        });
+    }
+
+    /// Splits the running segment with the most pages left, if one is worth
+    /// it; false when none is.
+    fn split(&mut self) -> bool {
+        if self.totals_untrusted || self.splits >= MAX_SPLITS {
+            return false;
+        }
+        let page = self.page();
+        let min_pages = self.shared.options.split_min_pages.max(1);
+        let candidate = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state == State::Running)
+            .filter_map(|(i, s)| Some((i, s.remaining()?.div_ceil(page))))
+            .filter(|(_, pages)| *pages >= min_pages)
+            .max_by_key(|(i, pages)| (*pages, std::cmp::Reverse(*i)));
+        let Some((index, _)) = candidate else {
+            return false;
+        };
+        let segment = &self.segments[index];
+        // The middle of the remaining time, rounded up to a whole second,
+        // strictly after the last entry received (entries at that instant
+        // stay with the old chain).
+        let Some(middle) = split_windows(segment.last_time, segment.end, 2)
+            .first()
+            .map(|(_, until)| *until)
+            .filter(|m| *m > segment.last_time && *m < segment.end)
+        else {
+            return false;
+        };
+        let segment = &mut self.segments[index];
+        let old_end = segment.end;
+        segment.end = middle;
+        segment.children_pending += 1;
+        if let Some(end_tx) = &segment.end_tx {
+            let _ = end_tx.send(middle);
+        }
+        let (type_index, log_type) = (segment.type_index, segment.log_type);
+        let mut new = Segment::new(
+            self.next_id,
+            type_index,
+            log_type,
+            Position {
+                time: middle,
+                count: 0,
+            },
+            old_end,
+            false,
+        );
+        new.parent = Some(segment.id);
+        self.next_id += 1;
+        self.segments.insert(index + 1, new);
+        self.splits += 1;
+        ExportStats::bump(&self.shared.stats.splits, 1);
+        tracing::info!(
+            %log_type,
+            at = %middle,
+            "split a time slice for another cursor chain"
+        );
+        true
+    }
+}
+
+/// One cursor chain over a segment.
+struct Chain {
+    shared: Arc<Shared>,
+    segment: u64,
+    log_type: LogType,
+    start: Position,
+    end: watch::Receiver<Timestamp>,
+    tx: mpsc::UnboundedSender<ChainMsg>,
+}
+
+impl Chain {
+    fn send(&self, item: ChainItem) -> bool {
+        self.tx
+            .send(ChainMsg {
+                segment: self.segment,
+                item,
+            })
+            .is_ok()
+    }
+
+    async fn run(self) {
+        let item = match self.fetch().await {
+            Ok(()) => ChainItem::Done,
+            Err(e) => ChainItem::Failed(e),
+        };
+        self.send(item);
+    }
+
+    /// Fetches the segment page by page, skipping what `start` says was
+    /// delivered, recovering from expired cursors, stopping at the end
+    /// (which a split may lower while the chain runs).
+    async fn fetch(&self) -> Result<(), ExportError> {
+        let log_type = self.log_type;
+        let mut tracker = Tracker::resume(self.start);
         let mut request = PageRequest {
             log_type,
-            from: format_time(start.time),
-            to: Some(format_time(to)),
+            from: format_time(self.start.time),
+            to: Some(format_time(*self.end.borrow())),
             cursor: None,
         };
+        let mut first = true;
+        let mut first_of_query = true;
         let mut recovered_without_progress = false;
-        let mut guard = ChainGuard::new(start.time, to, self.options.out_of_range);
+        let policy = self.shared.options.out_of_range;
+        let mut guard = ChainGuard::new(self.start.time, *self.end.borrow(), policy);
         loop {
-            let mut page = match self.fetch_with_retry(&request).await {
+            let mut page = match self.shared.fetch_with_retry(&request).await {
                 Ok(page) => page,
                 Err((e @ ApiError::BadRequest { .. }, _)) if request.cursor.is_some() => {
                     // An expired or rejected cursor: re-query from the last
-                    // delivered instant, skipping what was delivered there.
+                    // entry received, skipping what was received there.
                     if recovered_without_progress {
                         return Err(ExportError::CursorLoop {
                             log_type,
@@ -459,13 +1098,16 @@ impl Shared {
                         });
                     }
                     recovered_without_progress = true;
-                    ExportStats::bump(&self.stats.cursor_recoveries, 1);
+                    ExportStats::bump(&self.shared.stats.cursor_recoveries, 1);
                     tracing::warn!(%log_type, "cursor rejected, re-querying from the last entry: {e}");
                     let restart = tracker.position;
                     tracker = Tracker::resume(restart);
-                    guard = ChainGuard::new(restart.time, to, self.options.out_of_range);
+                    let end = *self.end.borrow();
+                    guard = ChainGuard::new(restart.time, end, policy);
                     request.from = format_time(restart.time);
+                    request.to = Some(format_time(end));
                     request.cursor = None;
+                    first_of_query = true;
                     continue;
                 }
                 Err((source, attempts)) => {
@@ -476,224 +1118,49 @@ impl Shared {
                     });
                 }
             };
-            self.guard_page(log_type, &mut guard, request.cursor.as_deref(), &mut page)?;
-            let entries: Vec<LogEntry> = page
-                .entries
-                .into_iter()
-                .filter(|e| tracker.admit(e))
-                .collect();
+            if first_of_query {
+                first_of_query = false;
+                // Many entries at one instant fill pages that do not move
+                // time on: as many as the query's own count allows.
+                if let Some(total) = page.total_records {
+                    let per_page = (page.entries.len() as u64).max(1);
+                    guard.allow_stalled_pages(total.div_ceil(per_page).saturating_add(2));
+                }
+            }
+            self.shared
+                .guard_page(log_type, &mut guard, request.cursor.as_deref(), &mut page)?;
+            if first {
+                first = false;
+                if !self.send(ChainItem::First {
+                    total: page.total_records,
+                }) {
+                    return Ok(()); // cancelled
+                }
+            }
+            let end = *self.end.borrow();
+            let mut reached_end = false;
+            let mut entries = Vec::with_capacity(page.entries.len());
+            for entry in page.entries {
+                if entry.event_time().is_some_and(|t| t >= end) {
+                    reached_end = true;
+                    break;
+                }
+                if tracker.admit(&entry) {
+                    entries.push(entry);
+                }
+            }
             if !entries.is_empty() {
                 recovered_without_progress = false;
-                if tx.send(Ok(Some(entries))).await.is_err() {
+                if !self.send(ChainItem::Entries(entries)) {
                     return Ok(()); // cancelled
                 }
             }
             match page.cursor {
-                Some(cursor) => request.cursor = Some(cursor),
-                None => {
-                    let _ = tx.send(Ok(None)).await;
-                    return Ok(());
-                }
+                Some(cursor) if !reached_end => request.cursor = Some(cursor),
+                _ => return Ok(()),
             }
         }
     }
-
-    async fn coordinate(
-        self: &Arc<Self>,
-        log_type: LogType,
-        start: Position,
-        to: Timestamp,
-        out: &mpsc::Sender<Result<Batch, ExportError>>,
-    ) -> Result<(), ExportError> {
-        if start.time >= to {
-            return Ok(());
-        }
-        let mut position = Tracker::resume(start);
-
-        // 1. The probe: the first page of the whole range.
-        let request = PageRequest {
-            log_type,
-            from: format_time(start.time),
-            to: Some(format_time(to)),
-            cursor: None,
-        };
-        let mut page = self
-            .fetch_with_retry(&request)
-            .await
-            .map_err(|(source, attempts)| ExportError::Api {
-                log_type,
-                source,
-                attempts,
-            })?;
-        let mut guard = ChainGuard::new(start.time, to, self.options.out_of_range);
-        self.guard_page(log_type, &mut guard, None, &mut page)?;
-        let total = page.total_records.unwrap_or(0);
-        ExportStats::bump(&self.stats.expected, total.saturating_sub(start.count));
-        let page_len = page.entries.len().max(1) as u64;
-        let has_more = page.cursor.is_some();
-        let entries: Vec<LogEntry> = page
-            .entries
-            .into_iter()
-            .filter(|e| position.admit(e))
-            .collect();
-        if !self.deliver(log_type, entries, &position, out).await {
-            return Ok(());
-        }
-        if !has_more {
-            return Ok(());
-        }
-
-        // 2. The windows over the rest. Windows are sized to hold a little
-        // less than `pages_per_window` full pages, so that most need exactly
-        // that many requests. At most `concurrency` windows fetch at once
-        // (a FIFO semaphore, so the head window always holds a permit), and
-        // at most twice that many are spawned ahead of the one being
-        // delivered: memory stays bounded by their channels.
-        let resume = position.position;
-        let remaining = total.saturating_sub(page_len);
-        let per_window = (page_len * self.options.pages_per_window.max(1) * 9 / 10).max(1);
-        let count = window_count(
-            remaining,
-            per_window,
-            page_len,
-            (start.time, resume.time, to),
-        );
-        let windows = split_windows(resume.time, to, count);
-        if windows.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(
-            "{log_type}: {total} entries in the range by Gong's count; the rest after the first page in {} windows over {}..{to}",
-            windows.len(),
-            resume.time
-        );
-        let concurrency = self.options.concurrency.max(1);
-        let ahead = concurrency * 2;
-        let permits = Arc::new(Semaphore::new(concurrency));
-        let capacity = usize::try_from(self.options.pages_per_window).unwrap_or(4) + 2;
-
-        let mut tasks = JoinSet::new();
-        let mut pending: std::collections::VecDeque<WindowRx> = Default::default();
-        let mut next = 0usize;
-        let spawn = |i: usize, permit: OwnedSemaphorePermit, tasks: &mut JoinSet<()>| -> WindowRx {
-            let (from, until) = windows[i];
-            let window_start = if i == 0 {
-                resume
-            } else {
-                Position {
-                    time: from,
-                    count: 0,
-                }
-            };
-            let (tx, rx) = mpsc::channel(capacity);
-            let shared = Arc::clone(self);
-            tasks.spawn(async move {
-                let _permit = permit; // held until the window is fetched
-                if let Err(e) = shared.run_window(log_type, window_start, until, &tx).await {
-                    let _ = tx.send(Err(e)).await;
-                }
-            });
-            rx
-        };
-        // The coordinator never blocks on a permit while the head window
-        // waits to be drained: it waits for either.
-        let first = Arc::clone(&permits)
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        pending.push_back(spawn(0, first, &mut tasks));
-        next += 1;
-        while let Some(mut head) = pending.pop_front() {
-            loop {
-                let can_spawn = next < windows.len() && pending.len() < ahead;
-                tokio::select! {
-                    biased;
-                    item = head.recv() => {
-                        let Some(entries) = item.ok_or_else(|| ExportError::Internal {
-                            log_type,
-                            message: "a window's task ended without finishing".into(),
-                        })??
-                        else {
-                            break; // the window is complete
-                        };
-                        for e in &entries {
-                            position.admit(e);
-                        }
-                        if !self.deliver(log_type, entries, &position, out).await {
-                            return Ok(());
-                        }
-                    }
-                    permit = Arc::clone(&permits).acquire_owned(), if can_spawn => {
-                        let permit = permit.expect("never closed");
-                        pending.push_back(spawn(next, permit, &mut tasks));
-                        next += 1;
-                    }
-                }
-            }
-            // Reap the finished window tasks: a JoinSet keeps them until
-            // joined, and a long export runs thousands of windows.
-            while tasks.try_join_next().is_some() {}
-            if pending.is_empty() && next < windows.len() {
-                let permit = Arc::clone(&permits)
-                    .acquire_owned()
-                    .await
-                    .expect("never closed");
-                pending.push_back(spawn(next, permit, &mut tasks));
-                next += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends a batch downstream; false when the receiver is gone.
-    async fn deliver(
-        &self,
-        log_type: LogType,
-        entries: Vec<LogEntry>,
-        tracker: &Tracker,
-        out: &mpsc::Sender<Result<Batch, ExportError>>,
-    ) -> bool {
-        if entries.is_empty() {
-            return true;
-        }
-        ExportStats::bump(&self.stats.entries, entries.len() as u64);
-        out.send(Ok(Batch {
-            log_type,
-            entries,
-            position: tracker.position,
-        }))
-        .await
-        .is_ok()
-    }
-}
-
-/// The most windows one export plans, whatever `totalRecords` says.
-pub const MAX_WINDOWS: u64 = 1_000;
-
-/// How many windows to split the rest of a range into, after a probe page
-/// of `page_len` entries covered `[start, reached)` of `[start, to)`.
-/// `totalRecords` is never trusted beyond what the range can hold: the
-/// count is at most the whole seconds left, at most [`MAX_WINDOWS`], and at
-/// most what the probe's density suggests (4 times the entries the rest of
-/// the range would hold at the probe's rate, when the probe covered any
-/// time at all).
-fn window_count(
-    remaining: u64,
-    per_window: u64,
-    page_len: u64,
-    (start, reached, to): (Timestamp, Timestamp, Timestamp),
-) -> u64 {
-    let covered = reached.as_nanosecond() - start.as_nanosecond();
-    let left = to.as_nanosecond() - reached.as_nanosecond();
-    let mut remaining = remaining;
-    if covered > 0 && left > 0 {
-        let suggested = i128::from(page_len) * left / covered * 4 + i128::from(page_len);
-        remaining = remaining.min(u64::try_from(suggested).unwrap_or(u64::MAX));
-    }
-    let seconds = u64::try_from(left / 1_000_000_000).unwrap_or(0).max(1);
-    remaining
-        .div_ceil(per_window.max(1))
-        .clamp(1, MAX_WINDOWS.min(seconds))
 }
 
 /// Splits `[from, to)` into at most `count` half-open windows whose inner

@@ -91,6 +91,8 @@ pub struct ChainGuard {
     cursors: HashSet<u64>,
     pages: u64,
     stalled: u32,
+    /// Pages in a row allowed without progress.
+    stall_limit: u32,
     previous_page: Option<u64>,
 }
 
@@ -119,8 +121,18 @@ impl ChainGuard {
             cursors: HashSet::new(),
             pages: 0,
             stalled: 0,
+            stall_limit: MAX_STALLED_PAGES,
             previous_page: None,
         }
+    }
+
+    /// Allows up to `pages` pages in a row without an entry past the last
+    /// instant (at least [`MAX_STALLED_PAGES`], at most a day of Gong's
+    /// quota, 10,000): the query's own `totalRecords` says how many entries
+    /// may share one instant (10,000 entries in one second fill 100 pages).
+    pub fn allow_stalled_pages(&mut self, pages: u64) {
+        self.stall_limit = u32::try_from(pages.clamp(u64::from(MAX_STALLED_PAGES), 10_000))
+            .unwrap_or(MAX_STALLED_PAGES);
     }
 
     /// Checks one page: `sent` is the cursor the request carried, `next`
@@ -197,7 +209,7 @@ impl ChainGuard {
         };
         if next.is_some() && !advanced {
             self.stalled += 1;
-            if self.stalled >= MAX_STALLED_PAGES {
+            if self.stalled >= self.stall_limit {
                 return Err(GuardError::NoProgress {
                     pages: self.stalled,
                     at: self.last.unwrap_or(self.from),

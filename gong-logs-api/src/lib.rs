@@ -32,6 +32,7 @@ pub mod records;
 mod probe;
 mod retry;
 pub mod schema;
+mod spool;
 mod throttle;
 mod trace;
 

@@ -31,7 +31,7 @@ fn fast() -> ExportOptions {
             ..RetryPolicy::default()
         },
         concurrency: 8,
-        pages_per_window: 2,
+        split_min_pages: 2,
         ..ExportOptions::default()
     }
 }
@@ -132,7 +132,8 @@ async fn equal_timestamps_on_boundaries_and_identical_entries() {
         .await
         .unwrap();
     let mut options = fast();
-    options.pages_per_window = 1;
+    options.split_min_pages = 1;
+    options.min_slice = Duration::ZERO;
     let exporter = exporter(&sim, options);
     let (from, to) = range();
     let (got, _, err) = collect(&exporter, LogType::UserActivityLog, start_of(from), to).await;
@@ -284,6 +285,7 @@ async fn retries_exhausted_is_an_error_after_the_delivered_entries() {
     let sim = Simulator::start(config).await.unwrap();
     let mut options = fast();
     options.retry.max_retries = 2;
+    options.concurrency = 1; // one chain: its requests are the whole count
     let exporter = exporter(&sim, options);
     let (from, to) = range();
     let (got, _, err) = collect(&exporter, LogType::AccessLog, start_of(from), to).await;
@@ -301,7 +303,11 @@ async fn empty_range_is_empty_not_an_error() {
     let to: Timestamp = "2020-02-01T00:00:00Z".parse().unwrap();
     let (got, _, err) = collect(&exporter, LogType::AccessLog, start_of(from), to).await;
     assert_eq!((got.len(), err), (0, None));
-    assert_eq!(sim.stats().by_status.get(&404), Some(&1));
+    // One 404 per initial slice, and nothing more.
+    let chains = ExportStats::get(&exporter.stats().chains);
+    assert!(chains >= 1);
+    assert_eq!(sim.stats().by_status.get(&404), Some(&chains));
+    assert_eq!(sim.stats().total_requests, chains);
 }
 
 /// The `Stream` of entries: the simplest way to use the engine.
@@ -325,4 +331,104 @@ async fn entries_stream_yields_every_entry_in_order() {
         got.len(),
         want.len()
     );
+}
+
+/// Entries fetched ahead of the delivery beyond the memory cap go to the
+/// temporary file and come back in order: with a 1-byte cap, everything
+/// ahead of the head is spilled, and the result is still exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_spilled_to_disk_come_back_exactly_once() {
+    let mut config = SimConfig::testing(12, 900);
+    config.page_size = 20;
+    config.faults.latency_ms = 2;
+    let sim = Simulator::start(config).await.unwrap();
+    let mut options = fast();
+    options.buffer_bytes = 1;
+    options.split_min_pages = 1;
+    let exporter = exporter(&sim, options);
+    let (from, to) = range();
+    let (got, _, err) = collect(&exporter, LogType::UserActivityLog, start_of(from), to).await;
+    assert_eq!(err, None);
+    let want = texts(
+        sim.dataset()
+            .entries(gong_logs_sim::LogType::UserActivityLog),
+    );
+    assert!(
+        got == want,
+        "got {} entries, want {}",
+        got.len(),
+        want.len()
+    );
+    let stats = exporter.stats();
+    assert!(
+        ExportStats::get(&stats.spilled_bytes) > 0,
+        "nothing was spilled"
+    );
+    assert!(ExportStats::get(&stats.chains) > 1);
+}
+
+/// Several types at once: fetched concurrently, delivered one type after
+/// the other, each followed by its `TypeDone`, each exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_types_are_delivered_in_order_each_exactly_once() {
+    use gong_logs_api::export::Event;
+    let mut config = SimConfig::testing(13, 300);
+    config.page_size = 25;
+    config.faults.latency_ms = 3;
+    let sim = Simulator::start(config).await.unwrap();
+    let exporter = exporter(&sim, fast());
+    let (from, to) = range();
+    let types = [
+        LogType::UserCallPlay,
+        LogType::AccessLog,
+        LogType::ExternallySharedCallAccess,
+    ];
+    // The second type resumes in the middle: its start position counts.
+    let access = sim.dataset().entries(gong_logs_sim::LogType::AccessLog);
+    let resume = Position {
+        time: access[100].time,
+        count: access[..=100]
+            .iter()
+            .filter(|e| e.time == access[100].time)
+            .count() as u64,
+    };
+    let starts = vec![
+        (types[0], start_of(from)),
+        (types[1], resume),
+        (types[2], start_of(from)),
+    ];
+    let mut rx = exporter.export_types(starts, to);
+    let mut got: Vec<(LogType, Vec<String>)> = Vec::new();
+    let mut open: Option<(LogType, Vec<String>)> = None;
+    while let Some(event) = rx.recv().await {
+        match event.expect("no error") {
+            Event::Batch(batch) => {
+                let current = open.get_or_insert_with(|| (batch.log_type, Vec::new()));
+                assert_eq!(current.0, batch.log_type, "types interleaved");
+                current
+                    .1
+                    .extend(batch.entries.iter().map(|e| e.json().to_owned()));
+            }
+            Event::TypeDone(t) => {
+                let done = open.take().unwrap_or((t, Vec::new()));
+                assert_eq!(done.0, t);
+                got.push(done);
+            }
+        }
+    }
+    assert_eq!(got.iter().map(|(t, _)| *t).collect::<Vec<_>>(), types);
+    for (t, entries) in &got {
+        let all = texts(sim.dataset().entries(sim_type(*t)));
+        let want = if *t == LogType::AccessLog {
+            all[101..].to_vec()
+        } else {
+            all
+        };
+        assert!(
+            *entries == want,
+            "{t}: got {}, want {}",
+            entries.len(),
+            want.len()
+        );
+    }
 }

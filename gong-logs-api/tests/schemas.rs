@@ -378,7 +378,7 @@ proptest! {
             let options = ExportOptions {
                 rate_limit: None,
                 concurrency: 4,
-                pages_per_window: 2,
+                split_min_pages: 2,
                 ..ExportOptions::default()
             };
             let exporter = Exporter::new(client, options);

@@ -331,7 +331,8 @@ pub struct FetchArgs {
     #[arg(long, value_name = "DURATION", requires = "follow")]
     pub lag: Option<String>,
 
-    /// Requests per second, across all types and windows (Gong allows 3).
+    /// Requests per second, across all types (Gong allows 3; bursts of up
+    /// to N, and the rate backs off by itself after a 429).
     #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
     pub rate_limit: f64,
 
@@ -339,7 +340,11 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_retries: u32,
 
-    /// Time windows of a type fetched at once (they share the rate limit).
+    /// The most cursor chains fetched at once (they share the rate limit).
+    ///
+    /// The engine runs only as many as the rate limit and the round-trip
+    /// time need (3 at a 1 s round trip), as each costs up to one request
+    /// more than a single chain.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
@@ -368,8 +373,9 @@ pub struct FetchArgs {
     /// Print the first request of each type (method, URL, headers with the
     /// credentials redacted) to stdout, and send nothing.
     ///
-    /// Later requests follow Gong's cursor and split the range into windows,
-    /// with the same parameters. Needs no credentials (shown as <none>).
+    /// Later requests follow Gong's cursor with the same parameters, over
+    /// a few time slices of the range fetched at once. Needs no credentials
+    /// (shown as <none>).
     #[arg(long)]
     pub dry_run: bool,
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use gong_logs_api::export::{ExportError, ExportOptions, Exporter, Position, format_time};
+use gong_logs_api::export::{
+    Event, ExportError, ExportOptions, ExportStats, Exporter, Position, format_time,
+};
 use gong_logs_api::guard::{GuardError, OutOfRange};
 use gong_logs_api::{
     ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo, PageRequest,
@@ -512,6 +514,8 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             buf: Vec::new(),
             signals: Signals::new()?,
             host,
+            quota_checked: false,
+            quiet,
         };
         run.execute(resumed, quiet).await
     })
@@ -568,7 +572,7 @@ fn dry_run(
     let _ = crate::write_stdout(out.as_bytes());
     if !quiet {
         eprintln!(
-            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over time windows of the range{}.{}",
+            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over a few time slices of the range{}.{}",
             if plan.follow.is_some() {
                 ", then poll every --interval"
             } else {
@@ -643,6 +647,9 @@ struct Run<'a> {
     this_run: Vec<u64>,
     /// The base URL's host, named in every failure.
     host: String,
+    /// Whether the daily-quota estimate was looked at (once per run).
+    quota_checked: bool,
+    quiet: bool,
 }
 
 impl Run<'_> {
@@ -698,6 +705,25 @@ impl Run<'_> {
             r.checkpoint.entries = self.state.entries;
         }
         sink.commit()
+    }
+
+    /// Once the first pages have told how much there is: a warning when
+    /// the export needs more requests than Gong's daily quota.
+    fn check_quota(&mut self) {
+        if self.quota_checked {
+            return;
+        }
+        let estimate = ExportStats::get(&self.exporter.stats().estimated_requests);
+        if estimate == 0 {
+            return;
+        }
+        self.quota_checked = true;
+        if let Some(warning) = quota_warning(estimate, self.plan.options.rate_limit)
+            && !self.quiet
+        {
+            self.progress
+                .suspend(|| eprintln!("gong-logs: warning: {warning}"));
+        }
     }
 
     fn remaining(&self) -> Option<u64> {
@@ -796,20 +822,18 @@ impl Run<'_> {
 
     async fn all_types(&mut self) -> Result<Stop> {
         let plan = self.plan;
-        for (i, log_type) in plan.types.iter().enumerate() {
-            if self.state.types[i].done {
-                continue;
-            }
-            let start = self.state.types[i].position;
-            match self.pump(i, *log_type, start, plan.to).await? {
-                Stop::Done => {
-                    self.state.types[i].done = plan.follow.is_none();
-                    self.commit()?;
-                }
-                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-                Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
-                other => return Ok(other),
-            }
+        let pending: Vec<(usize, LogType, Position)> = plan
+            .types
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.state.types[*i].done)
+            .map(|(i, t)| (i, *t, self.state.types[i].position))
+            .collect();
+        match self.pump(pending, plan.to, plan.follow.is_none()).await? {
+            Stop::Done => {}
+            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+            Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
+            other => return Ok(other),
         }
         let Some(interval) = plan.follow else {
             return Ok(Stop::Done);
@@ -826,45 +850,70 @@ impl Run<'_> {
             let Ok(now) = Timestamp::now().checked_sub(plan.lag) else {
                 continue;
             };
-            for (i, log_type) in plan.types.iter().enumerate() {
-                let start = self.state.types[i].position;
-                if start.time >= now {
-                    continue;
-                }
-                match self.pump(i, *log_type, start, now).await? {
-                    Stop::Done => {}
-                    // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-                    Stop::Interrupted => return Ok(Stop::Done),
-                    other => return Ok(other),
-                }
+            let due: Vec<(usize, LogType, Position)> = plan
+                .types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i, *t, self.state.types[i].position))
+                .filter(|(_, _, start)| start.time < now)
+                .collect();
+            match self.pump(due, now, false).await? {
+                Stop::Done => {}
+                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+                Stop::Interrupted => return Ok(Stop::Done),
+                other => return Ok(other),
             }
         }
     }
 
-    /// Exports one type's `[start, to)` into the writer and sink.
+    /// Exports `[start, to)` of each type (fetched concurrently by the
+    /// engine, delivered one type after the other) into the writer and sink.
+    /// `mark_done`: record each finished type as done in the checkpoint.
     async fn pump(
         &mut self,
-        index: usize,
-        log_type: LogType,
-        start: Position,
+        types: Vec<(usize, LogType, Position)>,
         to: Timestamp,
+        mark_done: bool,
     ) -> Result<Stop> {
+        if types.is_empty() {
+            return Ok(Stop::Done);
+        }
         if self.remaining() == Some(0) {
             return Ok(Stop::Limit);
         }
-        let mut rx = self.exporter.export(log_type, start, to);
+        let mut rx = self
+            .exporter
+            .export_types(types.iter().map(|(_, t, p)| (*t, *p)).collect(), to);
+        let mut current = 0usize;
         loop {
             let item = tokio::select! {
                 biased;
                 () = self.signals.recv() => return Ok(Stop::Interrupted),
                 item = rx.recv() => item,
             };
+            self.check_quota();
             let batch = match item {
                 None => return Ok(Stop::Done),
                 Some(Err(e)) => {
                     return Err(export_failure(&e, &self.plan.options, &self.host));
                 }
-                Some(Ok(batch)) => batch,
+                Some(Ok(Event::TypeDone(_))) => {
+                    if mark_done && let Some((index, _, _)) = types.get(current) {
+                        self.state.types[*index].done = true;
+                        self.commit()?;
+                    }
+                    current += 1;
+                    continue;
+                }
+                Some(Ok(Event::Batch(batch))) => batch,
+            };
+            let Some(&(index, log_type, _)) =
+                types.get(current).filter(|(_, t, _)| *t == batch.log_type)
+            else {
+                return Err(Failure::new(
+                    FAILURE,
+                    anyhow!("internal error: the export delivered types out of order"),
+                ));
             };
             let mut limit_hit = false;
             let mut written = 0u64;
@@ -919,6 +968,30 @@ fn write_stdout_counting(bytes: &[u8], accepted: &mut usize) -> std::io::Result<
         }
     }
     out.flush()
+}
+
+/// Gong's daily request quota per company.
+const DAILY_QUOTA: u64 = 10_000;
+
+/// The warning for an export of `requests` requests, if it exceeds the
+/// daily quota.
+fn quota_warning(requests: u64, rate: Option<f64>) -> Option<String> {
+    if requests <= DAILY_QUOTA {
+        return None;
+    }
+    let hours = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| {
+            format!(
+                ", {:.1} hours at {r} requests/s",
+                requests as f64 / r / 3600.0
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "this export needs about {requests} requests{hours}: {:.1} days of Gong's quota of {DAILY_QUOTA} requests per day per company (shared with every other integration); run it with -o FILE --resume so that it can continue tomorrow, or narrow --from/--to",
+        requests as f64 / DAILY_QUOTA as f64
+    ))
 }
 
 /// Maps an export failure to its exit code and a message saying what to do,

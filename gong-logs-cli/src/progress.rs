@@ -182,10 +182,12 @@ pub fn summary(
 ) -> String {
     let total: u64 = per_type.iter().map(|(_, n)| n).sum();
     let types: Vec<String> = per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let requests = ExportStats::get(&stats.requests);
     let mut line = format!(
-        "{total} {} ({}), {} {}, {} {}",
+        "{total} {} ({}), {requests} {}, {} {}, {} {}",
         plural(total, "entry", "entries"),
         types.join(", "),
+        plural(requests, "request", "requests"),
         ExportStats::get(&stats.pages),
         plural(ExportStats::get(&stats.pages), "page", "pages"),
         ExportStats::get(&stats.retries),

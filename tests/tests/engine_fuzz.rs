@@ -156,7 +156,7 @@ async fn run(script: Vec<ScriptPage>, skip: bool) -> Result<Vec<(Timestamp, Stri
                 ..RetryPolicy::default()
             },
             concurrency: 4,
-            pages_per_window: 1,
+            split_min_pages: 1,
             out_of_range: if skip {
                 OutOfRange::Skip
             } else {

@@ -538,7 +538,10 @@ fn server_failures_after_retries_exit_1() {
         .run();
     run.code(1).one_line_error("HTTP 500");
     assert!(run.stderr.contains("after 2 attempts"), "{}", run.stderr);
-    assert_eq!(sim.requests(), 2);
+    // The first round of the plan runs up to 3 chains at once (Gong's
+    // 3 requests/s), each trying twice before the export stops.
+    let requests = sim.requests();
+    assert!((2..=6).contains(&requests), "{requests} requests");
 
     // Nothing listening: a transport error, exit 1.
     let port = {

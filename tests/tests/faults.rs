@@ -194,7 +194,7 @@ async fn run_scenario(scenario: Scenario) -> Outcome {
                 ..RetryPolicy::default()
             },
             concurrency: 4,
-            pages_per_window: 2,
+            split_min_pages: 2,
             ..ExportOptions::default()
         },
     );
