@@ -46,7 +46,10 @@ struct Limiter {
 }
 
 impl Limiter {
-    /// A token bucket refilled every `1/rate` holding `burst` tokens.
+    /// A token bucket refilled every `1/rate`; with `burst`, it holds one
+    /// token less than the rate (at least 1), so that the server's bucket
+    /// of `rate` keeps one in reserve for the jitter of the network: sending
+    /// exactly at the server's rate makes every early arrival a 429.
     fn new(rate: f64, burst: bool) -> Self {
         // At most one request a day, at least one per nanosecond.
         let period = Duration::try_from_secs_f64(1.0 / rate)
@@ -54,7 +57,8 @@ impl Limiter {
             .clamp(Duration::from_nanos(1), Duration::from_secs(86_400));
         // A burst of at most 1,000 keeps a huge --rate-limit sane.
         let burst = if burst {
-            NonZeroU32::new(rate.floor().clamp(1.0, 1_000.0) as u32).unwrap_or(NonZeroU32::MIN)
+            NonZeroU32::new((rate.floor() - 1.0).clamp(1.0, 1_000.0) as u32)
+                .unwrap_or(NonZeroU32::MIN)
         } else {
             NonZeroU32::MIN
         };
@@ -70,9 +74,9 @@ impl Limiter {
 
 impl Throttle {
     /// `rate` requests per second: a token bucket refilled every `1/rate`
-    /// that holds `floor(rate)` tokens (at least 1), as Gong's "3 requests
-    /// per second" allows 3 at once; `None` or a non-positive rate means
-    /// unlimited.
+    /// that holds `floor(rate) − 1` tokens (at least 1): Gong's "3 requests
+    /// per second" lets 2 go at once, and keeps a token of Gong's in reserve;
+    /// `None` or a non-positive rate means unlimited.
     pub fn new(rate: Option<f64>) -> Self {
         let configured = rate.filter(|r| r.is_finite() && *r > 0.0);
         Self {

@@ -331,8 +331,8 @@ pub struct FetchArgs {
     #[arg(long, value_name = "DURATION", requires = "follow")]
     pub lag: Option<String>,
 
-    /// Requests per second, across all types (Gong allows 3; bursts of up
-    /// to N, and the rate backs off by itself after a 429).
+    /// Requests per second, across all types (Gong allows 3; up to N−1 go
+    /// at once, and the rate backs off by itself after a 429).
     #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
     pub rate_limit: f64,
 
