@@ -34,6 +34,11 @@ fn fetch(sim: &TestSim, extra: &[&str]) -> Run {
             "jsonl",
             "--rate-limit",
             "1000",
+            // One cursor chain: the request counts below are those of one
+            // request and its retries (the engine's first round otherwise
+            // runs up to --concurrency chains at once).
+            "--concurrency",
+            "1",
             "--max-retries",
             "1",
         ])
