@@ -12,6 +12,7 @@ pub mod config;
 pub mod exit;
 mod fetch;
 pub mod fields;
+pub mod localfs;
 pub mod output;
 mod progress;
 mod sink;
