@@ -344,7 +344,7 @@ impl OutputLock {
                 }
                 Err(e) => {
                     return Err(Failure::usage(format!(
-                        "cannot create the lock file {}: {e}; check that the directory is writable",
+                        "cannot create the lock file {}: {e}; check that the directory exists and is writable",
                         path.display()
                     )));
                 }
