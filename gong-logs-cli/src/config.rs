@@ -191,9 +191,13 @@ fn redact_values(message: &str) -> String {
 pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
     use std::os::unix::fs::MetadataExt as _;
     let shown = path.display();
+    // Missing or not a file: reading it fails with its own message.
     let Ok(real) = std::fs::canonicalize(path) else {
         return Ok(());
     };
+    if !real.is_file() {
+        return Ok(());
+    }
     let home = home.and_then(|h| std::fs::canonicalize(h).ok());
     let me = crate::localfs::euid();
     let check = |p: &Path, is_dir: bool| -> Result<()> {

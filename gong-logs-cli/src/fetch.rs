@@ -485,7 +485,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         let exporter = Exporter::new(client, plan.options.clone());
         let progress = Progress::start(&exporter, show_bar);
         let mut run = Run {
-            writer: output::writer(
+            writer: output::writer_with(
                 plan.format,
                 plan.fields.clone(),
                 table_width(),

@@ -36,8 +36,18 @@ pub trait EntryWriter: Send {
 }
 
 /// Builds the writer for a format. `fields` only for csv and table;
-/// `width` caps table lines; `csv_safe` defuses formula-like csv cells.
+/// `width` caps table lines.
 pub fn writer(
+    format: Format,
+    fields: Option<Vec<FieldPath>>,
+    width: Option<usize>,
+) -> Box<dyn EntryWriter> {
+    writer_with(format, fields, width, false)
+}
+
+/// Like [`writer`]; `csv_safe` defuses formula-like csv cells
+/// (`--csv-safe`).
+pub fn writer_with(
     format: Format,
     fields: Option<Vec<FieldPath>>,
     width: Option<usize>,
