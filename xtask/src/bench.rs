@@ -26,6 +26,10 @@ pub struct Args {
     /// Do not write docs/BENCHMARKS.md.
     #[arg(long)]
     pub no_write: bool,
+    /// Run only this scenario (`csv`: CSV vs JSONL on 64 MB and 500 MB
+    /// values); prints its table, writes nothing.
+    #[arg(value_name = "SCENARIO", value_parser = ["csv"])]
+    pub only: Option<String>,
 }
 
 struct Row {
@@ -376,6 +380,9 @@ pub fn run(args: &Args) -> Result<()> {
         if args.no_write {
             cmd.arg("--no-write");
         }
+        if let Some(only) = &args.only {
+            cmd.arg(only);
+        }
         let status = cmd.status().context("cannot run cargo")?;
         ensure!(status.success(), "the release benchmark run failed");
         return Ok(());
@@ -387,11 +394,35 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
+    let csv_rows = |rows: &mut Vec<Row>, runs: &[crate::bench_csv::CsvRun]| {
+        for (name, value, target, met) in crate::bench_csv::rows(runs) {
+            rows.push(Row {
+                name: Box::leak(name.into_boxed_str()),
+                value,
+                target,
+                verdict: verdict(met, "over 3×".into()),
+            });
+        }
+    };
+    if args.only.as_deref() == Some("csv") {
+        let runs = runtime.block_on(crate::bench_csv::measure(&bin))?;
+        csv_rows(&mut rows, &runs);
+        println!("| benchmark | result | target | verdict |\n|---|---|---|---|");
+        for row in &rows {
+            println!(
+                "| {} | {} | {} | {} |",
+                row.name, row.value, row.target, row.verdict
+            );
+        }
+        return Ok(());
+    }
 
     runtime.block_on(async {
         sim_throughput(&mut rows).await?;
         rate_limit_efficiency(&bin, &mut rows).await?;
         cpu_throughput(&bin, &mut rows).await?;
+        let runs = crate::bench_csv::measure(&bin).await?;
+        csv_rows(&mut rows, &runs);
         let (rss_100k, t_100k) = memory(&bin, 100_000).await?;
         eprintln!(
             "memory: 100,000 entries: peak RSS {rss_100k} KiB ({:.1} s)",
