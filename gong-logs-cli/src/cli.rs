@@ -331,7 +331,7 @@ pub struct ConnectionArgs {
 #[derive(Debug, Args)]
 pub struct TypesArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "table")]
+    #[arg(short, long, value_enum, default_value = "table", ignore_case = true)]
     pub format: TypesFormat,
 }
 

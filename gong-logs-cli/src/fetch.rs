@@ -254,14 +254,14 @@ fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
         Target::Stdout => return Ok(OutputPlan::Stdout),
         Target::Special(p) => {
             if durable {
+                let flag = if plan.resume {
+                    "--resume"
+                } else {
+                    "--follow -o"
+                };
                 return Err(Failure::usage(format!(
-                    "-o {}: {} needs a regular file to keep its checkpoint, not a FIFO or device; drop {0} or write to a file",
-                    given.display(),
-                    if plan.resume {
-                        "--resume"
-                    } else {
-                        "--follow -o"
-                    }
+                    "-o {}: {flag} needs a regular file to keep its checkpoint, not a FIFO or device; drop {flag} or write to a file",
+                    given.display()
                 )));
             }
             return Ok(OutputPlan::Direct(p));

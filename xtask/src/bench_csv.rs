@@ -78,7 +78,10 @@ fn export(bin: &Path, sim: &Simulator, format: &str) -> Result<(Duration, u64)> 
     let mut stdout = child.stdout.take().expect("piped");
     let bytes = std::io::copy(&mut stdout, &mut std::io::sink())?;
     let status = child.wait()?;
-    ensure!(status.success(), "gong-logs --format {format} failed: {status}");
+    ensure!(
+        status.success(),
+        "gong-logs --format {format} failed: {status}"
+    );
     Ok((start.elapsed(), bytes))
 }
 
@@ -102,8 +105,7 @@ pub async fn measure(bin: &Path) -> Result<Vec<CsvRun>> {
         std::fs::remove_file(&data)?;
         let sim = sim?;
         let sim_ref = &sim;
-        let (jsonl, jsonl_bytes) =
-            tokio::task::block_in_place(|| export(bin, sim_ref, "jsonl"))?;
+        let (jsonl, jsonl_bytes) = tokio::task::block_in_place(|| export(bin, sim_ref, "jsonl"))?;
         let (csv, csv_bytes) = tokio::task::block_in_place(|| export(bin, sim_ref, "csv"))?;
         ensure!(
             jsonl_bytes > (size_mb * 1_000_000) as u64 && csv_bytes > (size_mb * 1_000_000) as u64,
