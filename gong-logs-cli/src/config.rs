@@ -274,6 +274,16 @@ fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
         .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
 }
 
+/// [`check_trusted`], then [`load_profiles`].
+fn load_trusted(
+    path: &Path,
+    explicit: bool,
+    env: EnvFn<'_>,
+) -> Result<Option<BTreeMap<String, Profile>>> {
+    check_trusted(path, env("HOME").as_deref().map(Path::new))?;
+    load_profiles(path, explicit)
+}
+
 /// Resolves base URL and credentials: flags > environment > profile.
 pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
     let env_profile = env("GONG_PROFILE");
@@ -282,10 +292,7 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
     let profile_name = chosen.unwrap_or_else(|| "default".to_owned());
 
     let profile = match config_path(env) {
-        Some((path, explicit)) => match {
-            check_trusted(&path, env("HOME").as_deref().map(Path::new))?;
-            load_profiles(&path, explicit)?
-        } {
+        Some((path, explicit)) => match load_trusted(&path, explicit, env)? {
             Some(mut profiles) => match profiles.remove(&profile_name) {
                 Some(p) => p,
                 None if profile_explicit => {
