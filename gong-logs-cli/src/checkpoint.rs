@@ -4,16 +4,19 @@
 //!
 //! ```json
 //! {
-//!   "version": 1,
+//!   "version": 2,
 //!   "command": {"types": ["AccessLog"], "from": "7d", "to": null, "format": "jsonl",
-//!               "fields": [], "users": [], "limit": null, "baseUrl": "https://api.gong.io"},
+//!               "fields": [], "users": [], "limit": null, "baseUrl": "https://api.gong.io",
+//!               "follow": false, "csvSafe": false},
 //!   "from": "2024-03-01T00:00:00Z",
 //!   "to": "2024-03-08T00:00:00Z",
 //!   "dataFile": "audit.jsonl.partial",
 //!   "dataLen": 123456,
+//!   "dataSha256": "9f86d0...",
 //!   "entries": 789,
 //!   "types": [{"logType": "AccessLog", "position": {"time": "...", "count": 2},
-//!              "entries": 789, "done": false}]
+//!              "entries": 789, "done": false}],
+//!   "checksum": "e3b0c4..."
 //! }
 //! ```
 //!
@@ -25,20 +28,34 @@
 //! sync): after a crash at any instant, the checkpoint describes a prefix of
 //! the data file, and truncating the data file to `dataLen` leaves exactly
 //! the entries before each type's position.
+//!
+//! The checkpoint is bound to its data: `dataSha256` is the SHA-256 of the
+//! first `dataLen` bytes of the data file (hashed incrementally as they are
+//! written), checked once on resume; `checksum` is the SHA-256 of the
+//! checkpoint itself (compact JSON, `checksum` empty), so an edited field is
+//! detected instead of silently losing or repeating entries. Every other
+//! field is validated too; a checkpoint that fails is refused (exit 2).
+//! Version 1 checkpoints (no hashes) are refused with a message.
+//!
+//! With `--follow -o FILE`, the data file is FILE itself (appended to) and
+//! the checkpoint stays after a clean stop, so `--follow --resume`
+//! continues.
 
-use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{Seek as _, SeekFrom, Write as _};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
+use gong_logs_api::LogType;
 use gong_logs_api::export::Position;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::exit::{Failure, Result};
+use crate::localfs::{self, with_suffix};
 
-/// Format version of the checkpoint file.
-pub const VERSION: u32 = 1;
+/// Format version of the checkpoint file (2: bound to its data by hashes).
+pub const VERSION: u32 = 2;
 
 /// The command a checkpoint belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -60,6 +77,12 @@ pub struct Identity {
     pub limit: Option<u64>,
     /// The base URL (never holds credentials: such URLs are refused).
     pub base_url: String,
+    /// `--follow` (the data file is the output itself).
+    #[serde(default)]
+    pub follow: bool,
+    /// `--csv-safe`.
+    #[serde(default)]
+    pub csv_safe: bool,
 }
 
 impl Identity {
@@ -89,6 +112,12 @@ impl Identity {
         }
         if self.base_url != other.base_url {
             out.push("base URL");
+        }
+        if self.follow != other.follow {
+            out.push("--follow");
+        }
+        if self.csv_safe != other.csv_safe {
+            out.push("--csv-safe");
         }
         out
     }
@@ -128,10 +157,17 @@ pub struct Checkpoint {
     pub data_file: String,
     /// Bytes of the data file this checkpoint covers.
     pub data_len: u64,
+    /// SHA-256 (hex) of those bytes.
+    #[serde(default)]
+    pub data_sha256: String,
     /// Entries written, all types.
     pub entries: u64,
     /// Per type, in export order.
     pub types: Vec<TypeState>,
+    /// SHA-256 (hex) of this checkpoint as compact JSON with this field
+    /// empty: detects edits.
+    #[serde(default)]
+    pub checksum: String,
 }
 
 impl Checkpoint {
@@ -148,21 +184,87 @@ impl Checkpoint {
                 users: Vec::new(),
                 limit: None,
                 base_url: String::new(),
+                follow: false,
+                csv_safe: false,
             },
             from: Timestamp::UNIX_EPOCH,
             to: Timestamp::UNIX_EPOCH,
             data_file: String::new(),
             data_len: 0,
+            data_sha256: hex(&Sha256::new().finalize()),
             entries: 0,
             types: Vec::new(),
+            checksum: String::new(),
         }
+    }
+
+    /// The checksum this checkpoint should carry.
+    pub fn compute_checksum(&self) -> String {
+        let mut copy = self.clone();
+        copy.checksum = String::new();
+        let bytes = serde_json::to_vec(&copy).expect("a checkpoint serializes");
+        hex(&Sha256::digest(&bytes))
+    }
+
+    /// Sets [`Self::checksum`] (done by [`store`]).
+    pub fn seal(&mut self) {
+        self.checksum = self.compute_checksum();
+    }
+
+    /// Checks every field for consistency (not against the data file: see
+    /// [`reopen_data`]). The message says what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.checksum != self.compute_checksum() {
+            return Err(
+                "its checksum does not match its content (it was edited or damaged)".into(),
+            );
+        }
+        if self.types.is_empty() {
+            return Err("it lists no log types".into());
+        }
+        let names: Vec<&str> = self.types.iter().map(|t| t.log_type.as_str()).collect();
+        if names
+            != self
+                .command
+                .types
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        {
+            return Err("its per-type states do not match its command's types".into());
+        }
+        for t in &self.types {
+            if t.log_type.parse::<LogType>().is_err() {
+                return Err(format!("it names an unknown log type {:?}", t.log_type));
+            }
+            if t.position.time < self.from || (!self.command.follow && t.position.time > self.to) {
+                return Err(format!(
+                    "the position of {} lies outside its time range",
+                    t.log_type
+                ));
+            }
+        }
+        if !self.command.follow && self.from >= self.to {
+            return Err("its time range is empty".into());
+        }
+        let sum = self
+            .types
+            .iter()
+            .try_fold(0u64, |acc, t| acc.checked_add(t.entries));
+        if sum != Some(self.entries) {
+            return Err("its entry counts do not add up".into());
+        }
+        if self.data_sha256.len() != 64 || !self.data_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err("its data hash is missing or malformed".into());
+        }
+        Ok(())
     }
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name: OsString = path.file_name().unwrap_or_default().to_owned();
-    name.push(suffix);
-    path.with_file_name(name)
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `FILE.gong-logs-checkpoint`.
@@ -192,45 +294,70 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads a checkpoint; `Ok(None)` if there is none.
+/// `FILE.gong-logs-checkpoint.tmp`.
+pub fn checkpoint_tmp_path(checkpoint: &Path) -> PathBuf {
+    with_suffix(checkpoint, ".tmp")
+}
+
+/// Reads and validates a checkpoint; `Ok(None)` if there is none. Never
+/// follows a symlink; refuses another user's file.
 pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
+    let shown = path.display();
+    let Some(bytes) = localfs::read_own(path)? else {
+        return Ok(None);
+    };
+    let start_over = "delete it and its data file to start over";
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::usage(format!("checkpoint {shown} is corrupt ({e}): {start_over}"))
+    })?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(1) => {
             return Err(Failure::usage(format!(
-                "cannot read checkpoint {}: {e}",
-                path.display()
+                "checkpoint {shown} was written by an older gong-logs (version 1) and cannot be checked against its data: finish that export with the gong-logs that wrote it, or {start_over}"
             )));
         }
-    };
-    let checkpoint: Checkpoint = serde_json::from_str(&text).map_err(|e| {
+        Some(v) => {
+            return Err(Failure::usage(format!(
+                "checkpoint {shown} has version {v} (this gong-logs reads {VERSION}): finish it with the gong-logs that wrote it, or {start_over}"
+            )));
+        }
+        None => {
+            return Err(Failure::usage(format!(
+                "checkpoint {shown} is corrupt (no version): {start_over}"
+            )));
+        }
+    }
+    let checkpoint: Checkpoint = serde_json::from_value(value).map_err(|e| {
+        Failure::usage(format!("checkpoint {shown} is corrupt ({e}): {start_over}"))
+    })?;
+    checkpoint.validate().map_err(|why| {
         Failure::usage(format!(
-            "checkpoint {} is corrupt ({e}): delete it and its .partial file to start over",
-            path.display()
+            "checkpoint {shown} cannot be trusted: {why}; {start_over}"
         ))
     })?;
-    if checkpoint.version != VERSION {
-        return Err(Failure::usage(format!(
-            "checkpoint {} has version {} (this gong-logs writes {VERSION}): finish it with the gong-logs that wrote it, or delete it to start over",
-            path.display(),
-            checkpoint.version
-        )));
-    }
     Ok(Some(checkpoint))
 }
 
-/// Replaces the checkpoint atomically and durably.
+/// Seals and replaces the checkpoint atomically and durably. The temporary
+/// file is created with `O_EXCL | O_NOFOLLOW`; a stale one of ours is
+/// replaced, a symlink or another user's file there is refused.
 pub fn store(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    let mut text = serde_json::to_vec_pretty(checkpoint).map_err(std::io::Error::other)?;
+    let tmp = checkpoint_tmp_path(path);
+    let mut sealed = checkpoint.clone();
+    sealed.seal();
+    let mut text = serde_json::to_vec_pretty(&sealed).map_err(std::io::Error::other)?;
     text.push(b'\n');
     {
-        let mut file = private_options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        let mut file = match localfs::create_new(&tmp, false) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                localfs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
+                std::fs::remove_file(&tmp)?;
+                localfs::create_new(&tmp, false)?
+            }
+            Err(e) => return Err(e),
+        };
         file.write_all(&text)?;
         file.sync_all()?;
     }
@@ -241,7 +368,6 @@ pub fn store(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
 /// Options creating files readable by the owner only (audit data is private).
 pub fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
@@ -249,44 +375,95 @@ pub fn private_options() -> OpenOptions {
     options
 }
 
-/// Opens the data file of a resumed export, truncated to what `checkpoint`
-/// covers, positioned at its end.
-pub fn reopen_partial(
-    partial: &Path,
+/// Hashes the first `len` bytes of `file` (from its start).
+fn hash_prefix(file: &mut File, len: u64) -> std::io::Result<Sha256> {
+    let mut hasher = Sha256::new();
+    file.seek(SeekFrom::Start(0))?;
+    let mut left = len;
+    let mut buf = vec![0u8; 1 << 16];
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(hasher)
+}
+
+/// Checks that `data` starts with exactly the bytes `checkpoint` covers
+/// (length and hash). Returns the file, the hash state of the committed
+/// prefix, and the file's full length.
+pub fn verify_data(
+    data: &Path,
     checkpoint: &Checkpoint,
     checkpoint_file: &Path,
-) -> Result<File> {
+) -> Result<(File, Sha256, u64)> {
     let broken = |what: String| {
         Failure::usage(format!(
-            "{what}, but checkpoint {} says {} bytes were written: delete the checkpoint to start over",
+            "{what}, but checkpoint {} says {} bytes were written: the data and its checkpoint disagree; delete both to start over",
             checkpoint_file.display(),
             checkpoint.data_len
         ))
     };
-    let mut file = match OpenOptions::new().read(true).write(true).open(partial) {
+    let mut file = match localfs::open_own(data) {
         Ok(f) => f,
-        Err(e) => return Err(broken(format!("cannot open {}: {e}", partial.display()))),
+        Err(e) if !data.exists() && std::fs::symlink_metadata(data).is_err() => {
+            drop(e);
+            return Err(broken(format!("{} is missing", data.display())));
+        }
+        Err(e) => return Err(e),
     };
     let len = file
         .metadata()
-        .map_err(|e| broken(format!("cannot read {}: {e}", partial.display())))?
+        .map_err(|e| broken(format!("cannot read {}: {e}", data.display())))?
         .len();
     if len < checkpoint.data_len {
-        return Err(broken(format!(
-            "{} holds only {len} bytes",
-            partial.display()
+        return Err(broken(format!("{} holds only {len} bytes", data.display())));
+    }
+    let hasher = hash_prefix(&mut file, checkpoint.data_len)
+        .map_err(|e| broken(format!("cannot read {}: {e}", data.display())))?;
+    if hex(&hasher.clone().finalize()) != checkpoint.data_sha256 {
+        return Err(Failure::usage(format!(
+            "the first {} bytes of {} differ from what checkpoint {} recorded (the file was changed): delete both to start over",
+            checkpoint.data_len,
+            data.display(),
+            checkpoint_file.display()
         )));
     }
+    Ok((file, hasher, len))
+}
+
+/// Opens the data file of a resumed export after [`verify_data`],
+/// truncated to what `checkpoint` covers, positioned at its end; also
+/// returns the hash state of those bytes.
+pub fn reopen_data(
+    data: &Path,
+    checkpoint: &Checkpoint,
+    checkpoint_file: &Path,
+) -> Result<(File, Sha256)> {
+    let (mut file, hasher, _) = verify_data(data, checkpoint, checkpoint_file)?;
     let io = |e: std::io::Error| {
         Failure::new(
             crate::exit::FAILURE,
-            anyhow::anyhow!("cannot truncate {}: {e}", partial.display()),
+            anyhow::anyhow!("cannot truncate {}: {e}", data.display()),
         )
     };
     file.set_len(checkpoint.data_len).map_err(io)?;
     file.sync_all().map_err(io)?;
     file.seek(SeekFrom::End(0)).map_err(io)?;
-    Ok(file)
+    Ok((file, hasher))
+}
+
+/// [`reopen_data`] without the hash state.
+pub fn reopen_partial(
+    partial: &Path,
+    checkpoint: &Checkpoint,
+    checkpoint_file: &Path,
+) -> Result<File> {
+    reopen_data(partial, checkpoint, checkpoint_file).map(|(f, _)| f)
 }
 
 #[cfg(test)]
@@ -318,11 +495,14 @@ mod tests {
                 users: vec![],
                 limit: None,
                 base_url: "https://api.gong.io".into(),
+                follow: false,
+                csv_safe: false,
             },
             from: t,
-            to: t,
+            to: "2024-03-02T00:00:00Z".parse().unwrap(),
             data_file: "audit.jsonl.partial".into(),
             data_len: 10,
+            data_sha256: hex(&Sha256::digest(b"0123456789")),
             entries: 1,
             types: vec![TypeState {
                 log_type: "AccessLog".into(),
@@ -330,10 +510,13 @@ mod tests {
                 entries: 1,
                 done: false,
             }],
+            checksum: String::new(),
         };
         assert_eq!(load(&path).unwrap(), None);
         store(&path, &checkpoint).unwrap();
-        assert_eq!(load(&path).unwrap(), Some(checkpoint.clone()));
+        let mut sealed = checkpoint.clone();
+        sealed.seal();
+        assert_eq!(load(&path).unwrap(), Some(sealed));
         let mut other = checkpoint.command.clone();
         other.to = Some("now".into());
         other.format = "csv".into();

@@ -262,9 +262,15 @@ pub struct FetchArgs {
         long,
         value_enum,
         value_name = "FORMAT",
-        hide_possible_values = true
+        hide_possible_values = true,
+        ignore_case = true
     )]
     pub format: Option<Format>,
+
+    /// In csv, prefix cells starting with =, +, -, @, tab or CR with ' so
+    /// spreadsheets do not run them as formulas (changes those values).
+    #[arg(long)]
+    pub csv_safe: bool,
 
     /// Columns for csv and table: comma list of dotted paths.
     ///
@@ -276,11 +282,15 @@ pub struct FetchArgs {
     #[arg(long, value_name = "PATHS", value_delimiter = ',')]
     pub fields: Vec<String>,
 
-    /// Write to FILE instead of stdout.
+    /// Write to FILE instead of stdout (- is stdout).
     ///
     /// The data goes to a temporary file in the same directory, is synced to
     /// disk, and is renamed to FILE only when the export succeeded: FILE is
-    /// never left half-written. With --resume, see there.
+    /// never left half-written; an existing FILE keeps its permissions, a
+    /// new one is created 0600. A FIFO or character device is written
+    /// directly; a symlink is resolved and its target replaced. One run at
+    /// a time per FILE (a lock beside it). With --resume or --follow, see
+    /// there.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -307,7 +317,9 @@ pub struct FetchArgs {
     /// commit left off (the same time range, even for relative times);
     /// the finished FILE holds every entry exactly once. On success
     /// FILE.partial becomes FILE and the checkpoint is deleted. Works with
-    /// jsonl, json and csv.
+    /// jsonl, json and csv. The checkpoint records the length and SHA-256 of
+    /// the data it covers; a data file or checkpoint that does not match is
+    /// refused.
     #[arg(long, requires = "output")]
     pub resume: bool,
 
@@ -315,7 +327,10 @@ pub struct FetchArgs {
     ///
     /// Each poll asks for entries from the last one seen up to now, and
     /// emits each new entry once. Ctrl-C or SIGTERM flushes and exits 0.
-    #[arg(long, conflicts_with_all = ["to", "resume"])]
+    /// With -o FILE, entries are appended to FILE itself and a checkpoint is
+    /// committed after every batch; after a crash, add --resume to continue
+    /// exactly where it stopped.
+    #[arg(long, conflicts_with = "to")]
     pub follow: bool,
 
     /// Time between two polls in --follow mode (e.g. 30s, 5m) [default: 60s].
@@ -424,7 +439,7 @@ pub struct ConnectionArgs {
 #[derive(Debug, Args)]
 pub struct TypesArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "table")]
+    #[arg(short, long, value_enum, default_value = "table", ignore_case = true)]
     pub format: TypesFormat,
 }
 

@@ -173,14 +173,121 @@ pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<Stri
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
         Failure::usage(format!(
-            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token",
-            e.message().trim()
+            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token (strings in quotes)",
+            redact_values(e.message().trim())
         ))
     })?;
     if profiles.values().any(Profile::holds_secret) {
         check_private(path)?;
     }
     Ok(Some(profiles))
+}
+
+/// KEYS of a profile: the only quoted words a parse message may keep.
+const KEYS: [&str; 4] = [
+    "base_url",
+    "access_key",
+    "access_key_secret",
+    "bearer_token",
+];
+
+/// Removes anything quoted (`` `...` `` or `"..."`) from a TOML parse
+/// message unless it is one of the known keys: such text comes from the file
+/// and could be a secret (toml quotes an unquoted number it cannot use as a
+/// string).
+fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = rest[open..].chars().next().unwrap_or('`');
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find(quote) {
+            Some(close) => {
+                let inner = &after[..close];
+                if KEYS.contains(&inner) || inner.chars().all(|c| c.is_ascii_punctuation()) {
+                    out.push(quote);
+                    out.push_str(inner);
+                    out.push(quote);
+                } else {
+                    out.push_str("a value");
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Refuses a config file that someone else could have written, as ssh
+/// does: the file and every directory above it (up to the home directory
+/// when it is inside it, else up to `/`) must be owned by the current user
+/// or root, and not writable by group or others (a root-owned sticky
+/// directory such as /tmp is fine). Otherwise another user could point
+/// `base_url` at their server and receive the credentials.
+#[cfg(unix)]
+pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let shown = path.display();
+    // Missing or not a file: reading it fails with its own message.
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return Ok(());
+    };
+    if !real.is_file() {
+        return Ok(());
+    }
+    let home = home.and_then(|h| std::fs::canonicalize(h).ok());
+    let me = crate::localfs::euid();
+    let check = |p: &Path, is_dir: bool| -> Result<()> {
+        let m = std::fs::metadata(p).map_err(|e| {
+            Failure::usage(format!(
+                "cannot inspect {} (for config file {shown}): {e}",
+                p.display()
+            ))
+        })?;
+        let what = if is_dir { "its directory " } else { "it" };
+        let named = if is_dir {
+            p.display().to_string()
+        } else {
+            String::new()
+        };
+        if m.uid() != me && m.uid() != 0 {
+            return Err(Failure::usage(format!(
+                "config file {shown} is not trusted: {what}{named} is owned by another user (uid {}); run `chown {me} {}` if it is yours, or use another config file",
+                m.uid(),
+                p.display()
+            )));
+        }
+        let mode = m.mode() & 0o7777;
+        let sticky_root = is_dir && m.uid() == 0 && mode & 0o1000 != 0;
+        if mode & 0o022 != 0 && !sticky_root {
+            return Err(Failure::usage(format!(
+                "config file {shown} is not trusted: {what}{named} is writable by group or others (mode {:03o}); run `chmod go-w {}`",
+                mode & 0o777,
+                p.display()
+            )));
+        }
+        Ok(())
+    };
+    check(&real, false)?;
+    let mut dir = real.parent();
+    while let Some(d) = dir {
+        check(d, true)?;
+        if home.as_deref() == Some(d) {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn check_trusted(_path: &Path, _home: Option<&Path>) -> Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -224,6 +331,16 @@ fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
         .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
 }
 
+/// [`check_trusted`], then [`load_profiles`].
+fn load_trusted(
+    path: &Path,
+    explicit: bool,
+    env: EnvFn<'_>,
+) -> Result<Option<BTreeMap<String, Profile>>> {
+    check_trusted(path, env("HOME").as_deref().map(Path::new))?;
+    load_profiles(path, explicit)
+}
+
 /// Resolves base URL and credentials: flags > environment > profile.
 pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
     let resolved = resolve_all(flags, env)?;
@@ -259,7 +376,7 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
     origin.profile.clone_from(&profile_name);
 
     let profile = match config_path(env) {
-        Some((path, explicit)) => match load_profiles(&path, explicit)? {
+        Some((path, explicit)) => match load_trusted(&path, explicit, env)? {
             Some(mut profiles) => match profiles.remove(&profile_name) {
                 Some(p) => p,
                 None if profile_explicit => {
@@ -500,6 +617,25 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:9");
         assert_eq!(c.credentials, Credentials::basic("fk", "fs"));
         assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn parse_errors_never_echo_values() {
+        let dir = write_config("[default]\naccess_key_secret = 987654321\n", 0o600);
+        let cfg = dir.path().join("config.toml");
+        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
+        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
+        assert_eq!(e.code, crate::exit::USAGE);
+        assert!(!e.message().contains("987654321"), "{}", e.message());
+        assert!(e.message().contains("line 2"), "{}", e.message());
+        assert_eq!(
+            redact_values("unknown field `tok3n`, expected one of `base_url`, `bearer_token`"),
+            "unknown field a value, expected one of `base_url`, `bearer_token`"
+        );
+        assert_eq!(
+            redact_values("expected `=` near \"sekrit"),
+            "expected `=` near "
+        );
     }
 
     #[test]

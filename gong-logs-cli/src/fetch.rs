@@ -21,9 +21,10 @@ use crate::cli::{FetchArgs, Format};
 use crate::config::{self, ConnectionFlags};
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
 use crate::fields::FieldPath;
+use crate::localfs::{self, Keep, OutputLock, Target};
 use crate::output::{self, EntryWriter};
 use crate::progress::{self, Progress};
-use crate::sink::Sink;
+use crate::sink::{ResumableSpec, Sink};
 
 /// Everything a fetch will do, validated.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ struct Plan {
     output: Option<PathBuf>,
     resume: bool,
     dry_run: bool,
+    csv_safe: bool,
     options: ExportOptions,
     /// Total deadline of one request.
     timeout: Duration,
@@ -109,9 +111,16 @@ impl Plan {
         } else {
             None
         };
+        // `-o -` is stdout.
+        let output = args.output.clone().filter(|p| p.as_os_str() != "-");
+        if args.resume && output.is_none() {
+            return Err(Failure::usage(
+                "--resume needs -o FILE (a file to keep the data and its checkpoint in), not stdout",
+            ));
+        }
         let format = match args.format {
             Some(f) => f,
-            None => match &args.output {
+            None => match &output {
                 Some(path) => match path
                     .extension()
                     .and_then(|e| e.to_str())
@@ -149,6 +158,17 @@ impl Plan {
             return Err(Failure::usage(
                 "--resume works with --format jsonl, json or csv, not table",
             ));
+        }
+        if args.follow && output.is_some() && format == Format::Table {
+            return Err(Failure::usage(
+                "--follow -o FILE works with --format jsonl, json or csv, not table",
+            ));
+        }
+        if args.csv_safe && format != Format::Csv {
+            return Err(Failure::usage(format!(
+                "--csv-safe applies to csv output, not {} (add --format csv)",
+                format.name()
+            )));
         }
         let users: Vec<String> = args
             .user
@@ -198,9 +218,10 @@ impl Plan {
             fields,
             users,
             limit: args.limit,
-            output: args.output.clone(),
+            output,
             resume: args.resume,
             dry_run: args.dry_run,
+            csv_safe: args.csv_safe,
             options,
             timeout,
         })
@@ -221,6 +242,8 @@ impl Plan {
             users: self.users.clone(),
             limit: self.limit,
             base_url: base_url.to_owned(),
+            follow: self.follow.is_some(),
+            csv_safe: self.csv_safe,
         }
     }
 
@@ -294,76 +317,138 @@ impl Plan {
 /// How the output will be opened, decided before any request.
 enum OutputPlan {
     Stdout,
-    Temp(PathBuf),
-    ResumeFresh(PathBuf),
-    ResumeContinue(PathBuf, Box<Checkpoint>),
+    /// A FIFO or character device, written through.
+    Direct(PathBuf),
+    Temp(PathBuf, Option<Keep>, OutputLock),
+    ResumeFresh(ResumableSpec),
+    ResumeContinue(ResumableSpec, Box<Checkpoint>),
     /// The export finished; only its checkpoint was left behind.
-    AlreadyDone(PathBuf, PathBuf),
+    AlreadyDone(PathBuf, PathBuf, OutputLock),
 }
 
 fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
-    let Some(path) = plan.output.clone() else {
+    let Some(given) = plan.output.clone() else {
         return Ok(OutputPlan::Stdout);
     };
-    if path.as_os_str().is_empty() || path.is_dir() {
-        return Err(Failure::usage(format!(
-            "-o {}: give a file path, not a directory",
-            path.display()
-        )));
-    }
-    let dir = checkpoint::parent_dir(&path);
-    if !dir.is_dir() {
-        return Err(Failure::usage(format!(
-            "-o {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
+    let durable = plan.resume || plan.follow.is_some();
+    let (path, keep) = match localfs::resolve_output(&given)? {
+        Target::Stdout => return Ok(OutputPlan::Stdout),
+        Target::Special(p) => {
+            if durable {
+                let flag = if plan.resume {
+                    "--resume"
+                } else {
+                    "--follow -o"
+                };
+                return Err(Failure::usage(format!(
+                    "-o {}: {flag} needs a regular file to keep its checkpoint, not a FIFO or device; drop {flag} or write to a file",
+                    given.display()
+                )));
+            }
+            return Ok(OutputPlan::Direct(p));
+        }
+        Target::New(p) => (p, None),
+        Target::Regular(p, keep) => (p, Some(keep)),
+    };
+    let shown = given.display().to_string();
     let ckpt_path = checkpoint::checkpoint_path(&path);
+    // Our own files: never a symlink, never another user's (before any
+    // request, and before the lock, whose file is one of them).
+    localfs::check_own(&localfs::lock_path(&path))?;
+    if durable {
+        localfs::check_own(&checkpoint::checkpoint_tmp_path(&ckpt_path))?;
+        if plan.follow.is_none() {
+            localfs::check_own(&checkpoint::partial_path(&path))?;
+        }
+    }
+    let lock = if plan.dry_run {
+        OutputLock::unlocked(&path)
+    } else {
+        OutputLock::acquire(&path, &shown)?
+    };
+    let ckpt_present = localfs::check_own(&ckpt_path)?;
     let existing = if plan.resume {
         checkpoint::load(&ckpt_path)?
-    } else if ckpt_path.exists() {
+    } else if ckpt_present {
         // Without --resume, its mere presence stops us (read or not).
         Some(checkpoint::Checkpoint::placeholder())
     } else {
         None
     };
+    let follow = plan.follow.is_some();
+    let spec = |lock| ResumableSpec {
+        target: path.clone(),
+        follow,
+        keep: if follow { None } else { keep },
+        lock,
+    };
     match (existing, plan.resume) {
-        (None, false) => Ok(OutputPlan::Temp(path)),
-        (None, true) => Ok(OutputPlan::ResumeFresh(path)),
+        (None, false) if !follow => Ok(OutputPlan::Temp(path, keep, lock)),
+        (None, _) => Ok(OutputPlan::ResumeFresh(spec(lock))),
         (Some(_), false) => Err(Failure::usage(format!(
-            "{} exists: an earlier export to {} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
+            "{} exists: an earlier export to {shown} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
             ckpt_path.display(),
-            path.display(),
             ckpt_path.display(),
-            checkpoint::partial_path(&path).display()
+            if follow {
+                path.display().to_string()
+            } else {
+                checkpoint::partial_path(&path).display().to_string()
+            }
         ))),
         (Some(ckpt), true) => {
             let differences = ckpt.command.differences(identity);
+            let spec = spec(lock);
+            let data = spec.data_path();
             if !differences.is_empty() {
                 return Err(Failure::usage(format!(
                     "checkpoint {} belongs to a different command (differs in {}): rerun that command with --resume, or delete {} and {} to start over",
                     ckpt_path.display(),
                     differences.join(", "),
                     ckpt_path.display(),
-                    checkpoint::partial_path(&path).display()
+                    data.display()
+                )));
+            }
+            let data_name = data
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ckpt.data_file != data_name {
+                return Err(Failure::usage(format!(
+                    "checkpoint {} names data file {:?}, not {data_name:?}: it belongs to another output; delete it to start over",
+                    ckpt_path.display(),
+                    ckpt.data_file
                 )));
             }
             // Killed after renaming the finished file but before deleting
-            // the checkpoint: the export is complete.
-            if ckpt.types.iter().all(|t| t.done)
-                && !checkpoint::partial_path(&path).exists()
-                && path.is_file()
+            // the checkpoint: the export is complete, if the file holds
+            // exactly what the checkpoint covers (plus at most a footer).
+            if !follow
+                && ckpt.types.iter().all(|t| t.done)
+                && std::fs::symlink_metadata(checkpoint::partial_path(&path)).is_err()
             {
-                return Ok(OutputPlan::AlreadyDone(path, ckpt_path));
+                let (_, _, len) = checkpoint::verify_data(&path, &ckpt, &ckpt_path)?;
+                if len - ckpt.data_len > MAX_FOOTER {
+                    return Err(Failure::usage(format!(
+                        "checkpoint {} says the export is complete, but {shown} holds {} bytes more than it covers: delete the checkpoint if {shown} is what you want",
+                        ckpt_path.display(),
+                        len - ckpt.data_len
+                    )));
+                }
+                return Ok(OutputPlan::AlreadyDone(path, ckpt_path, spec.lock));
             }
-            // The range is the one the first run resolved.
+            // The range is the one the first run resolved (following: from
+            // its start to now).
             plan.from = ckpt.from;
-            plan.to = ckpt.to;
-            Ok(OutputPlan::ResumeContinue(path, Box::new(ckpt)))
+            if !follow {
+                plan.to = ckpt.to;
+            }
+            Ok(OutputPlan::ResumeContinue(spec, Box::new(ckpt)))
         }
     }
 }
+
+/// The longest footer a writer adds after the last commit (json's `\n]\n`).
+const MAX_FOOTER: u64 = 3;
 
 /// Runs `gong-logs fetch`.
 pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
@@ -418,18 +503,17 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             command: identity,
             from: plan.from,
             to: plan.to,
-            data_file: plan
-                .output
-                .as_deref()
-                .map(|p| {
-                    checkpoint::partial_path(p)
-                        .file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned()
-                })
-                .unwrap_or_default(),
+            data_file: match &output {
+                OutputPlan::ResumeFresh(spec) => spec
+                    .data_path()
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                _ => String::new(),
+            },
             data_len: 0,
+            data_sha256: String::new(),
             entries: 0,
             types: plan
                 .types
@@ -444,11 +528,12 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
                     done: false,
                 })
                 .collect(),
+            checksum: String::new(),
         },
     };
 
     if plan.dry_run {
-        if let OutputPlan::AlreadyDone(path, _) = &output {
+        if let OutputPlan::AlreadyDone(path, ..) = &output {
             if !quiet {
                 eprintln!(
                     "gong-logs: dry run: {} is already complete; nothing would be sent",
@@ -461,7 +546,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         return Ok(());
     }
 
-    if let OutputPlan::AlreadyDone(path, ckpt_path) = &output {
+    if let OutputPlan::AlreadyDone(path, ckpt_path, _lock) = &output {
         std::fs::remove_file(ckpt_path).map_err(|e| {
             Failure::new(
                 FAILURE,
@@ -480,9 +565,10 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     let resumed = matches!(output, OutputPlan::ResumeContinue(..));
     let sink = match output {
         OutputPlan::Stdout => Sink::Stdout,
-        OutputPlan::Temp(path) => Sink::temp(&path)?,
-        OutputPlan::ResumeFresh(path) => Sink::resumable_fresh(&path, state.clone())?,
-        OutputPlan::ResumeContinue(path, ckpt) => Sink::resumable_continue(&path, *ckpt)?,
+        OutputPlan::Direct(path) => Sink::direct(&path)?,
+        OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock)?,
+        OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone())?,
+        OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt)?,
         OutputPlan::AlreadyDone(..) => unreachable!("handled above"),
     };
 
@@ -502,7 +588,12 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         let exporter = Exporter::new(client, plan.options.clone());
         let progress = Progress::start(&exporter, show_bar);
         let mut run = Run {
-            writer: output::writer(plan.format, plan.fields.clone(), table_width()),
+            writer: output::writer_with(
+                plan.format,
+                plan.fields.clone(),
+                table_width(),
+                plan.csv_safe,
+            ),
             stdout_tty: matches!(sink, Sink::Stdout) && std::io::stdout().is_terminal(),
             earlier: if resumed { state.entries } else { 0 },
             this_run: vec![0; plan.types.len()],

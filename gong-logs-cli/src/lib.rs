@@ -15,6 +15,7 @@ pub mod exit;
 mod fetch;
 pub mod fields;
 mod fit;
+pub mod localfs;
 pub mod output;
 mod progress;
 pub mod redact;

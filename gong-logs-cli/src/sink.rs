@@ -1,29 +1,45 @@
-//! Where output bytes go: stdout, a file renamed into place on success, or
-//! a resumable file with its checkpoint.
+//! Where output bytes go: stdout, a FIFO or character device written
+//! through, a file renamed into place on success, or a resumable file with
+//! its checkpoint (`--resume`, and `--follow -o FILE`, which appends to FILE
+//! itself). Every file output holds the output's lock for the whole run.
 
 use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
+use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
-use crate::checkpoint::{self, Checkpoint, parent_dir, sync_dir};
+use crate::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
 use crate::exit::{FAILURE, Failure, Result};
+use crate::localfs::{self, Keep, OutputLock};
 
 /// An output destination.
 #[derive(Debug)]
 pub enum Sink {
     /// Standard output, flushed after each write.
     Stdout,
+    /// A FIFO or character device, written through.
+    Direct {
+        /// The open device or FIFO.
+        file: File,
+        /// Its path, for messages.
+        target: PathBuf,
+    },
     /// A temporary file next to `target`, renamed to it on success.
     Temp {
         /// The temporary file (deleted when dropped).
         file: NamedTempFile,
         /// The final path.
         target: PathBuf,
+        /// The mode (and owner) of the file it replaces.
+        keep: Option<Keep>,
+        /// The output's lock.
+        lock: OutputLock,
     },
-    /// `target.partial` plus `target.gong-logs-checkpoint`.
+    /// `target.partial` (or `target` itself when following) plus
+    /// `target.gong-logs-checkpoint`.
     Resumable(Box<Resumable>),
 }
 
@@ -31,20 +47,62 @@ pub enum Sink {
 #[derive(Debug)]
 pub struct Resumable {
     file: File,
-    partial: PathBuf,
+    /// The data file: `target.partial`, or `target` when following.
+    data: PathBuf,
     target: PathBuf,
     checkpoint_path: PathBuf,
     /// The checkpoint as last committed (positions updated by the caller).
     pub checkpoint: Checkpoint,
+    /// SHA-256 of every byte of the data file so far.
+    hasher: Sha256,
+    /// Bytes in the data file.
+    len: u64,
+    /// Following: the data file is the output; it is never renamed and the
+    /// checkpoint stays.
+    follow: bool,
+    keep: Option<Keep>,
+    _lock: OutputLock,
 }
 
 fn io_failure(e: std::io::Error, what: String) -> Failure {
     Failure::new(FAILURE, anyhow!(e).context(what))
 }
 
+/// How a resumable sink starts.
+#[derive(Debug)]
+pub struct ResumableSpec {
+    /// The output path (resolved).
+    pub target: PathBuf,
+    /// `--follow`: append to the output itself.
+    pub follow: bool,
+    /// The mode of the output it replaces (not following).
+    pub keep: Option<Keep>,
+    /// The output's lock.
+    pub lock: OutputLock,
+}
+
+impl ResumableSpec {
+    /// The data file.
+    pub fn data_path(&self) -> PathBuf {
+        if self.follow {
+            self.target.clone()
+        } else {
+            checkpoint::partial_path(&self.target)
+        }
+    }
+}
+
 impl Sink {
+    /// A FIFO or character device.
+    pub fn direct(target: &Path) -> Result<Self> {
+        Ok(Self::Direct {
+            file: localfs::open_special(target)?,
+            target: target.to_owned(),
+        })
+    }
+
     /// A temp-file sink for `target`.
-    pub fn temp(target: &Path) -> Result<Self> {
+    pub fn temp(target: &Path, keep: Option<Keep>, lock: OutputLock) -> Result<Self> {
         let dir = parent_dir(target);
         let name = target
             .file_name()
@@ -63,44 +121,64 @@ impl Sink {
         Ok(Self::Temp {
             file,
             target: target.to_owned(),
+            keep,
+            lock,
         })
     }
 
-    /// A fresh resumable sink: `target.partial` created empty.
-    pub fn resumable_fresh(target: &Path, checkpoint: Checkpoint) -> Result<Self> {
-        let partial = checkpoint::partial_path(target);
-        let file = checkpoint::private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&partial)
-            .map_err(|e| {
-                Failure::usage(format!(
-                    "cannot create {}: {e}; check that the directory exists and is writable",
-                    partial.display()
-                ))
-            })?;
+    /// A fresh resumable sink: the data file created empty (`O_EXCL`,
+    /// `O_NOFOLLOW`; a stale `.partial` of ours is replaced; an existing
+    /// output is never appended to without its checkpoint).
+    pub fn resumable_fresh(spec: ResumableSpec, checkpoint: Checkpoint) -> Result<Self> {
+        let data = spec.data_path();
+        let file = if spec.follow {
+            localfs::create_new(&data, true).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Failure::usage(format!(
+                        "{} exists and has no checkpoint: --follow -o appends to a file it started; move it away, or give another -o",
+                        data.display()
+                    ))
+                } else {
+                    Failure::usage(format!(
+                        "cannot create {}: {e}; check that the directory exists and is writable",
+                        data.display()
+                    ))
+                }
+            })?
+        } else {
+            localfs::create_replacing(&data, true)?
+        };
         Ok(Self::Resumable(Box::new(Resumable {
             file,
-            checkpoint_path: checkpoint::checkpoint_path(target),
-            partial,
-            target: target.to_owned(),
+            checkpoint_path: checkpoint::checkpoint_path(&spec.target),
+            data,
+            target: spec.target,
             checkpoint,
+            hasher: Sha256::new(),
+            len: 0,
+            follow: spec.follow,
+            keep: spec.keep,
+            _lock: spec.lock,
         })))
     }
 
-    /// A resumed sink: `target.partial` truncated to what `checkpoint` covers.
-    pub fn resumable_continue(target: &Path, checkpoint: Checkpoint) -> Result<Self> {
-        let partial = checkpoint::partial_path(target);
-        let checkpoint_path = checkpoint::checkpoint_path(target);
-        let file = checkpoint::reopen_partial(&partial, &checkpoint, &checkpoint_path)?;
+    /// A resumed sink: the data file verified against `checkpoint` and
+    /// truncated to what it covers.
+    pub fn resumable_continue(spec: ResumableSpec, checkpoint: Checkpoint) -> Result<Self> {
+        let data = spec.data_path();
+        let checkpoint_path = checkpoint::checkpoint_path(&spec.target);
+        let (file, hasher) = checkpoint::reopen_data(&data, &checkpoint, &checkpoint_path)?;
         Ok(Self::Resumable(Box::new(Resumable {
             file,
             checkpoint_path,
-            partial,
-            target: target.to_owned(),
+            data,
+            target: spec.target,
+            len: checkpoint.data_len,
             checkpoint,
+            hasher,
+            follow: spec.follow,
+            keep: spec.keep,
+            _lock: spec.lock,
         })))
     }
 
@@ -108,7 +186,9 @@ impl Sink {
     pub fn describe(&self) -> Option<String> {
         match self {
             Self::Stdout => None,
-            Self::Temp { target, .. } => Some(target.display().to_string()),
+            Self::Direct { target, .. } | Self::Temp { target, .. } => {
+                Some(target.display().to_string())
+            }
             Self::Resumable(r) => Some(r.target.display().to_string()),
         }
     }
@@ -132,26 +212,29 @@ impl Sink {
                 out.write_all(bytes)?;
                 out.flush()
             }
+            Self::Direct { file, .. } => file.write_all(bytes),
             Self::Temp { file, .. } => file.write_all(bytes),
-            Self::Resumable(r) => r.file.write_all(bytes),
+            Self::Resumable(r) => {
+                r.file.write_all(bytes)?;
+                r.hasher.update(bytes);
+                r.len += bytes.len() as u64;
+                Ok(())
+            }
         }
     }
 
     /// Makes everything written so far durable and records it in the
     /// checkpoint (resumable sinks only): the data first, then the
-    /// checkpoint that covers it.
+    /// checkpoint that covers it (its length and hash).
     pub fn commit(&mut self) -> Result<()> {
         let Self::Resumable(r) = self else {
             return Ok(());
         };
         r.file
             .sync_data()
-            .map_err(|e| io_failure(e, format!("cannot sync {}", r.partial.display())))?;
-        r.checkpoint.data_len = r
-            .file
-            .metadata()
-            .map_err(|e| io_failure(e, format!("cannot read {}", r.partial.display())))?
-            .len();
+            .map_err(|e| io_failure(e, format!("cannot sync {}", r.data.display())))?;
+        r.checkpoint.data_len = r.len;
+        r.checkpoint.data_sha256 = hex(&r.hasher.clone().finalize());
         checkpoint::store(&r.checkpoint_path, &r.checkpoint).map_err(|e| {
             io_failure(
                 e,
@@ -161,7 +244,8 @@ impl Sink {
     }
 
     /// Completes the output: the file is synced and renamed into place; a
-    /// resumable export's checkpoint is deleted.
+    /// resumable export's checkpoint is deleted (a followed file keeps its
+    /// checkpoint, to continue with `--follow --resume`).
     pub fn finish(self) -> Result<()> {
         match self {
             Self::Stdout => match std::io::stdout().flush() {
@@ -169,8 +253,22 @@ impl Sink {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.map_err(|e| io_failure(e, "cannot write to stdout".into())),
             },
-            Self::Temp { file, target } => {
+            Self::Direct { file, target } => {
+                drop(file);
+                let _ = target;
+                Ok(())
+            }
+            Self::Temp {
+                file,
+                target,
+                keep,
+                lock,
+            } => {
                 let shown = target.display().to_string();
+                if let Some(keep) = keep {
+                    keep.apply(file.as_file())
+                        .with_context(|| format!("cannot keep the permissions of {shown}"))?;
+                }
                 file.as_file()
                     .sync_all()
                     .with_context(|| format!("cannot sync the data of {shown}"))?;
@@ -182,16 +280,24 @@ impl Sink {
                 })?;
                 sync_dir(&parent_dir(&target))
                     .with_context(|| format!("cannot sync the directory of {shown}"))?;
+                drop(lock);
                 Ok(())
             }
             Self::Resumable(r) => {
                 let shown = r.target.display().to_string();
                 r.file
                     .sync_all()
-                    .with_context(|| format!("cannot sync {}", r.partial.display()))?;
+                    .with_context(|| format!("cannot sync {}", r.data.display()))?;
+                if r.follow {
+                    return Ok(());
+                }
+                if let Some(keep) = r.keep {
+                    keep.apply(&r.file)
+                        .with_context(|| format!("cannot keep the permissions of {shown}"))?;
+                }
                 drop(r.file);
-                std::fs::rename(&r.partial, &r.target)
-                    .with_context(|| format!("cannot rename {} to {shown}", r.partial.display()))?;
+                std::fs::rename(&r.data, &r.target)
+                    .with_context(|| format!("cannot rename {} to {shown}", r.data.display()))?;
                 sync_dir(&parent_dir(&r.target))
                     .with_context(|| format!("cannot sync the directory of {shown}"))?;
                 match std::fs::remove_file(&r.checkpoint_path) {
@@ -221,6 +327,7 @@ impl Sink {
             Self::Stdout => {
                 let _ = std::io::stdout().flush();
             }
+            Self::Direct { .. } => {}
             Self::Temp { file, .. } => {
                 let _ = file.close();
             }

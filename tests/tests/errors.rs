@@ -90,19 +90,6 @@ fn cases(sim_url: &str) -> Vec<Case> {
         ),
         c("cannot be used with", t(&["--follow"])),
         case(
-            "cannot be used with",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "1d",
-                "--follow",
-                "--resume",
-                "-o",
-                "x.jsonl",
-            ],
-        ),
-        case(
             "--follow",
             &["-t", "AccessLog", "--from", "1d", "--interval", "5m"],
         ),
@@ -140,7 +127,6 @@ fn cases(sim_url: &str) -> Vec<Case> {
         c("cannot be used with", t(&["-q", "-v"])),
         // ---- formats and fields
         c("'xml'", t(&["--format", "xml"])),
-        c("'JSONL'", t(&["--format", "JSONL"])),
         c("--format", t(&["--format", ""])),
         c(
             "--fields",

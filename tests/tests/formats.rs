@@ -118,6 +118,14 @@ fn csv_has_fixed_columns_and_loses_nothing() {
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // RFC 4180 line ends (as the README says), and `extra` is always a JSON
+    // object, `{}` when there is nothing else.
+    assert_eq!(run.stdout.matches("\r\n").count(), rows.len() + 1);
+    assert!(run.stdout.ends_with("\r\n"));
+    assert!(rows.iter().all(|r| r[10].starts_with('{')));
+    assert!(rows.iter().any(|r| &r[10] == "{}"));
+    // Format names in any case.
+    assert_eq!(fetch(&sim, &["-t", "all", "-f", "CSV"]).stdout, run.stdout);
     let mut expected = Vec::new();
     for t in ALL_TYPES {
         for json in sim.entries(t, FROM, TO) {
@@ -268,7 +276,7 @@ fn empty_period_is_success_with_empty_output() {
         ("table", ""),
         (
             "csv",
-            "logType,eventTime,userId,userEmailAddress,userFullName,impersonatorUserId,impersonatorEmailAddress,impersonatorFullName,impersonatorCompanyId,logRecord,extra\n",
+            "logType,eventTime,userId,userEmailAddress,userFullName,impersonatorUserId,impersonatorEmailAddress,impersonatorFullName,impersonatorCompanyId,logRecord,extra\r\n",
         ),
     ] {
         let run = sim

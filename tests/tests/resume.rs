@@ -186,7 +186,7 @@ fn sigint_keeps_the_checkpoint_and_says_how_to_resume() {
     assert!(checkpoint(&out).exists() && partial(&out).exists());
     let ckpt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checkpoint(&out)).unwrap()).unwrap();
-    assert_eq!(ckpt["version"], 1);
+    assert_eq!(ckpt["version"], 2);
     assert_eq!(
         ckpt["command"]["types"],
         serde_json::json!(["AccessLog", "UserCallPlay"])
@@ -297,19 +297,48 @@ fn killed_between_the_final_rename_and_the_checkpoint_deletion() {
     sim.cmd().args(&args).run().ok();
     let done = std::fs::read_to_string(&out).unwrap();
     // The state a kill right after the rename leaves: the finished file and
-    // a checkpoint saying every type is done.
-    let mut ckpt: serde_json::Value = serde_json::from_str(&saved).unwrap();
-    for t in ckpt["types"].as_array_mut().unwrap() {
+    // the last checkpoint, which says every type is done and covers the
+    // whole file (rebuilt from the saved one, sealed as gong-logs does).
+    let mut ckpt: gong_logs_cli::checkpoint::Checkpoint = serde_json::from_str(&saved).unwrap();
+    for t in &mut ckpt.types {
+        t.done = true;
+    }
+    let requests = sim.requests();
+    // First, an edited checkpoint (done: true by hand, not resealed): refused.
+    let mut edited: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    for t in edited["types"].as_array_mut().unwrap() {
         t["done"] = true.into();
     }
-    std::fs::write(checkpoint(&out), ckpt.to_string()).unwrap();
-    let requests = sim.requests();
+    std::fs::write(checkpoint(&out), edited.to_string()).unwrap();
+    sim.cmd()
+        .args(&args)
+        .run()
+        .code(2)
+        .one_line_error("cannot be trusted");
+    // Sealed, but covering only the first run's part of the file: the
+    // file holds more than the checkpoint, refused.
+    gong_logs_cli::checkpoint::store(&checkpoint(&out), &ckpt).unwrap();
+    sim.cmd()
+        .args(&args)
+        .run()
+        .code(2)
+        .one_line_error("says the export is complete");
+    // The real state: covering the whole file.
+    ckpt.data_len = done.len() as u64;
+    ckpt.data_sha256 = sha256_hex(done.as_bytes());
+    gong_logs_cli::checkpoint::store(&checkpoint(&out), &ckpt).unwrap();
+    assert_eq!(sim.requests(), requests);
     let run = sim.cmd().args(&args).run();
     run.ok();
     assert!(run.stderr.contains("already complete"), "{}", run.stderr);
     assert_eq!(sim.requests(), requests);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), done);
     assert_eq!(dir_listing(dir.path()), ["audit.jsonl"]);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    gong_logs_cli::checkpoint::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// The data file and checkpoint of a resumable export to `out` (any

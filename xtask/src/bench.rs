@@ -49,6 +49,8 @@ pub enum Part {
     Sim,
     /// CPU throughput and the serde_json bound.
     Cpu,
+    /// CSV vs JSONL on one 64 MB and one 500 MB `logRecord` value.
+    Csv,
     /// Peak RSS at 100,000 and 1,000,000 entries.
     Memory,
     /// `gong-logs --version` start-up.
@@ -383,6 +385,16 @@ pub fn run(args: &Args) -> Result<()> {
         .build()?;
     let mut rows = Vec::new();
     let runs = |part: Part| args.only.is_empty() || args.only.contains(&part);
+    let csv_rows = |rows: &mut Vec<Row>, runs: &[crate::bench_csv::CsvRun]| {
+        for (name, value, target, met) in crate::bench_csv::rows(runs) {
+            rows.push(Row {
+                name,
+                value,
+                target,
+                verdict: verdict(met, "over 3×".into()),
+            });
+        }
+    };
 
     runtime.block_on(async {
         if runs(Part::Sim) {
@@ -393,6 +405,10 @@ pub fn run(args: &Args) -> Result<()> {
         }
         if runs(Part::Cpu) {
             cpu_throughput(&bin, &mut rows).await?;
+        }
+        if runs(Part::Csv) {
+            let runs = crate::bench_csv::measure(&bin).await?;
+            csv_rows(&mut rows, &runs);
         }
         if !runs(Part::Memory) {
             return Ok(());

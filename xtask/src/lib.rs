@@ -4,6 +4,7 @@
 //! dispatches. The modules are a library so tests can call them directly.
 
 pub mod bench;
+pub mod bench_csv;
 pub mod demo;
 pub mod reconcile;
 pub mod workflows;
