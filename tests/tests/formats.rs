@@ -283,6 +283,8 @@ fn empty_period_is_success_with_empty_output() {
                 "2023-05-02",
                 "--format",
                 format,
+                "--rate-limit",
+                "1000",
             ])
             .run();
         run.ok();
