@@ -443,7 +443,7 @@ fn bearer_token_works_too() {
 fn pages_windows_and_retries_still_give_every_entry_once() {
     // Small pages, several windows at once, and every request failing once
     // (500, 502 HTML, 503 Retry-After, dropped connection, truncated body).
-    let mut config = SimConfig::testing(11, 300);
+    let mut config = SimConfig::testing(11, 120);
     config.page_size = 17;
     config.faults = FaultConfig {
         p_500: 0.2,
@@ -479,7 +479,7 @@ fn pages_windows_and_retries_still_give_every_entry_once() {
     assert!(sim.stats().faults.total_failures() > 0);
     let summary = run.stderr.lines().last().unwrap();
     assert!(
-        summary.contains("600 entries (AccessLog 300, UserCallPlay 300)"),
+        summary.contains("240 entries (AccessLog 120, UserCallPlay 120)"),
         "{summary}"
     );
     assert!(!summary.contains(" 0 retries"), "{summary}");
