@@ -184,7 +184,7 @@ async fn expired_cursors_are_recovered_without_loss_or_repeat() {
 }
 
 /// Every distinct request fails once (500, 502 HTML, 503, dropped
-/// connection, cut-off body in turn) before it succeeds.
+/// connection, cut-off body, 429, stall in turn) before it succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_kind_is_retried_to_an_exact_result() {
     let mut config = SimConfig::testing(11, 600);
@@ -195,9 +195,25 @@ async fn every_fault_kind_is_retried_to_an_exact_result() {
     config.faults.p_503 = 0.01;
     config.faults.p_drop = 0.01;
     config.faults.p_truncate = 0.01;
-    config.faults.retry_after_503 = 1;
+    config.faults.p_429 = 0.01;
+    config.faults.p_stall = 0.01;
+    // Retry-After 0: no second-long pauses here (waiting them out is what
+    // `rate_limit_and_retry_after_are_respected` and the e2e matrix check).
+    config.faults.retry_after_503 = 0;
+    config.faults.retry_after_429 = 0;
     let sim = Simulator::start(config).await.unwrap();
-    let exporter = exporter(&sim, fast());
+    // Stalled requests end with the client's read timeout (the stall lasts
+    // 30 s, so only a working timeout gets past it).
+    let client = GongClient::new({
+        let mut c = ClientConfig::new(
+            sim.base_url(),
+            Credentials::basic("sim-access-key", "sim-secret"),
+        );
+        c.read_timeout = Duration::from_millis(500);
+        c
+    })
+    .unwrap();
+    let exporter = Exporter::new(client, fast());
     let (from, to) = range();
     let (got, _, err) = collect(&exporter, LogType::AccessLog, start_of(from), to).await;
     assert_eq!(err, None);
@@ -215,7 +231,9 @@ async fn every_fault_kind_is_retried_to_an_exact_result() {
             && f.bad_gateway > 0
             && f.service_unavailable > 0
             && f.dropped_connection > 0
-            && f.truncated_body > 0,
+            && f.truncated_body > 0
+            && f.too_many_requests > 0
+            && f.stalled > 0,
         "{f:?}"
     );
     assert_eq!(stats.retry_after_violations, 0, "{stats:?}");
@@ -255,26 +273,33 @@ async fn resume_from_any_position_yields_exactly_the_rest() {
     }
 }
 
-/// The shared throttle keeps the client under the server's limit, and a 429's
-/// Retry-After holds back every request.
+/// A 429's Retry-After is waited out before the refused request is sent
+/// again: every distinct request is refused once (a 429 decided like a
+/// fault, so it comes however slow the client), with `Retry-After: 1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_and_retry_after_are_respected() {
-    let mut config = SimConfig::testing(9, 200);
-    config.page_size = 10;
-    config.rate_limit = 10.0;
-    config.burst = 1;
+    let mut config = SimConfig::testing(9, 60);
+    // One page per request: the refusals of the first round overlap, so
+    // the test waits about one second per page in a chain.
+    config.page_size = 100;
+    config.faults.fail_each_request_once = true;
+    config.faults.p_429 = 0.01;
+    config.faults.retry_after_429 = 1;
     let sim = Simulator::start(config).await.unwrap();
-    // The client asks for more than the server allows: 429s will come.
     let mut options = fast();
     options.rate_limit = Some(40.0);
     let exporter = exporter(&sim, options);
     let (from, to) = range();
     let (got, _, err) = collect(&exporter, LogType::UserActivityLog, start_of(from), to).await;
     assert_eq!(err, None);
-    assert_eq!(got.len(), 200);
+    assert_eq!(got.len(), 60);
     let stats = sim.stats();
-    assert!(stats.rate_limited > 0, "{stats:?}");
+    assert!(stats.faults.too_many_requests > 0, "{stats:?}");
     assert_eq!(stats.retry_after_violations, 0, "{stats:?}");
+    assert!(
+        ExportStats::get(&exporter.stats().rate_limited) >= stats.faults.too_many_requests,
+        "every 429 was seen as one"
+    );
 }
 
 #[tokio::test]

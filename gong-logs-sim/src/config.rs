@@ -98,8 +98,23 @@ pub struct FaultConfig {
     /// Probability of sending headers (full `Content-Length`) and about half the
     /// body, then closing the connection.
     pub p_truncate: f64,
+    /// Probability of a 429 with a `Retry-After` (`retry_after_429`) and Gong's
+    /// JSON body, as the rate limiter sends, but decided like the other faults
+    /// (so it does not depend on how fast the client is).
+    pub p_429: f64,
+    /// Probability of a stall: the request is held without a byte of answer
+    /// until the client gives up (its read timeout) and closes the
+    /// connection; if it has not after `stall_ms`, the connection is dropped.
+    /// Unlike `jitter_ms` against a client timeout, the outcome does not
+    /// depend on timing: a stalled request never gets its data.
+    pub p_stall: f64,
     /// `Retry-After` seconds sent with injected 503s.
     pub retry_after_503: u64,
+    /// `Retry-After` seconds sent with injected 429s (`p_429`).
+    pub retry_after_429: u64,
+    /// How long a stalled request is held before its connection is dropped
+    /// (a hang guard: clients are expected to time out much sooner).
+    pub stall_ms: u64,
     /// Fixed latency added to every valid request, in milliseconds.
     pub latency_ms: u64,
     /// Extra uniform random latency in `0..=jitter_ms` milliseconds.
@@ -107,7 +122,7 @@ pub struct FaultConfig {
     /// Deterministic mode: every distinct request (by its full raw query string)
     /// fails once before it succeeds. The fault kind cycles round-robin through
     /// the kinds whose probability is > 0 (in the order 500, 502, 503, drop,
-    /// truncate), or is always a 500 when none is. In this mode the
+    /// truncate, 429, stall), or is always a 500 when none is. In this mode the
     /// probabilities only select kinds; no random faults are drawn.
     pub fail_each_request_once: bool,
 }
@@ -120,7 +135,11 @@ impl Default for FaultConfig {
             p_503: 0.0,
             p_drop: 0.0,
             p_truncate: 0.0,
+            p_429: 0.0,
+            p_stall: 0.0,
             retry_after_503: 1,
+            retry_after_429: 1,
+            stall_ms: 30_000,
             latency_ms: 0,
             jitter_ms: 0,
             fail_each_request_once: false,
@@ -131,7 +150,14 @@ impl Default for FaultConfig {
 impl FaultConfig {
     pub(crate) fn any_random(&self) -> bool {
         !self.fail_each_request_once
-            && (self.p_500 + self.p_502 + self.p_503 + self.p_drop + self.p_truncate) > 0.0
+            && (self.p_500
+                + self.p_502
+                + self.p_503
+                + self.p_drop
+                + self.p_truncate
+                + self.p_429
+                + self.p_stall)
+                > 0.0
     }
 
     pub(crate) fn any_latency(&self) -> bool {
@@ -290,6 +316,8 @@ impl SimConfig {
             ("p_503", f.p_503),
             ("p_drop", f.p_drop),
             ("p_truncate", f.p_truncate),
+            ("p_429", f.p_429),
+            ("p_stall", f.p_stall),
         ];
         for (name, p) in probs {
             if !(0.0..=1.0).contains(&p) {

@@ -16,7 +16,9 @@
 //!   answering 429 with an integer `Retry-After`.
 //!
 //! And what a real network adds, on demand: 500s, HTML 502s, 503s with
-//! `Retry-After`, dropped connections, truncated bodies, latency, and a
+//! `Retry-After`, 429s decided like faults (not by speed), dropped
+//! connections, truncated bodies, stalls (no answer until the client gives
+//! up), latency, and a
 //! deterministic "every distinct request fails once" mode. Faults only hit
 //! requests that passed auth, rate limiting and validation.
 //!
@@ -38,4 +40,4 @@ pub use data::{Dataset, Entry};
 pub use error::{ParseLogTypeError, SimError};
 pub use misbehave::Misbehave;
 pub use server::Simulator;
-pub use stats::{FaultStats, RETRY_AFTER_GRACE, Stats};
+pub use stats::{FaultStats, Stats};

@@ -112,9 +112,27 @@ struct Args {
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     fault_truncate: f64,
 
+    /// Probability (0..1) of a 429 with Retry-After (see --retry-after-429),
+    /// whatever the request rate.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_429: f64,
+
+    /// Probability (0..1) of a stall: no answer until the client gives up
+    /// (the connection is dropped after --stall-ms).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    fault_stall: f64,
+
     /// Retry-After seconds sent with injected 503s.
     #[arg(long = "retry-after-503", default_value_t = 1, value_name = "SECONDS")]
     retry_after_503: u64,
+
+    /// Retry-After seconds sent with injected 429s (--fault-429).
+    #[arg(long = "retry-after-429", default_value_t = 1, value_name = "SECONDS")]
+    retry_after_429: u64,
+
+    /// How long a stalled request is held before its connection is dropped.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    stall_ms: u64,
 
     /// Latency added to every valid request, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
@@ -172,7 +190,11 @@ impl Args {
                 p_503: self.fault_503,
                 p_drop: self.fault_drop,
                 p_truncate: self.fault_truncate,
+                p_429: self.fault_429,
+                p_stall: self.fault_stall,
                 retry_after_503: self.retry_after_503,
+                retry_after_429: self.retry_after_429,
+                stall_ms: self.stall_ms,
                 latency_ms: self.latency_ms,
                 jitter_ms: self.jitter_ms,
                 fail_each_request_once: self.fail_each_once,

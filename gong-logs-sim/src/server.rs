@@ -404,6 +404,8 @@ impl Shared {
             (f.p_503, FaultKind::ServiceUnavailable),
             (f.p_drop, FaultKind::DropConnection),
             (f.p_truncate, FaultKind::TruncateBody),
+            (f.p_429, FaultKind::TooManyRequests),
+            (f.p_stall, FaultKind::Stall),
         ]
         .into_iter()
         .filter(|(p, _)| *p > 0.0)
@@ -493,6 +495,8 @@ impl Shared {
             (f.p_503, FaultKind::ServiceUnavailable),
             (f.p_drop, FaultKind::DropConnection),
             (f.p_truncate, FaultKind::TruncateBody),
+            (f.p_429, FaultKind::TooManyRequests),
+            (f.p_stall, FaultKind::Stall),
         ] {
             acc += p;
             if u < acc {
@@ -522,16 +526,16 @@ impl Shared {
         status: StatusCode,
         content_type: &'static str,
         body: Vec<u8>,
-        retry_after: Option<u64>,
+        retry_after: Option<(&str, u64)>,
     ) -> Response {
         self.counters.status(status.as_u16());
         let mut r = Response::new(Body::from(body));
         *r.status_mut() = status;
         r.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if let Some(secs) = retry_after {
+        if let Some((query, secs)) = retry_after {
             r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
-            self.counters.issued_retry_after(secs);
+            self.counters.issued_retry_after(query, secs);
         }
         r
     }
@@ -540,8 +544,9 @@ impl Shared {
         self.respond(status, JSON, error_body(message), None)
     }
 
-    fn error_retry(&self, status: StatusCode, message: &str, secs: u64) -> Response {
-        self.respond(status, JSON, error_body(message), Some(secs))
+    /// An error with `Retry-After: secs`, refusing the request `query`.
+    fn error_retry(&self, status: StatusCode, message: &str, query: &str, secs: u64) -> Response {
+        self.respond(status, JSON, error_body(message), Some((query, secs)))
     }
 
     /// Checks a cursor against this request; returns `(offset, page)`.
@@ -999,8 +1004,8 @@ async fn logs(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let _in_flight = s.counters.arrive();
     let query = query.as_deref().unwrap_or("");
+    let _in_flight = s.counters.arrive(query);
 
     if let Err(msg) = s.authorized(&headers) {
         return s.error(StatusCode::UNAUTHORIZED, msg);
@@ -1012,6 +1017,7 @@ async fn logs(
             return s.error_retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 "API request limit exceeded: too many requests per second",
+                query,
                 secs,
             );
         }
@@ -1023,6 +1029,7 @@ async fn logs(
             return s.error_retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 "API request limit exceeded: daily quota used up",
+                query,
                 secs,
             );
         }
@@ -1078,8 +1085,23 @@ async fn logs(
                 FaultKind::ServiceUnavailable => s.error_retry(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Service temporarily unavailable, retry later",
+                    query,
                     s.config.faults.retry_after_503,
                 ),
+                FaultKind::TooManyRequests => s.error_retry(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "API request limit exceeded: too many requests per second",
+                    query,
+                    s.config.faults.retry_after_429,
+                ),
+                FaultKind::Stall => {
+                    // No answer: the client's read timeout ends this (hyper
+                    // drops the handler when the client closes the
+                    // connection); past the hang guard, drop it ourselves.
+                    tokio::time::sleep(Duration::from_millis(s.config.faults.stall_ms)).await;
+                    conn.abort.store(true, Ordering::Relaxed);
+                    Response::new(Body::empty())
+                }
                 FaultKind::DropConnection => {
                     // Every further I/O on this socket fails: hyper closes it
                     // without writing a byte of this response.

@@ -1,7 +1,8 @@
 //! Counters behind `GET /_sim/stats` and [`crate::Simulator::stats`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -20,12 +21,14 @@ pub struct Stats {
     pub in_flight: u64,
     /// Highest number of `/v2/logs` requests handled at the same time.
     pub concurrency_peak: u64,
-    /// Requests that arrived before the latest `Retry-After` deadline the
-    /// simulator had issued (on a 429 or 503) had passed, and more than
-    /// [`RETRY_AFTER_GRACE`] after it was issued (requests arriving sooner
-    /// were already on their way when the client got the answer). Counted globally:
-    /// Gong's limits are per company, so a client should hold all its
-    /// requests, not just the one that was refused.
+    /// Requests that repeat a request refused with a `Retry-After` (on a 429
+    /// or 503; the same raw query string) before that `Retry-After` has
+    /// passed. A retry can only leave once its refusal was received, so this
+    /// counts what the client sent after it knew, with no time window and no
+    /// grace: it does not depend on how fast the machine is. (It cannot see
+    /// whether *other* requests were held meanwhile; a new process that
+    /// repeats a request whose refusal its predecessor never read is counted
+    /// too, so such tests use `Retry-After: 0` or wait the refusal out.)
     pub retry_after_violations: u64,
     /// 429s because the token bucket was empty.
     pub rate_limited: u64,
@@ -54,6 +57,12 @@ pub struct FaultStats {
     pub truncated_body: u64,
     /// Requests that were delayed by `latency_ms`/`jitter_ms`.
     pub latency: u64,
+    /// Injected 429s (`p_429`; the rate limiter's are in `Stats::rate_limited`).
+    #[serde(default)]
+    pub too_many_requests: u64,
+    /// Requests stalled without an answer (`p_stall`).
+    #[serde(default)]
+    pub stalled: u64,
 }
 
 impl FaultStats {
@@ -64,6 +73,8 @@ impl FaultStats {
             + self.service_unavailable
             + self.dropped_connection
             + self.truncated_body
+            + self.too_many_requests
+            + self.stalled
     }
 }
 
@@ -75,13 +86,15 @@ pub(crate) enum FaultKind {
     ServiceUnavailable,
     DropConnection,
     TruncateBody,
+    TooManyRequests,
+    Stall,
 }
 
 const STATUS_SLOTS: usize = 600;
 
-/// Requests arriving this soon after a `Retry-After` was issued are taken
-/// to have been sent before the client saw it, and are not violations.
-pub const RETRY_AFTER_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+/// Refused requests remembered for the Retry-After check, at most (older
+/// ones whose Retry-After has passed are forgotten first).
+const REFUSED_KEPT: usize = 10_000;
 
 #[derive(Debug)]
 pub(crate) struct Counters {
@@ -91,15 +104,14 @@ pub(crate) struct Counters {
     in_flight: AtomicU64,
     peak: AtomicU64,
     violations: AtomicU64,
-    /// Nanoseconds since `epoch` before which requests violate Retry-After.
-    retry_deadline: AtomicU64,
-    /// When the latest Retry-After was issued (nanoseconds since `epoch`).
-    retry_issued: AtomicU64,
+    /// Raw query string of each request refused with a Retry-After, and
+    /// until when (nanoseconds since `epoch`) it must not be repeated.
+    refused: Mutex<HashMap<String, u64>>,
     rate_limited: AtomicU64,
     quota_exceeded: AtomicU64,
     pages: AtomicU64,
     entries: AtomicU64,
-    faults: [AtomicU64; 6],
+    faults: [AtomicU64; 8],
 }
 
 impl Counters {
@@ -111,8 +123,7 @@ impl Counters {
             in_flight: AtomicU64::new(0),
             peak: AtomicU64::new(0),
             violations: AtomicU64::new(0),
-            retry_deadline: AtomicU64::new(0),
-            retry_issued: AtomicU64::new(0),
+            refused: Mutex::new(HashMap::new()),
             rate_limited: AtomicU64::new(0),
             quota_exceeded: AtomicU64::new(0),
             pages: AtomicU64::new(0),
@@ -125,14 +136,16 @@ impl Counters {
         self.epoch.elapsed().as_nanos() as u64
     }
 
-    /// Counts an arriving request and checks it against the Retry-After deadline.
-    pub(crate) fn arrive(&self) -> InFlight<'_> {
+    fn refused(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts an arriving request (its raw query string) and checks that it
+    /// does not repeat a refused one before its Retry-After has passed.
+    pub(crate) fn arrive(&self, query: &str) -> InFlight<'_> {
         self.total.fetch_add(1, Relaxed);
         let now = self.now_nanos();
-        let grace = RETRY_AFTER_GRACE.as_nanos() as u64;
-        if now < self.retry_deadline.load(Relaxed)
-            && now > self.retry_issued.load(Relaxed).saturating_add(grace)
-        {
+        if self.refused().get(query).is_some_and(|until| now < *until) {
             self.violations.fetch_add(1, Relaxed);
         }
         let now = self.in_flight.fetch_add(1, Relaxed) + 1;
@@ -140,13 +153,16 @@ impl Counters {
         InFlight(self)
     }
 
-    /// Records that a `Retry-After: secs` was issued now.
-    pub(crate) fn issued_retry_after(&self, secs: u64) {
-        let deadline = self
-            .now_nanos()
-            .saturating_add(secs.saturating_mul(1_000_000_000));
-        self.retry_deadline.fetch_max(deadline, Relaxed);
-        self.retry_issued.fetch_max(self.now_nanos(), Relaxed);
+    /// Records that the request `query` was refused now with `Retry-After: secs`.
+    pub(crate) fn issued_retry_after(&self, query: &str, secs: u64) {
+        let now = self.now_nanos();
+        let until = now.saturating_add(secs.saturating_mul(1_000_000_000));
+        let mut refused = self.refused();
+        if refused.len() >= REFUSED_KEPT {
+            refused.retain(|_, u| *u > now);
+        }
+        let slot = refused.entry(query.to_owned()).or_insert(0);
+        *slot = (*slot).max(until);
     }
 
     pub(crate) fn status(&self, code: u16) {
@@ -175,6 +191,8 @@ impl Counters {
             FaultKind::ServiceUnavailable => 2,
             FaultKind::DropConnection => 3,
             FaultKind::TruncateBody => 4,
+            FaultKind::TooManyRequests => 6,
+            FaultKind::Stall => 7,
         };
         self.faults[i].fetch_add(1, Relaxed);
     }
@@ -211,6 +229,8 @@ impl Counters {
                 dropped_connection: f(3),
                 truncated_body: f(4),
                 latency: f(5),
+                too_many_requests: f(6),
+                stalled: f(7),
             },
         }
     }
@@ -224,8 +244,7 @@ impl Counters {
         }
         self.peak.store(self.in_flight.load(Relaxed), Relaxed);
         self.violations.store(0, Relaxed);
-        self.retry_deadline.store(0, Relaxed);
-        self.retry_issued.store(0, Relaxed);
+        self.refused().clear();
         self.rate_limited.store(0, Relaxed);
         self.quota_exceeded.store(0, Relaxed);
         self.pages.store(0, Relaxed);

@@ -249,15 +249,40 @@ impl Cmd {
         self
     }
 
-    /// The underlying command (to spawn and kill).
+    /// The underlying command (to spawn and kill), with the default rate
+    /// (see [`Self::run`]) if it is a `fetch`.
     pub fn command(&mut self) -> &mut Command {
+        self.fast_fetch();
         &mut self.command
     }
 
+    /// Unless the test chose its own, `fetch` runs at `--rate-limit 1000`:
+    /// the simulators of these tests have no rate limit, and the CLI's
+    /// default of 3 requests/s would make a test wait a third of a second
+    /// per request for nothing. (Tests about the rate pass the flag.)
+    fn fast_fetch(&mut self) {
+        let args: Vec<&std::ffi::OsStr> = self.command.get_args().collect();
+        // A completion request (`GONG_LOGS_COMPLETE`) passes words, not flags.
+        let completing = self
+            .command
+            .get_envs()
+            .any(|(k, v)| k == "GONG_LOGS_COMPLETE" && v.is_some());
+        let fetch = !completing && args.iter().any(|a| *a == "fetch");
+        let chosen = args.iter().any(|a| {
+            a.to_str()
+                .is_some_and(|a| a.starts_with("--rate-limit") || a == "--help" || a == "-h")
+        });
+        if fetch && !chosen {
+            self.command.args(["--rate-limit", "1000"]);
+        }
+    }
+
     /// Runs to completion (60 s at most) with `assert_cmd`, and checks that
-    /// no secret was printed.
+    /// no secret was printed. A `fetch` without `--rate-limit` gets
+    /// `--rate-limit 1000`.
     pub fn run(&mut self) -> Run {
         const LIMIT: Duration = Duration::from_secs(60);
+        self.fast_fetch();
         let command = std::mem::replace(&mut self.command, Command::new(binary()));
         let started = std::time::Instant::now();
         let output = assert_cmd::Command::from_std(command)

@@ -75,7 +75,7 @@ fn follow_emits_new_entries_once_and_stops_cleanly_on_sigterm() {
     let now = jiff::Timestamp::now();
     let mut config = SimConfig::testing(4, 60);
     config.start = Some(now - jiff::SignedDuration::from_secs(20));
-    config.end = Some(now + jiff::SignedDuration::from_secs(3));
+    config.end = Some(now + jiff::SignedDuration::from_secs(2));
     config.log_types = vec![SimType::UserCallPlay, SimType::AccessLog];
     let sim = TestSim::start(config);
     let start = (now - jiff::SignedDuration::from_secs(60)).to_string();
@@ -99,8 +99,8 @@ fn follow_emits_new_entries_once_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
         .spawn()
         .unwrap();
-    // Wait until every entry (all end within 3 s) arrived, then one more
-    // poll interval (nothing may come twice), then SIGTERM.
+    // Wait until every entry (all end within 2 s) arrived, then one more
+    // poll (nothing may come twice), then SIGTERM.
     let started = std::time::Instant::now();
     while std::fs::read_to_string(&out_path).unwrap().lines().count() < 120 {
         assert!(
@@ -113,7 +113,15 @@ fn follow_emits_new_entries_once_and_stops_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(1_500));
+    // One more poll of each type (counted at the simulator, not timed).
+    let polled = sim.requests();
+    while sim.requests() < polled + 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "--follow stopped polling"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -100,7 +100,8 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
                     "--to",
                     DATA_END,
                 ])
-                .args(["--max-retries", "0", "--concurrency", "1", "-o"])
+                .args(["--max-retries", "0", "--concurrency", "1"])
+                .args(["--rate-limit", "1000", "-o"])
                 .args([&out])
                 .run();
             run.code(1).one_line_error("HTTP 500");

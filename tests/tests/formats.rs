@@ -291,6 +291,8 @@ fn empty_period_is_success_with_empty_output() {
                 "2023-05-02",
                 "--format",
                 format,
+                "--rate-limit",
+                "1000",
             ])
             .run();
         run.ok();
@@ -449,7 +451,7 @@ fn bearer_token_works_too() {
 fn pages_windows_and_retries_still_give_every_entry_once() {
     // Small pages, several windows at once, and every request failing once
     // (500, 502 HTML, 503 Retry-After, dropped connection, truncated body).
-    let mut config = SimConfig::testing(11, 300);
+    let mut config = SimConfig::testing(11, 120);
     config.page_size = 17;
     config.faults = FaultConfig {
         p_500: 0.2,
@@ -485,7 +487,7 @@ fn pages_windows_and_retries_still_give_every_entry_once() {
     assert!(sim.stats().faults.total_failures() > 0);
     let summary = run.stderr.lines().last().unwrap();
     assert!(
-        summary.contains("600 entries (AccessLog 300, UserCallPlay 300)"),
+        summary.contains("240 entries (AccessLog 120, UserCallPlay 120)"),
         "{summary}"
     );
     assert!(!summary.contains(" 0 retries"), "{summary}");

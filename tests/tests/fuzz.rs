@@ -712,7 +712,8 @@ fn the_engine_waits_out_a_small_retry_after_then_succeeds() {
 #[test]
 fn a_huge_retry_after_neither_panics_nor_hangs() {
     for value in ["18446744073709551615", "9223372036854775807", "4000000000"] {
-        let outcome = retry_after_outcome(value, Duration::from_secs(3));
+        // A hang guard: a clean error comes at once; only a hang waits it out.
+        let outcome = retry_after_outcome(value, Duration::from_secs(30));
         assert!(
             outcome
                 .as_ref()

@@ -48,30 +48,40 @@ fn scan_dir(dir: &Path) -> usize {
 
 #[test]
 fn checkpoints_and_data_files_hold_no_secret() {
-    for auth in BOTH {
-        let mut config = SimConfig::testing(31, 120);
-        config.page_size = 10;
-        config.faults.p_500 = 0.2;
-        let sim = TestSim::start(config);
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("audit.jsonl");
-        let mut failed = 0;
-        loop {
-            let run = cmd(&sim, auth, false)
-                .args(["fetch", "-t", "all", "--rate-limit", "1000"])
-                .args(["--max-retries", "0", "--resume", "-o"])
-                .args([&out])
-                .args(RANGE)
-                .run();
-            if run.code == Some(0) {
-                break;
-            }
-            failed += 1;
-            // The checkpoint, its data file (and a temporary file, if any).
-            assert!(scan_dir(dir.path()) >= 2, "{auth:?}");
-        }
-        assert!(failed > 0, "{auth:?}: the checkpoint was never left behind");
-        scan_dir(dir.path());
+    // Basic and Bearer side by side (each mostly waits for its processes).
+    let handles: Vec<_> = BOTH
+        .into_iter()
+        .map(|auth| {
+            std::thread::spawn(move || {
+                let mut config = SimConfig::testing(31, 40);
+                config.page_size = 10;
+                config.faults.p_500 = 0.2;
+                let sim = TestSim::start(config);
+                let dir = tempfile::tempdir().unwrap();
+                let out = dir.path().join("audit.jsonl");
+                let mut failed = 0;
+                loop {
+                    let run = cmd(&sim, auth, false)
+                        .args(["fetch", "-t", "all", "--rate-limit", "1000"])
+                        .args(["--max-retries", "0", "--resume", "-o"])
+                        .args([&out])
+                        .args(RANGE)
+                        .run();
+                    if run.code == Some(0) {
+                        break;
+                    }
+                    failed += 1;
+                    assert!(failed < 200, "{auth:?}: no progress");
+                    // The checkpoint, its data file (and a temporary file, if any).
+                    assert!(scan_dir(dir.path()) >= 2, "{auth:?}");
+                }
+                assert!(failed > 0, "{auth:?}: the checkpoint was never left behind");
+                scan_dir(dir.path());
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 }
 

@@ -7,5 +7,5 @@ pub mod bench;
 pub mod bench_csv;
 pub mod demo;
 pub mod reconcile;
-pub mod workflows;
 pub mod schemas;
+pub mod workflows;
