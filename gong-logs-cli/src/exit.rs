@@ -85,7 +85,8 @@ mod tests {
     #[test]
     fn messages_are_one_line_and_redacted() {
         register_secret("hunter2-secret");
-        let error = anyhow::anyhow!("bad\n  thing: hunter2-secret\n\nmore").context("reading config");
+        let error =
+            anyhow::anyhow!("bad\n  thing: hunter2-secret\n\nmore").context("reading config");
         let f = Failure::new(USAGE, error);
         assert_eq!(f.code, USAGE);
         assert_eq!(f.message(), "reading config: bad thing: *** more");
