@@ -29,7 +29,7 @@ mod cursor;
 mod data;
 mod error;
 mod misbehave;
-mod rng;
+pub mod rng;
 mod server;
 mod stats;
 
