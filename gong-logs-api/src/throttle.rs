@@ -1,5 +1,6 @@
-//! One rate limiter for every request of the process, plus the global pause
-//! a `Retry-After` imposes, and a rate that backs off when Gong says 429.
+//! One rate limiter for every request of an `Exporter` (the CLI builds one
+//! per process), plus the pause a `Retry-After` imposes on all of them, and a
+//! rate that backs off when Gong says 429.
 //!
 //! A 429 is a request spent for nothing (Gong's daily quota counts
 //! requests), so the throttle learns from it: the rate is halved at once

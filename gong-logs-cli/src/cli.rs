@@ -399,8 +399,8 @@ pub struct FetchArgs {
     pub connection: ConnectionArgs,
 }
 
-/// Where to send requests, as whom.
-#[derive(Debug, Args)]
+/// Where to send requests, as whom (what `config::resolve` reads first).
+#[derive(Clone, Debug, Default, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// Base URL of your company's Gong API [env: GONG_BASE_URL] [default:

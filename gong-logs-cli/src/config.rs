@@ -56,20 +56,8 @@ impl Profile {
     }
 }
 
-/// Connection settings given as flags.
-#[derive(Clone, Debug, Default)]
-pub struct ConnectionFlags {
-    /// `--base-url`.
-    pub base_url: Option<String>,
-    /// `--profile`.
-    pub profile: Option<String>,
-    /// `--access-key`.
-    pub access_key: Option<String>,
-    /// `--access-key-secret`.
-    pub access_key_secret: Option<String>,
-    /// `--bearer-token`.
-    pub bearer_token: Option<String>,
-}
+/// Connection settings given as flags: the one type clap parses them into.
+pub use crate::cli::ConnectionArgs as ConnectionFlags;
 
 /// Where a setting came from (lower wins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -12,7 +12,7 @@ use gong_logs_api::{ApiError, ClientConfig, GongClient, LogType, Probe};
 use jiff::Timestamp;
 
 use crate::cli::ConnectionArgs;
-use crate::config::{self, ConnectionFlags, Resolved};
+use crate::config::{self, Resolved};
 use crate::exit::{AUTH, FAILURE, Failure, RATE_LIMITED, Result};
 
 /// A clock further off than this (seconds) gets a warning.
@@ -20,14 +20,7 @@ const SKEW_WARN_SECS: i64 = 5;
 
 /// Runs `gong-logs doctor`.
 pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
-    let flags = ConnectionFlags {
-        base_url: connection.base_url.clone(),
-        profile: connection.profile.clone(),
-        access_key: connection.access_key.clone(),
-        access_key_secret: connection.access_key_secret.clone(),
-        bearer_token: connection.bearer_token.clone(),
-    };
-    let resolved = config::resolve_all(&flags, &config::process_env)?;
+    let resolved = config::resolve_all(connection, &config::process_env)?;
     if !quiet {
         for warning in &resolved.warnings {
             eprintln!("gong-logs: warning: {warning}");

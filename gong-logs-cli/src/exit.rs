@@ -47,14 +47,6 @@ impl Failure {
         Self::new(AUTH, anyhow::anyhow!("{message}"))
     }
 
-    /// Adds context in front of the message, keeping the code.
-    pub fn context(self, context: impl Display + Send + Sync + 'static) -> Self {
-        Self {
-            code: self.code,
-            error: self.error.context(context),
-        }
-    }
-
     /// The message as printed: one line, through [`redact`].
     pub fn message(&self) -> String {
         redact(&one_line(&format!("{:#}", self.error)))
@@ -64,24 +56,6 @@ impl Failure {
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Self::new(FAILURE, error)
-    }
-}
-
-/// Extension: attach an exit code to any error.
-pub trait WithCode<T> {
-    /// Maps the error to a failure with `code`.
-    fn code(self, code: u8) -> Result<T>;
-    /// Maps the error to a usage failure with a context message.
-    fn usage_context(self, context: impl Display + Send + Sync + 'static) -> Result<T>;
-}
-
-impl<T, E: Into<anyhow::Error>> WithCode<T> for std::result::Result<T, E> {
-    fn code(self, code: u8) -> Result<T> {
-        self.map_err(|e| Failure::new(code, e))
-    }
-
-    fn usage_context(self, context: impl Display + Send + Sync + 'static) -> Result<T> {
-        self.map_err(|e| Failure::new(USAGE, e.into().context(context)))
     }
 }
 
@@ -111,7 +85,9 @@ mod tests {
     #[test]
     fn messages_are_one_line_and_redacted() {
         register_secret("hunter2-secret");
-        let f = Failure::usage("bad\n  thing: hunter2-secret\n\nmore").context("reading config");
+        let error =
+            anyhow::anyhow!("bad\n  thing: hunter2-secret\n\nmore").context("reading config");
+        let f = Failure::new(USAGE, error);
         assert_eq!(f.code, USAGE);
         assert_eq!(f.message(), "reading config: bad thing: *** more");
     }

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 
 use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::cli::{FetchArgs, Format};
-use crate::config::{self, ConnectionFlags};
+use crate::config;
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
 use crate::fields::FieldPath;
 use crate::localfs::{self, Keep, OutputLock, Target};
@@ -454,14 +454,7 @@ const MAX_FOOTER: u64 = 3;
 pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     let now = Timestamp::now();
     let mut plan = Plan::new(args, now)?;
-    let flags = ConnectionFlags {
-        base_url: args.connection.base_url.clone(),
-        profile: args.connection.profile.clone(),
-        access_key: args.connection.access_key.clone(),
-        access_key_secret: args.connection.access_key_secret.clone(),
-        bearer_token: args.connection.bearer_token.clone(),
-    };
-    let connection = config::resolve_all(&flags, &config::process_env)?;
+    let connection = config::resolve_all(&args.connection, &config::process_env)?;
     // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
     let (credentials, no_credentials) = match connection.credentials {
         Ok(credentials) => (credentials, false),

@@ -143,7 +143,13 @@ fn midnight_utc(now: Timestamp, days_back: i64) -> Timestamp {
 }
 
 /// Parses a span: one or more `<number><unit>` with units `w`, `d`, `h`, `m`,
-/// `s` (a day is 24 hours: times are UTC). A bare number means seconds.
+/// `s`, in any order, repeats adding up (a day is 24 hours: times are UTC).
+/// A bare number means seconds.
+///
+/// Not jiff's friendly `Span` parser: it refuses units out of order or
+/// repeated (`30m1h`, which this takes and a property test pins) and takes
+/// forms we do not (`1.5h`, `-3d`, `7 days`, `3d ago`, `P7D`), so it would
+/// need this loop's checks around it anyway.
 pub fn parse_span(input: &str) -> Result<SignedDuration, TimeError> {
     let text = input.trim();
     let bad = || {
@@ -311,6 +317,24 @@ mod tests {
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("m").is_err());
         assert!(parse_interval("10q").is_err());
+        // Forms jiff's friendly grammar would take stay refused.
+        for refused in [
+            "1.5h", "-3d", "7 days", "3d ago", "P7D", "1H", "1h 30m", "m5",
+        ] {
+            let err = parse_span(refused).unwrap_err();
+            assert!(err.0.starts_with("cannot read"), "{refused}: {err}");
+        }
+        assert_eq!(parse_span("30m1h"), Ok(SignedDuration::from_secs(5400)));
+        assert_eq!(parse_span("1h1h"), Ok(SignedDuration::from_secs(7200)));
+        assert!(parse_span("99999999999999999999d").is_err());
+        let err = parse_span("400000d").unwrap_err();
+        assert!(err.0.contains("too long"), "{err}");
+        assert_eq!(
+            parse_span("1w2d3h4m5s"),
+            Ok(SignedDuration::from_secs(
+                7 * DAY + 2 * DAY + 3 * 3600 + 4 * 60 + 5
+            ))
+        );
     }
 
     proptest! {

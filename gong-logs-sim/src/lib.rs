@@ -31,7 +31,7 @@ mod cursor;
 mod data;
 mod error;
 mod misbehave;
-mod rng;
+pub mod rng;
 mod server;
 mod stats;
 

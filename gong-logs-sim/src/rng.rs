@@ -1,22 +1,31 @@
 //! A tiny deterministic PRNG (SplitMix64).
 //!
 //! Hand-written on purpose: the data a seed produces must not change when a
-//! dependency is upgraded, since tests compare against it.
+//! dependency is upgraded, since tests compare against it. The one copy in
+//! the workspace: the end-to-end harness draws its seeded delays from it too.
 
+/// A SplitMix64 generator: the same seed gives the same numbers, forever.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// Uniform in `low..=high` (`low <= high`, the span below `u64::MAX`).
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.below(high - low + 1)
     }
 
     /// Uniform in `0..n` (`n > 0`); the tiny modulo bias is irrelevant here.

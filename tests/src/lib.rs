@@ -412,30 +412,9 @@ pub const ALL_TYPES: [&str; 5] = [
     "ExternallySharedCallPlay",
 ];
 
-/// A small seeded generator (splitmix64): reproducible "random" instants.
-#[derive(Clone, Debug)]
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `low..=high`.
-    pub fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next_u64() % (high - low + 1)
-    }
-}
+/// A small seeded generator (the simulator's SplitMix64): reproducible
+/// "random" instants.
+pub use gong_logs_sim::rng::Rng as SeededRng;
 
 /// `FILE.gong-logs-checkpoint`.
 pub fn checkpoint_of(out: &Path) -> PathBuf {

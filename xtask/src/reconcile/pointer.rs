@@ -3,6 +3,12 @@
 //!
 //! Errors are plain sentences; the caller prefixes them with the step that
 //! failed.
+//!
+//! Walking is serde_json's (`Value::pointer`, `pointer_mut`). The operations
+//! stay here rather than in the `json-patch` crate: its `remove` is
+//! `Map::remove`, a `swap_remove` under `preserve_order` (it would reorder
+//! the reconciled spec's keys), and its errors say only "path is invalid",
+//! where ours name the missing member and what the parent holds.
 
 use std::fmt;
 
@@ -66,7 +72,7 @@ impl Pointer {
 
     /// The value this pointer designates, if it exists.
     pub fn get<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
-        self.tokens.iter().try_fold(doc, |v, t| child(v, t))
+        doc.pointer(&self.text)
     }
 
     /// RFC 6902 `test`: the target must exist and equal `expected`.
@@ -157,31 +163,31 @@ impl Pointer {
         Some((last, Pointer::from_tokens(init.iter().cloned())))
     }
 
-    /// Walks to the target, explaining the first missing step.
+    /// The target, or an error explaining the first missing step.
     fn resolve<'a>(&self, doc: &'a Value) -> Result<&'a Value, String> {
-        let mut current = doc;
-        for (depth, token) in self.tokens.iter().enumerate() {
-            current = match child(current, token) {
-                Some(next) => next,
-                None => return Err(self.missing(depth, current)),
-            };
-        }
-        Ok(current)
+        doc.pointer(&self.text)
+            .ok_or_else(|| self.explain_missing(doc))
     }
 
     fn resolve_mut<'a>(&self, doc: &'a mut Value) -> Result<&'a mut Value, String> {
-        // Check with the shared walk first so the error can show the parent.
-        self.resolve(doc)?;
-        let mut current = doc;
-        for token in &self.tokens {
-            current = match current {
-                Value::Object(map) => map.get_mut(token),
-                Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
-                _ => None,
-            }
-            .ok_or_else(|| format!("`{}` does not exist", self.display()))?;
+        if doc.pointer(&self.text).is_none() {
+            return Err(self.explain_missing(doc));
         }
-        Ok(current)
+        doc.pointer_mut(&self.text)
+            .ok_or_else(|| format!("`{}` does not exist", self.display()))
+    }
+
+    /// Why the target does not exist: the first token that fails, and what
+    /// its parent holds instead.
+    fn explain_missing(&self, doc: &Value) -> String {
+        let mut current = doc;
+        for (depth, token) in self.tokens.iter().enumerate() {
+            match child(current, token) {
+                Some(next) => current = next,
+                None => return self.missing(depth, current),
+            }
+        }
+        format!("`{}` does not exist", self.display())
     }
 
     fn missing(&self, depth: usize, parent: &Value) -> String {
@@ -213,11 +219,7 @@ impl fmt::Display for Pointer {
 }
 
 fn child<'a>(value: &'a Value, token: &str) -> Option<&'a Value> {
-    match value {
-        Value::Object(map) => map.get(token),
-        Value::Array(items) => strict_index(token).and_then(|i| items.get(i)),
-        _ => None,
-    }
+    value.pointer(&format!("/{}", escape(token)))
 }
 
 /// RFC 6901 array indices: `0` or digits without a leading zero.
