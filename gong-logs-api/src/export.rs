@@ -725,6 +725,11 @@ impl Coordinator {
                 .is_ok_and(|d| d >= this.shared.options.min_slice);
             let count = if sliced || !long { 1 } else { slices };
             sliced = true;
+            tracing::info!(
+                "{log_type}: {count} time slice(s) over {}..{to}, fetched by up to {} cursor chain(s) at once",
+                start.time,
+                this.shared.options.concurrency.max(1)
+            );
             for (i, (from, until)) in split_windows(start.time, to, count).into_iter().enumerate() {
                 let slice_start = if i == 0 {
                     *start

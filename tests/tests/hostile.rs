@@ -20,7 +20,14 @@ fn hostile(mode: Misbehave) -> TestSim {
     TestSim::start(config)
 }
 
+/// One cursor chain: the request counts below are those of one request
+/// and its retries (the engine's first round otherwise runs up to
+/// --concurrency chains at once).
 fn fetch(sim: &TestSim, extra: &[&str]) -> Run {
+    fetch_chains(sim, "1", extra)
+}
+
+fn fetch_chains(sim: &TestSim, chains: &str, extra: &[&str]) -> Run {
     sim.cmd()
         .args([
             "fetch",
@@ -34,11 +41,8 @@ fn fetch(sim: &TestSim, extra: &[&str]) -> Run {
             "jsonl",
             "--rate-limit",
             "1000",
-            // One cursor chain: the request counts below are those of one
-            // request and its retries (the engine's first round otherwise
-            // runs up to --concurrency chains at once).
             "--concurrency",
-            "1",
+            chains,
             "--max-retries",
             "1",
         ])
@@ -182,15 +186,15 @@ fn a_huge_declared_body_is_refused() {
 #[test]
 fn a_repeated_cursor_stops_the_export() {
     let sim = hostile(Misbehave::RepeatCursor);
-    // One window at a time: the probe, then one window's two pages.
-    let run = fetch(&sim, &["--concurrency", "1"]);
+    // One cursor chain: its two pages.
+    let run = fetch(&sim, &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(run.stdout.lines().count() <= 2 * PAGE);
     assert!(sim.requests() <= 5, "{} requests", sim.requests());
-    // 8 windows at once (16 planned ahead), each stopped at its 2nd page.
+    // 8 chains at once, each stopped at its 2nd page.
     sim.reset();
-    let run = fetch(&sim, &[]);
+    let run = fetch_chains(&sim, "8", &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(sim.requests() <= 1 + 2 * 16, "{} requests", sim.requests());
@@ -199,15 +203,15 @@ fn a_repeated_cursor_stops_the_export() {
 #[test]
 fn a_fresh_cursor_with_the_same_entries_stops_the_export() {
     let sim = hostile(Misbehave::FreshCursorSameEntries);
-    // One window at a time: the probe, then one window's two pages.
-    let run = fetch(&sim, &["--concurrency", "1"]);
+    // One cursor chain: its two pages.
+    let run = fetch(&sim, &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(run.stdout.lines().count() <= 2 * PAGE);
     assert!(sim.requests() <= 5, "{} requests", sim.requests());
-    // 8 windows at once (16 planned ahead), each stopped at its 2nd page.
+    // 8 chains at once, each stopped at its 2nd page.
     sim.reset();
-    let run = fetch(&sim, &[]);
+    let run = fetch_chains(&sim, "8", &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(sim.requests() <= 1 + 2 * 16, "{} requests", sim.requests());
@@ -323,6 +327,8 @@ fn an_html_200_is_retried_at_most_twice() {
             DATA_END,
             "--rate-limit",
             "1000",
+            "--concurrency",
+            "1",
         ])
         .run();
     run.code(1).one_line_error("text/html");
