@@ -28,8 +28,8 @@ pub mod generated;
 pub mod guard;
 mod hooks;
 mod log_type;
-pub mod records;
 mod probe;
+pub mod records;
 mod retry;
 pub mod schema;
 mod spool;
@@ -37,14 +37,14 @@ mod throttle;
 mod trace;
 
 pub use auth::{Credentials, Secret};
-pub use client::validate_base_url;
+pub use client::{BaseUrl, validate_base_url};
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
 pub use entry::LogEntry;
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
-pub use records::{Record, TypedRecord};
 pub use probe::Probe;
+pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 

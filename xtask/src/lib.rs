@@ -6,5 +6,5 @@
 pub mod bench;
 pub mod demo;
 pub mod reconcile;
-pub mod workflows;
 pub mod schemas;
+pub mod workflows;
