@@ -78,3 +78,17 @@ fn credentials_with_newlines_are_refused() {
         "the Bearer credentials contain characters not allowed in an HTTP header"
     );
 }
+
+/// The crypto provider is the client's own: building clients (https and
+/// http) installs nothing process-wide.
+#[test]
+fn no_process_wide_crypto_provider() {
+    for url in ["https://api.gong.io", "http://127.0.0.1:9"] {
+        GongClient::new(ClientConfig::new(
+            url.parse().unwrap(),
+            Credentials::bearer("t"),
+        ))
+        .unwrap();
+    }
+    assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+}
