@@ -17,7 +17,7 @@ use crate::log_type::LogType;
 pub struct ClientConfig {
     /// Base URL: `https://api.gong.io` or the company's own
     /// (`https://company-17.api.gong.io`). `http://` only to loopback.
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// Basic or Bearer credentials.
     pub credentials: Credentials,
     /// Time allowed to establish a connection.
@@ -38,9 +38,9 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A config with default limits (connect 10 s, read 60 s, whole request
     /// 2 minutes, body 32 MiB).
-    pub fn new(base_url: impl Into<String>, credentials: Credentials) -> Self {
+    pub fn new(base_url: BaseUrl, credentials: Credentials) -> Self {
         Self {
-            base_url: base_url.into(),
+            base_url,
             credentials,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
@@ -82,11 +82,89 @@ pub enum ConfigError {
     /// The HTTP client could not be built (TLS set-up).
     #[error("cannot build the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
+    /// TLS could not be set up (the platform's certificate verifier).
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
-/// Parses and checks a base URL: http(s), a host, no user info, no query;
-/// `http://` only to loopback. Returns it without a trailing slash.
+/// A base URL checked once, when it is made ([`BaseUrl::parse`]): http(s),
+/// a host, no user info, no query or fragment, not ending in `/v2`;
+/// `http://` only to loopback. Kept without a trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BaseUrl {
+    url: Url,
+    text: String,
+}
+
+impl BaseUrl {
+    /// Parses and checks `input` (surrounding whitespace ignored).
+    pub fn parse(input: &str) -> Result<Self, ConfigError> {
+        let url = check_base_url(input)?;
+        let text = url.as_str().trim_end_matches('/').to_owned();
+        Ok(Self { url, text })
+    }
+
+    /// The URL, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The host (for messages).
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    /// True for `https://`.
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+}
+
+impl std::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for BaseUrl {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for BaseUrl {
+    type Error = ConfigError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for BaseUrl {
+    type Error = ConfigError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl AsRef<str> for BaseUrl {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Parses and checks a base URL as [`BaseUrl::parse`] does, returning the
+/// parsed [`Url`].
 pub fn validate_base_url(input: &str) -> Result<Url, ConfigError> {
+    BaseUrl::parse(input).map(|b| b.url)
+}
+
+fn check_base_url(input: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::InvalidBaseUrl {
         url: input.to_owned(),
         reason: reason.to_owned(),
@@ -131,6 +209,21 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// rustls with the *ring* provider (for this client only) and the
+/// platform's verifier, as reqwest would build it with a provider installed.
+fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+        .map_err(|e| ConfigError::Tls(e.to_string()))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(config)
+}
+
 /// The client: the generated progenitor client, authenticated.
 #[derive(Clone, Debug)]
 pub struct GongClient {
@@ -173,11 +266,14 @@ pub struct Page {
 }
 
 impl GongClient {
-    /// Builds a client. Fails on a bad or insecure base URL.
+    /// Builds a client. Fails on credentials that cannot be sent or a TLS
+    /// set-up that fails.
+    ///
+    /// TLS is rustls with the *ring* crypto provider, chosen for this client
+    /// only (nothing is installed process-wide), and the platform's
+    /// certificate verifier.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
-        let url = validate_base_url(&config.base_url)?;
-        // rustls with the ring provider; installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = &config.base_url;
 
         let mut headers = HeaderMap::new();
         let auth = config
@@ -196,17 +292,18 @@ impl GongClient {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .timeout(config.timeout)
-            .https_only(url.scheme() == "https")
+            .https_only(url.is_https())
+            .tls_backend_preconfigured(tls_config()?)
             .build()
             .map_err(ConfigError::Http)?;
-        let base_url = url.as_str().trim_end_matches('/').to_owned();
+        let base_url = url.as_str().to_owned();
         Ok(Self {
             inner: generated::Client::new_with_client(&base_url, http),
             base_url,
             auth_scheme: config.credentials.scheme(),
             user_agent,
             max_body_bytes: config.max_body_bytes,
-            host: url.host_str().unwrap_or_default().to_owned(),
+            host: url.host().to_owned(),
         })
     }
 

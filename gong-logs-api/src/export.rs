@@ -42,6 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::{Stream, StreamExt as _};
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
@@ -111,6 +112,58 @@ impl ExportStats {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
+
+    /// Every counter read once, as plain numbers (each read is atomic; the
+    /// set is not, which progress and summaries do not need).
+    pub fn snapshot(&self) -> ExportStatsSnapshot {
+        let get = Self::get;
+        ExportStatsSnapshot {
+            requests: get(&self.requests),
+            pages: get(&self.pages),
+            retries: get(&self.retries),
+            rate_limited: get(&self.rate_limited),
+            cursor_recoveries: get(&self.cursor_recoveries),
+            entries: get(&self.entries),
+            expected: get(&self.expected),
+            chains: get(&self.chains),
+            splits: get(&self.splits),
+            spilled_bytes: get(&self.spilled_bytes),
+            skipped: get(&self.skipped),
+            estimated_requests: get(&self.estimated_requests),
+        }
+    }
+}
+
+/// The counters of [`ExportStats`] at one moment (see its fields for their
+/// meaning).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ExportStatsSnapshot {
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Pages received (including empty 404 answers).
+    pub pages: u64,
+    /// Retries after a failed request.
+    pub retries: u64,
+    /// Of those, retries after a 429.
+    pub rate_limited: u64,
+    /// Expired or rejected cursors recovered by re-querying.
+    pub cursor_recoveries: u64,
+    /// Entries delivered.
+    pub entries: u64,
+    /// Sum over types of `totalRecords` as first reported.
+    pub expected: u64,
+    /// Cursor chains started.
+    pub chains: u64,
+    /// Segments split to keep the rate limit busy.
+    pub splits: u64,
+    /// Bytes of entries written to the spill file.
+    pub spilled_bytes: u64,
+    /// Entries left out as outside their window or out of order.
+    pub skipped: u64,
+    /// Requests the whole export needs by the first pages' counts (0 before
+    /// every initial slice answered).
+    pub estimated_requests: u64,
 }
 
 /// Tuning of the engine.
@@ -172,16 +225,24 @@ pub struct Batch {
 
 /// What a multi-type export delivers, in order.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// Entries of the type being delivered.
     Batch(Batch),
     /// Every entry of this type's range has been delivered; the next events
     /// are of the next type.
     TypeDone(LogType),
+    /// Only from [`Exporter::follow`]: every type is delivered up to `to`
+    /// (exclusive); the next poll comes after the interval.
+    CaughtUp {
+        /// The end of the round just delivered.
+        to: Timestamp,
+    },
 }
 
 /// An export that could not finish.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExportError {
     /// A request failed for good (retries exhausted or not retryable).
     #[error("{log_type}: {source}")]
@@ -348,13 +409,17 @@ impl Exporter {
     /// its own start position), fetching them concurrently as the rate limit
     /// allows, and delivers them one type after the other in the order
     /// given: each type's batches in order, then [`Event::TypeDone`]. An
-    /// error ends the channel. Dropping the receiver cancels.
+    /// error ends the stream. Dropping the stream cancels the export (its
+    /// chains stop at their next page).
+    ///
+    /// Must be called inside a tokio runtime (the engine runs in tasks of
+    /// its own, so the stream makes progress while the caller is busy).
     pub fn export_types(
         &self,
         types: Vec<(LogType, Position)>,
         to: Timestamp,
-    ) -> mpsc::Receiver<Result<Event, ExportError>> {
-        let (tx, rx) = mpsc::channel(4);
+    ) -> impl Stream<Item = Result<Event, ExportError>> + Send + Unpin + 'static {
+        let (tx, mut rx) = mpsc::channel(4);
         let shared = Arc::clone(&self.inner);
         let first_type = types.first().map(|(t, _)| *t);
         tokio::spawn(async move {
@@ -374,60 +439,37 @@ impl Exporter {
             };
             let _ = tx.send(Err(error)).await;
         });
-        rx
+        futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
     }
 
     /// Exports `log_type` over `[start.time, to)`, skipping the first
-    /// `start.count` entries at `start.time`. Batches arrive in order on the
-    /// returned channel; an error ends it. Dropping the receiver cancels.
+    /// `start.count` entries at `start.time`: its batches, in order. An
+    /// error ends the stream; dropping it cancels.
     pub fn export(
         &self,
         log_type: LogType,
         start: Position,
         to: Timestamp,
-    ) -> mpsc::Receiver<Result<Batch, ExportError>> {
-        let mut events = self.export_types(vec![(log_type, start)], to);
-        let (tx, rx) = mpsc::channel(4);
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                let item = match event {
-                    Ok(Event::Batch(batch)) => Ok(batch),
-                    Ok(Event::TypeDone(_)) => continue,
-                    Err(e) => Err(e),
-                };
-                if tx.send(item).await.is_err() {
-                    return;
-                }
-            }
-        });
-        rx
-    }
-}
-
-impl Exporter {
-    /// [`Self::export`] as a `Stream` of batches.
-    pub fn batches(
-        &self,
-        log_type: LogType,
-        start: Position,
-        to: Timestamp,
-    ) -> impl futures::Stream<Item = Result<Batch, ExportError>> + Send + 'static {
-        let rx = self.export(log_type, start, to);
-        futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })
+    ) -> impl Stream<Item = Result<Batch, ExportError>> + Send + Unpin + 'static {
+        self.export_types(vec![(log_type, start)], to)
+            .filter_map(|event| {
+                futures::future::ready(match event {
+                    Ok(Event::Batch(batch)) => Some(Ok(batch)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+            })
     }
 
     /// Every entry of `log_type` in `[from, to)`, in order, exactly once, as a
-    /// `Stream`. An error ends it.
+    /// `Stream` (one item per entry). An error ends it.
     pub fn entries(
         &self,
         log_type: LogType,
         from: Timestamp,
         to: Timestamp,
-    ) -> impl futures::Stream<Item = Result<LogEntry, ExportError>> + Send + 'static {
-        use futures::StreamExt as _;
-        self.batches(
+    ) -> impl Stream<Item = Result<LogEntry, ExportError>> + Send + Unpin + 'static {
+        self.export(
             log_type,
             Position {
                 time: from,
@@ -442,6 +484,141 @@ impl Exporter {
             };
             futures::stream::iter(items)
         })
+    }
+}
+
+impl Exporter {
+    /// The requests the engine sends first for [`Self::export_types`] with
+    /// the same arguments, in order: one per initial time slice (a type's
+    /// range may start as several slices, each its own cursor chain), none
+    /// for a type with nothing to fetch. Later requests repeat a slice's
+    /// parameters with Gong's cursor, or cover a slice split off a running
+    /// one. Sends nothing.
+    pub fn first_requests(&self, types: &[(LogType, Position)], to: Timestamp) -> Vec<PageRequest> {
+        plan_slices(
+            types,
+            to,
+            self.inner.chains_wanted(),
+            self.inner.options.min_slice,
+        )
+        .into_iter()
+        .filter(|slice| slice.initial)
+        .map(|slice| PageRequest {
+            log_type: slice.log_type,
+            from: format_time(slice.start.time),
+            to: Some(format_time(slice.end)),
+            cursor: None,
+        })
+        .collect()
+    }
+
+    /// Follows several types: exports each from its position up to
+    /// `first_to`, then every `options.interval` polls again from where
+    /// each type stands up to now − `options.lag` (types already past that
+    /// are left out of the round). Each round delivers like
+    /// [`Self::export_types`] (batches type after type, [`Event::TypeDone`])
+    /// and ends with [`Event::CaughtUp`]. The stream never ends by itself:
+    /// an error ends it, dropping it stops following (mid-round too).
+    ///
+    /// A `lag` keeps polls behind entries Gong may still be writing; the
+    /// positions in the batches are the resume state, as for an export.
+    pub fn follow(
+        &self,
+        types: Vec<(LogType, Position)>,
+        first_to: Timestamp,
+        options: FollowOptions,
+    ) -> impl Stream<Item = Result<Event, ExportError>> + Send + Unpin + 'static {
+        struct State {
+            exporter: Exporter,
+            positions: Vec<(LogType, Position)>,
+            options: FollowOptions,
+            round: Option<(
+                futures::stream::BoxStream<'static, Result<Event, ExportError>>,
+                Timestamp,
+            )>,
+            next_to: Option<Timestamp>,
+            failed: bool,
+        }
+        let state = State {
+            exporter: self.clone(),
+            positions: types,
+            options,
+            round: None,
+            next_to: Some(first_to),
+            failed: false,
+        };
+        Box::pin(futures::stream::unfold(state, |mut st| async move {
+            if st.failed {
+                return None;
+            }
+            loop {
+                if let Some((round, to)) = &mut st.round {
+                    let to = *to;
+                    match round.next().await {
+                        Some(Ok(Event::Batch(batch))) => {
+                            if let Some((_, p)) =
+                                st.positions.iter_mut().find(|(t, _)| *t == batch.log_type)
+                            {
+                                *p = batch.position;
+                            }
+                            return Some((Ok(Event::Batch(batch)), st));
+                        }
+                        Some(Ok(event)) => return Some((Ok(event), st)),
+                        Some(Err(e)) => {
+                            st.failed = true;
+                            st.round = None;
+                            return Some((Err(e), st));
+                        }
+                        None => {
+                            st.round = None;
+                            return Some((Ok(Event::CaughtUp { to }), st));
+                        }
+                    }
+                }
+                let to = match st.next_to.take() {
+                    Some(to) => to,
+                    None => {
+                        tokio::time::sleep(st.options.interval).await;
+                        match Timestamp::now().checked_sub(st.options.lag) {
+                            Ok(to) => to,
+                            Err(_) => continue,
+                        }
+                    }
+                };
+                let due: Vec<(LogType, Position)> = st
+                    .positions
+                    .iter()
+                    .filter(|(_, p)| p.time < to)
+                    .copied()
+                    .collect();
+                tracing::debug!(types = due.len(), %to, "follow: polling");
+                st.round = Some((st.exporter.export_types(due, to).boxed(), to));
+            }
+        }))
+    }
+}
+
+/// How [`Exporter::follow`] polls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FollowOptions {
+    /// Time between the end of one round and the start of the next.
+    pub interval: Duration,
+    /// How far behind now each round stops.
+    pub lag: Duration,
+}
+
+impl FollowOptions {
+    /// Polls every `interval`, up to `lag` behind now.
+    pub fn new(interval: Duration, lag: Duration) -> Self {
+        Self { interval, lag }
+    }
+}
+
+impl Default for FollowOptions {
+    /// Every minute, up to now.
+    fn default() -> Self {
+        Self::new(Duration::from_secs(60), Duration::ZERO)
     }
 }
 
@@ -707,49 +884,22 @@ impl Coordinator {
             totals_untrusted: false,
             splits: 0,
         };
-        // The plan: a segment per type; when fewer types than chains are
-        // wanted, the first type's range in equal-time slices, so that the
-        // first round of requests already keeps the rate limit busy.
-        let live = starts.iter().filter(|(_, p)| p.time < to).count();
-        let slices = (first_chains + 1).saturating_sub(live).max(1) as u64;
-        let mut sliced = false;
-        for (index, (log_type, start)) in starts.iter().enumerate() {
-            if start.time >= to {
-                let mut empty = Segment::new(this.next_id, index, *log_type, *start, to, false);
-                empty.state = State::Fetched;
-                this.next_id += 1;
-                this.segments.push_back(empty);
-                continue;
-            }
-            let long = Duration::try_from(to.duration_since(start.time))
-                .is_ok_and(|d| d >= this.shared.options.min_slice);
-            let count = if sliced || !long { 1 } else { slices };
-            sliced = true;
-            tracing::info!(
-                "{log_type}: {count} time slice(s) over {}..{to}, fetched by up to {} cursor chain(s) at once",
-                start.time,
-                this.shared.options.concurrency.max(1)
+        for slice in plan_slices(&starts, to, first_chains, this.shared.options.min_slice) {
+            let mut segment = Segment::new(
+                this.next_id,
+                slice.type_index,
+                slice.log_type,
+                slice.start,
+                slice.end,
+                slice.initial,
             );
-            for (i, (from, until)) in split_windows(start.time, to, count).into_iter().enumerate() {
-                let slice_start = if i == 0 {
-                    *start
-                } else {
-                    Position {
-                        time: from,
-                        count: 0,
-                    }
-                };
-                this.segments.push_back(Segment::new(
-                    this.next_id,
-                    index,
-                    *log_type,
-                    slice_start,
-                    until,
-                    true,
-                ));
-                this.next_id += 1;
+            if slice.initial {
                 this.initial_pending += 1;
+            } else {
+                segment.state = State::Fetched;
             }
+            this.next_id += 1;
+            this.segments.push_back(segment);
         }
         Ok(this)
     }
@@ -1166,6 +1316,68 @@ impl Chain {
             }
         }
     }
+}
+
+/// One time slice of the engine's first round.
+struct Slice {
+    type_index: usize,
+    log_type: LogType,
+    start: Position,
+    end: Timestamp,
+    /// False for a type with nothing to fetch (start at or after `to`).
+    initial: bool,
+}
+
+/// The plan: a segment per type; when fewer types than chains are wanted,
+/// the first type's range in equal-time slices, so that the first round of
+/// requests already keeps the rate limit busy.
+fn plan_slices(
+    starts: &[(LogType, Position)],
+    to: Timestamp,
+    first_chains: usize,
+    min_slice: Duration,
+) -> Vec<Slice> {
+    let mut slices_out = Vec::new();
+    let live = starts.iter().filter(|(_, p)| p.time < to).count();
+    let slices = (first_chains + 1).saturating_sub(live).max(1) as u64;
+    let mut sliced = false;
+    for (index, (log_type, start)) in starts.iter().enumerate() {
+        if start.time >= to {
+            slices_out.push(Slice {
+                type_index: index,
+                log_type: *log_type,
+                start: *start,
+                end: to,
+                initial: false,
+            });
+            continue;
+        }
+        let long = Duration::try_from(to.duration_since(start.time)).is_ok_and(|d| d >= min_slice);
+        let count = if sliced || !long { 1 } else { slices };
+        sliced = true;
+        tracing::info!(
+            "{log_type}: {count} time slice(s) over {}..{to} in the first round",
+            start.time
+        );
+        for (i, (from, until)) in split_windows(start.time, to, count).into_iter().enumerate() {
+            let slice_start = if i == 0 {
+                *start
+            } else {
+                Position {
+                    time: from,
+                    count: 0,
+                }
+            };
+            slices_out.push(Slice {
+                type_index: index,
+                log_type: *log_type,
+                start: slice_start,
+                end: until,
+                initial: true,
+            });
+        }
+    }
+    slices_out
 }
 
 /// Splits `[from, to)` into at most `count` half-open windows whose inner

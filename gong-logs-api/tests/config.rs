@@ -1,6 +1,6 @@
 //! Client construction: base URLs, secrets in Debug output.
 
-use gong_logs_api::{ClientConfig, ConfigError, Credentials, GongClient};
+use gong_logs_api::{BaseUrl, ClientConfig, ConfigError, Credentials, GongClient};
 
 #[test]
 fn base_urls() {
@@ -13,7 +13,9 @@ fn base_urls() {
         "https://proxy.example.com/gong",
     ];
     for url in ok {
-        let client = GongClient::new(ClientConfig::new(url, Credentials::bearer("t")));
+        let base_url = BaseUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(!base_url.as_str().ends_with('/'));
+        let client = GongClient::new(ClientConfig::new(base_url, Credentials::bearer("t")));
         assert!(client.is_ok(), "{url}: {:?}", client.err());
         assert!(!client.unwrap().base_url().ends_with('/'));
     }
@@ -33,7 +35,7 @@ fn base_urls() {
         ("", "invalid base URL"),
     ];
     for (url, expected) in bad {
-        let err = GongClient::new(ClientConfig::new(url, Credentials::bearer("t"))).unwrap_err();
+        let err = BaseUrl::parse(url).unwrap_err();
         let text = err.to_string();
         assert!(text.contains(expected), "{url}: {text}");
         assert!(!text.contains("pw@"), "{text}");
@@ -48,7 +50,7 @@ fn secrets_never_in_debug() {
     let basic = Credentials::basic("AKEY", "TOPSECRET");
     let bearer = Credentials::bearer("BEARERTOKEN");
     for creds in [basic, bearer] {
-        let config = ClientConfig::new("https://api.gong.io", creds.clone());
+        let config = ClientConfig::new("https://api.gong.io".parse().unwrap(), creds.clone());
         let client = GongClient::new(config.clone()).unwrap();
         for text in [
             format!("{creds:?}"),
@@ -67,7 +69,7 @@ fn secrets_never_in_debug() {
 #[test]
 fn credentials_with_newlines_are_refused() {
     let err = GongClient::new(ClientConfig::new(
-        "https://api.gong.io",
+        "https://api.gong.io".parse().unwrap(),
         Credentials::bearer("tok\nen"),
     ))
     .unwrap_err();
@@ -75,4 +77,18 @@ fn credentials_with_newlines_are_refused() {
         err.to_string(),
         "the Bearer credentials contain characters not allowed in an HTTP header"
     );
+}
+
+/// The crypto provider is the client's own: building clients (https and
+/// http) installs nothing process-wide.
+#[test]
+fn no_process_wide_crypto_provider() {
+    for url in ["https://api.gong.io", "http://127.0.0.1:9"] {
+        GongClient::new(ClientConfig::new(
+            url.parse().unwrap(),
+            Credentials::bearer("t"),
+        ))
+        .unwrap();
+    }
+    assert!(rustls::crypto::CryptoProvider::get_default().is_none());
 }

@@ -264,7 +264,7 @@ async fn connection_refused_is_a_retryable_transport_error() {
         .unwrap()
         .port();
     let client = gong_logs_api::GongClient::new(gong_logs_api::ClientConfig::new(
-        format!("http://127.0.0.1:{port}"),
+        format!("http://127.0.0.1:{port}").parse().unwrap(),
         Credentials::bearer("t"),
     ))
     .unwrap();

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use gong_logs_api::export::{ExportOptions, ExportStats, Exporter, Position};
 use gong_logs_api::{ClientConfig, Credentials, GongClient, LogType, RetryPolicy};
 use gong_logs_sim::{Dataset, Entry, SimConfig, Simulator};
@@ -14,7 +15,7 @@ fn sim_type(t: LogType) -> gong_logs_sim::LogType {
 
 fn exporter(sim: &Simulator, options: ExportOptions) -> Exporter {
     let client = GongClient::new(ClientConfig::new(
-        sim.base_url(),
+        sim.base_url().parse().unwrap(),
         Credentials::basic("sim-access-key", "sim-secret"),
     ))
     .unwrap();
@@ -47,7 +48,7 @@ async fn collect(
     let mut rx = exporter.export(log_type, start, to);
     let mut entries = Vec::new();
     let mut positions = Vec::new();
-    while let Some(item) = rx.recv().await {
+    while let Some(item) = rx.next().await {
         match item {
             Ok(batch) => {
                 entries.extend(batch.entries.iter().map(|e| e.json().to_owned()));
@@ -161,7 +162,7 @@ async fn expired_cursors_are_recovered_without_loss_or_repeat() {
     // A throttled client: every cursor has expired by the time it is used.
     let slow = Exporter::new(
         GongClient::new(ClientConfig::new(
-            sim.base_url(),
+            sim.base_url().parse().unwrap(),
             Credentials::bearer("sim-bearer-token"),
         ))
         .unwrap(),
@@ -206,7 +207,7 @@ async fn every_fault_kind_is_retried_to_an_exact_result() {
     // 30 s, so only a working timeout gets past it).
     let client = GongClient::new({
         let mut c = ClientConfig::new(
-            sim.base_url(),
+            sim.base_url().parse().unwrap(),
             Credentials::basic("sim-access-key", "sim-secret"),
         );
         c.read_timeout = Duration::from_millis(500);
@@ -260,7 +261,7 @@ async fn resume_from_any_position_yields_exactly_the_rest() {
     let mut batch_ends = Vec::new();
     // Recompute the entry count after each batch by replaying positions.
     let mut rx = exporter.export(LogType::ExternallySharedCallPlay, start_of(from), to);
-    while let Some(Ok(batch)) = rx.recv().await {
+    while let Some(Ok(batch)) = rx.next().await {
         delivered += batch.entries.len();
         batch_ends.push((delivered, batch.position));
     }
@@ -425,7 +426,7 @@ async fn several_types_are_delivered_in_order_each_exactly_once() {
     let mut rx = exporter.export_types(starts, to);
     let mut got: Vec<(LogType, Vec<String>)> = Vec::new();
     let mut open: Option<(LogType, Vec<String>)> = None;
-    while let Some(event) = rx.recv().await {
+    while let Some(event) = rx.next().await {
         match event.expect("no error") {
             Event::Batch(batch) => {
                 let current = open.get_or_insert_with(|| (batch.log_type, Vec::new()));
@@ -439,6 +440,7 @@ async fn several_types_are_delivered_in_order_each_exactly_once() {
                 assert_eq!(done.0, t);
                 got.push(done);
             }
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(got.iter().map(|(t, _)| *t).collect::<Vec<_>>(), types);
@@ -456,4 +458,133 @@ async fn several_types_are_delivered_in_order_each_exactly_once() {
             want.len()
         );
     }
+}
+
+/// `follow`: a first round up to the given end, then polls up to now; every
+/// entry exactly once, in order, a `CaughtUp` after each round, and rounds
+/// that find nothing new deliver nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_catches_up_then_polls_without_repeating() {
+    use gong_logs_api::export::{Event, FollowOptions};
+    let mut config = SimConfig::testing(11, 300);
+    config.page_size = 20;
+    let sim = Simulator::start(config).await.unwrap();
+    let exporter = exporter(&sim, fast());
+    let (from, _) = range();
+    let first_to: Timestamp = "2024-01-15T00:00:00Z".parse().unwrap();
+    let types = vec![
+        (LogType::UserActivityLog, start_of(from)),
+        (LogType::AccessLog, start_of(from)),
+    ];
+    let mut events = exporter.follow(
+        types,
+        first_to,
+        FollowOptions::new(Duration::from_millis(5), Duration::from_secs(1)),
+    );
+    let mut got: Vec<(LogType, String)> = Vec::new();
+    let mut rounds: Vec<(Timestamp, usize)> = Vec::new();
+    let mut in_round = 0usize;
+    // Three rounds: up to `first_to`, up to now, and one with nothing new.
+    let wait = tokio::time::timeout(Duration::from_secs(120), async {
+        while rounds.len() < 3 {
+            match events.next().await.expect("follow never ends by itself") {
+                Ok(Event::Batch(batch)) => {
+                    in_round += batch.entries.len();
+                    got.extend(
+                        batch
+                            .entries
+                            .iter()
+                            .map(|e| (batch.log_type, e.json().to_owned())),
+                    );
+                }
+                Ok(Event::CaughtUp { to }) => {
+                    rounds.push((to, in_round));
+                    in_round = 0;
+                }
+                Ok(_) => {}
+                Err(e) => panic!("follow failed: {e}"),
+            }
+        }
+    });
+    wait.await.expect("three follow rounds");
+    drop(events);
+    assert_eq!(rounds[0].0, first_to);
+    assert!(rounds[1].0 > first_to && rounds[2].0 >= rounds[1].0);
+    assert_eq!(rounds[2].1, 0, "a round with nothing new delivers nothing");
+    for t in [LogType::UserActivityLog, LogType::AccessLog] {
+        let mine: Vec<String> = got
+            .iter()
+            .filter(|(lt, _)| *lt == t)
+            .map(|(_, j)| j.clone())
+            .collect();
+        assert_eq!(mine, texts(sim.dataset().entries(sim_type(t))), "{t}");
+    }
+    let before_first_to = sim
+        .dataset()
+        .entries(gong_logs_sim::LogType::UserActivityLog)
+        .iter()
+        .chain(sim.dataset().entries(gong_logs_sim::LogType::AccessLog))
+        .filter(|e| e.time < first_to)
+        .count();
+    assert_eq!(
+        rounds[0].1, before_first_to,
+        "the first round stops at first_to"
+    );
+    assert!(rounds[1].1 > 0, "the second round brings the rest");
+}
+
+/// `first_requests`: the engine's first round, one request per initial
+/// slice, covering each type's range with no gap, none for a type already
+/// past the end.
+#[test]
+fn first_requests_are_the_engines_first_round() {
+    let client = GongClient::new(ClientConfig::new(
+        "https://api.gong.io".parse().unwrap(),
+        Credentials::bearer("t"),
+    ))
+    .unwrap();
+    let exporter = Exporter::new(
+        client,
+        ExportOptions {
+            rate_limit: Some(3.0),
+            concurrency: 8,
+            ..ExportOptions::default()
+        },
+    );
+    let (from, to) = range();
+    let one = exporter.first_requests(&[(LogType::AccessLog, start_of(from))], to);
+    // Three chains wanted at 3 requests/s before any answer: three slices.
+    assert_eq!(one.len(), 3, "{one:?}");
+    assert_eq!(one[0].from, from.to_string());
+    assert_eq!(one[2].to.as_deref(), Some(to.to_string().as_str()));
+    for pair in one.windows(2) {
+        assert_eq!(pair[0].to.as_deref(), Some(pair[1].from.as_str()));
+    }
+    assert!(
+        one.iter()
+            .all(|r| r.cursor.is_none() && r.log_type == LogType::AccessLog)
+    );
+    let two = exporter.first_requests(
+        &[
+            (LogType::AccessLog, start_of(from)),
+            (LogType::UserCallPlay, start_of(from)),
+            (LogType::UserActivityLog, start_of(to)),
+        ],
+        to,
+    );
+    let types: Vec<LogType> = two.iter().map(|r| r.log_type).collect();
+    assert_eq!(
+        types,
+        [
+            LogType::AccessLog,
+            LogType::AccessLog,
+            LogType::UserCallPlay
+        ]
+    );
+    // A short range (a follow poll) stays one request per type.
+    let short = exporter.first_requests(
+        &[(LogType::AccessLog, start_of(from))],
+        from + Duration::from_secs(60),
+    );
+    assert_eq!(short.len(), 1);
 }

@@ -66,7 +66,7 @@ async fn requests_for_a_table_of_inputs() {
 async fn tenant_base_url_with_path_stem_and_trailing_slash() {
     let server = Recorder::start().await;
     let client = gong_logs_api::GongClient::new(gong_logs_api::ClientConfig::new(
-        format!("{}/proxy/gong/", server.base_url),
+        format!("{}/proxy/gong/", server.base_url).parse().unwrap(),
         Credentials::bearer("t"),
     ))
     .unwrap();

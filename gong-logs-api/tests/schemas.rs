@@ -4,6 +4,7 @@
 
 mod support;
 
+use futures::StreamExt as _;
 use gong_logs_api::{Credentials, LogEntry, LogType, PageRequest, types};
 use proptest::prelude::*;
 use schemars::JsonSchema;
@@ -371,7 +372,7 @@ proptest! {
                 .await
                 .unwrap();
             let client = gong_logs_api::GongClient::new(gong_logs_api::ClientConfig::new(
-                sim.base_url(),
+                sim.base_url().parse().unwrap(),
                 Credentials::basic("sim-access-key", "sim-secret"),
             ))
             .unwrap();
@@ -390,7 +391,7 @@ proptest! {
                 to,
             );
             let mut got = Vec::new();
-            while let Some(batch) = rx.recv().await {
+            while let Some(batch) = rx.next().await {
                 let batch = batch.unwrap_or_else(|e| panic!("{e}"));
                 got.extend(batch.entries.iter().map(|e| e.json().to_owned()));
             }

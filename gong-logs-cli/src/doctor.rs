@@ -35,8 +35,9 @@ pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
             Err(Failure::new(failure.code, anyhow!(failure.message())))
         }
         Ok(credentials) => {
-            let mut client_config =
-                ClientConfig::new(resolved.base_url.clone(), credentials.clone());
+            let base_url =
+                gong_logs_api::BaseUrl::parse(&resolved.base_url).map_err(Failure::usage)?;
+            let mut client_config = ClientConfig::new(base_url, credentials.clone());
             client_config.user_agent_suffix =
                 Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
             let client = GongClient::new(client_config).map_err(Failure::usage)?;

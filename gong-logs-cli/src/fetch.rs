@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
+use futures::{Stream, StreamExt as _};
 use gong_logs_api::export::{
-    Event, ExportError, ExportOptions, ExportStats, Exporter, Position, format_time,
+    Event, ExportError, ExportOptions, ExportStats, Exporter, FollowOptions, Position, format_time,
 };
 use gong_logs_api::guard::{GuardError, OutOfRange};
 use gong_logs_api::{
-    ApiError, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo, PageRequest,
+    ApiError, BaseUrl, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo,
     RetryPolicy,
 };
 use jiff::Timestamp;
@@ -484,7 +485,9 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
         }
     }
 
-    let mut client_config = ClientConfig::new(connection.base_url.clone(), credentials);
+    let base_url =
+        BaseUrl::parse(&connection.base_url).map_err(|e| Failure::usage(format!("{e}")))?;
+    let mut client_config = ClientConfig::new(base_url, credentials);
     client_config.user_agent_suffix = Some(user_agent_suffix());
     client_config.timeout = plan.timeout;
     let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
@@ -634,29 +637,30 @@ fn dry_run(
         .enable_all()
         .build()
         .expect("a current-thread runtime builds");
+    // The engine's own first round: one request per initial time slice.
+    let starts: Vec<(LogType, Position)> = plan
+        .types
+        .iter()
+        .zip(&state.types)
+        .filter(|(_, ts)| !ts.done)
+        .map(|(t, ts)| (*t, ts.position))
+        .collect();
     let mut out = String::new();
-    for (i, log_type) in plan.types.iter().enumerate() {
-        let ts = &state.types[i];
-        if ts.done {
-            continue;
+    runtime.block_on(async {
+        let exporter = Exporter::new(client.clone(), plan.options.clone());
+        for request in exporter.first_requests(&starts, plan.to) {
+            let mut preview = client.preview(&request).await;
+            if no_credentials {
+                preview = preview.replace("authorization: Bearer ***\n", "authorization: <none>\n");
+            }
+            out.push_str(&preview);
+            out.push('\n');
         }
-        let request = PageRequest {
-            log_type: *log_type,
-            from: format_time(ts.position.time),
-            to: Some(format_time(plan.to)),
-            cursor: None,
-        };
-        let mut preview = runtime.block_on(client.preview(&request));
-        if no_credentials {
-            preview = preview.replace("authorization: Bearer ***\n", "authorization: <none>\n");
-        }
-        out.push_str(&preview);
-        out.push('\n');
-    }
+    });
     let _ = crate::write_stdout(out.as_bytes());
     if !quiet {
         eprintln!(
-            "gong-logs: dry run: nothing was sent. Later requests repeat these parameters with Gong's cursor, over a few time slices of the range{}.{}",
+            "gong-logs: dry run: nothing was sent. These are the engine's first requests, one per initial time slice; later requests repeat them with Gong's cursor, or cover a slice split off a running one{}.{}",
             if plan.follow.is_some() {
                 ", then poll every --interval"
             } else {
@@ -913,67 +917,43 @@ impl Run<'_> {
             .filter(|(i, _)| !self.state.types[*i].done)
             .map(|(i, t)| (i, *t, self.state.types[i].position))
             .collect();
-        match self.pump(pending, plan.to, plan.follow.is_none()).await? {
-            Stop::Done => {}
-            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-            Stop::Interrupted if plan.follow.is_some() => return Ok(Stop::Done),
-            other => return Ok(other),
-        }
-        let Some(interval) = plan.follow else {
-            return Ok(Stop::Done);
-        };
-        loop {
-            self.writer.flush(&mut self.buf);
-            if !self.emit()? {
-                return Ok(Stop::Closed);
-            }
-            tokio::select! {
-                () = self.signals.recv() => return Ok(Stop::Done),
-                () = tokio::time::sleep(interval) => {}
-            }
-            let Ok(now) = Timestamp::now().checked_sub(plan.lag) else {
-                continue;
-            };
-            let due: Vec<(usize, LogType, Position)> = plan
-                .types
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (i, *t, self.state.types[i].position))
-                .filter(|(_, _, start)| start.time < now)
-                .collect();
-            match self.pump(due, now, false).await? {
-                Stop::Done => {}
-                // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-                Stop::Interrupted => return Ok(Stop::Done),
-                other => return Ok(other),
-            }
-        }
-    }
-
-    /// Exports `[start, to)` of each type (fetched concurrently by the
-    /// engine, delivered one type after the other) into the writer and sink.
-    /// `mark_done`: record each finished type as done in the checkpoint.
-    async fn pump(
-        &mut self,
-        types: Vec<(usize, LogType, Position)>,
-        to: Timestamp,
-        mark_done: bool,
-    ) -> Result<Stop> {
-        if types.is_empty() {
+        if pending.is_empty() {
             return Ok(Stop::Done);
         }
         if self.remaining() == Some(0) {
             return Ok(Stop::Limit);
         }
-        let mut rx = self
+        let starts: Vec<(LogType, Position)> = pending.iter().map(|(_, t, p)| (*t, *p)).collect();
+        let Some(interval) = plan.follow else {
+            let events = self.exporter.export_types(starts, plan.to);
+            return self.pump(events, &pending, true).await;
+        };
+        // The api crate's poll loop: catch up to `plan.to`, then every
+        // interval up to now − lag.
+        let events = self
             .exporter
-            .export_types(types.iter().map(|(_, t, p)| (*t, *p)).collect(), to);
-        let mut current = 0usize;
+            .follow(starts, plan.to, FollowOptions::new(interval, plan.lag));
+        match self.pump(events, &pending, false).await? {
+            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
+            Stop::Interrupted => Ok(Stop::Done),
+            other => Ok(other),
+        }
+    }
+
+    /// Writes the engine's events (an export's, or a follow's rounds) of
+    /// `types` into the writer and sink.
+    /// `mark_done`: record each finished type as done in the checkpoint.
+    async fn pump(
+        &mut self,
+        mut events: impl Stream<Item = std::result::Result<Event, ExportError>> + Unpin,
+        types: &[(usize, LogType, Position)],
+        mark_done: bool,
+    ) -> Result<Stop> {
         loop {
             let item = tokio::select! {
                 biased;
                 () = self.signals.recv() => return Ok(Stop::Interrupted),
-                item = rx.recv() => item,
+                item = events.next() => item,
             };
             self.check_quota();
             let batch = match item {
@@ -981,22 +961,29 @@ impl Run<'_> {
                 Some(Err(e)) => {
                     return Err(export_failure(&e, &self.plan.options, &self.host));
                 }
-                Some(Ok(Event::TypeDone(_))) => {
-                    if mark_done && let Some((index, _, _)) = types.get(current) {
+                Some(Ok(Event::TypeDone(done))) => {
+                    if mark_done && let Some((index, _, _)) = types.iter().find(|t| t.1 == done) {
                         self.state.types[*index].done = true;
                         self.commit()?;
                     }
-                    current += 1;
+                    continue;
+                }
+                Some(Ok(Event::CaughtUp { .. })) => {
+                    // A follow round ended: show what it brought before
+                    // the next poll.
+                    self.writer.flush(&mut self.buf);
+                    if !self.emit()? {
+                        return Ok(Stop::Closed);
+                    }
                     continue;
                 }
                 Some(Ok(Event::Batch(batch))) => batch,
+                Some(Ok(_)) => continue,
             };
-            let Some(&(index, log_type, _)) =
-                types.get(current).filter(|(_, t, _)| *t == batch.log_type)
-            else {
+            let Some(&(index, log_type, _)) = types.iter().find(|t| t.1 == batch.log_type) else {
                 return Err(Failure::new(
                     FAILURE,
-                    anyhow!("internal error: the export delivered types out of order"),
+                    anyhow!("internal error: the export delivered a type not asked for"),
                 ));
             };
             let mut limit_hit = false;

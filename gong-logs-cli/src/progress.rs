@@ -126,14 +126,14 @@ impl Progress {
             tokio::spawn(async move {
                 let mut tick = 0u64;
                 loop {
-                    let stats = exporter.stats();
+                    let stats = exporter.stats().snapshot();
                     let snapshot = Snapshot {
                         tick,
                         elapsed: started.elapsed(),
-                        entries: ExportStats::get(&stats.entries),
-                        expected: ExportStats::get(&stats.expected),
-                        pages: ExportStats::get(&stats.pages),
-                        retries: ExportStats::get(&stats.retries),
+                        entries: stats.entries,
+                        expected: stats.expected,
+                        pages: stats.pages,
+                        retries: stats.retries,
                     };
                     bar.set_message(render(&snapshot, stderr_width()));
                     tick += 1;
@@ -182,30 +182,30 @@ pub fn summary(
 ) -> String {
     let total: u64 = per_type.iter().map(|(_, n)| n).sum();
     let types: Vec<String> = per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
-    let requests = ExportStats::get(&stats.requests);
+    let stats = stats.snapshot();
+    let requests = stats.requests;
     let mut line = format!(
         "{total} {} ({}), {requests} {}, {} {}, {} {}",
         plural(total, "entry", "entries"),
         types.join(", "),
         plural(requests, "request", "requests"),
-        ExportStats::get(&stats.pages),
-        plural(ExportStats::get(&stats.pages), "page", "pages"),
-        ExportStats::get(&stats.retries),
-        plural(ExportStats::get(&stats.retries), "retry", "retries"),
+        stats.pages,
+        plural(stats.pages, "page", "pages"),
+        stats.retries,
+        plural(stats.retries, "retry", "retries"),
     );
-    let requests = ExportStats::get(&stats.requests);
     line.push_str(&format!(
         ", {requests} {}",
         plural(requests, "request", "requests")
     ));
-    let skipped = ExportStats::get(&stats.skipped);
+    let skipped = stats.skipped;
     if skipped > 0 {
         line.push_str(&format!(
             ", {skipped} {} skipped (outside the range or out of order)",
             plural(skipped, "entry", "entries")
         ));
     }
-    let recoveries = ExportStats::get(&stats.cursor_recoveries);
+    let recoveries = stats.cursor_recoveries;
     if recoveries > 0 {
         line.push_str(&format!(
             ", {recoveries} cursor {}",

@@ -8,6 +8,8 @@ use gong_logs_e2e::*;
 
 #[test]
 fn dry_run_prints_requests_redacted_and_sends_nothing() {
+    // The engine's own first round: at 3 requests/s three chains, so the
+    // first of two types over 23 hours starts as two time slices.
     let sim = TestSim::small(10);
     let run = sim
         .cmd()
@@ -28,7 +30,9 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
     assert_eq!(
         run.stdout,
         format!(
-            "GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=AccessLog&toDateTime=2024-01-03T00%3A00%3A00Z\n\
+            "GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=AccessLog&toDateTime=2024-01-02T12%3A32%3A03Z\n\
+             accept: application/json\napi-version: V2\nauthorization: Basic ***\nuser-agent: gong-logs-api/{version} gong-logs/{version}\n\n\
+             GET {base}/v2/logs?fromDateTime=2024-01-02T12%3A32%3A03Z&logType=AccessLog&toDateTime=2024-01-03T00%3A00%3A00Z\n\
              accept: application/json\napi-version: V2\nauthorization: Basic ***\nuser-agent: gong-logs-api/{version} gong-logs/{version}\n\n\
              GET {base}/v2/logs?fromDateTime=2024-01-02T01%3A04%3A05.5Z&logType=ExternallySharedCallPlay&toDateTime=2024-01-03T00%3A00%3A00Z\n\
              accept: application/json\napi-version: V2\nauthorization: Basic ***\nuser-agent: gong-logs-api/{version} gong-logs/{version}\n\n"

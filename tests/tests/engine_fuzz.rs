@@ -143,7 +143,8 @@ fn script() -> impl Strategy<Value = Vec<ScriptPage>> {
 
 async fn run(script: Vec<ScriptPage>, skip: bool) -> Result<Vec<(Timestamp, String)>, String> {
     let base_url = serve(Arc::new(script)).await;
-    let mut config = ClientConfig::new(base_url, Credentials::bearer("fuzz-token"));
+    let mut config =
+        ClientConfig::new(base_url.parse().unwrap(), Credentials::bearer("fuzz-token"));
     config.timeout = Duration::from_secs(5);
     let exporter = Exporter::new(
         GongClient::new(config).unwrap(),

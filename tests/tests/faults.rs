@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use gong_logs_api::export::{ExportOptions, ExportStats, Exporter, Position};
 use gong_logs_api::{ClientConfig, Credentials, GongClient, LogType, LogTypeInfo, RetryPolicy};
 use gong_logs_e2e::*;
@@ -183,8 +184,10 @@ async fn run_scenario(scenario: Scenario) -> Outcome {
     let sim = Simulator::start(scenario.sim.clone())
         .await
         .expect("sim starts");
-    let mut config =
-        ClientConfig::new(sim.base_url(), Credentials::basic(ACCESS_KEY, "sim-secret"));
+    let mut config = ClientConfig::new(
+        sim.base_url().parse().unwrap(),
+        Credentials::basic(ACCESS_KEY, "sim-secret"),
+    );
     config.read_timeout = scenario.read_timeout;
     let exporter = Exporter::new(
         GongClient::new(config).expect("client"),
@@ -214,7 +217,7 @@ async fn run_scenario(scenario: Scenario) -> Outcome {
         );
         async move {
             let mut got: Vec<String> = Vec::new();
-            while let Some(item) = rx.recv().await {
+            while let Some(item) = rx.next().await {
                 match item {
                     Ok(batch) => got.extend(batch.entries.iter().map(|e| e.json().to_owned())),
                     Err(e) => panic!("{name}: {log_type}: export failed: {e}"),

@@ -212,7 +212,7 @@ impl RawServer {
 
     fn client(&self) -> GongClient {
         let mut config = ClientConfig::new(
-            self.base_url.clone(),
+            self.base_url.parse().unwrap(),
             Credentials::basic(ACCESS_KEY, "sim-secret"),
         );
         config.read_timeout = Duration::from_secs(2);

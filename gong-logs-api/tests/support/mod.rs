@@ -149,7 +149,11 @@ impl Recorder {
     }
 
     pub fn client(&self, credentials: Credentials) -> GongClient {
-        GongClient::new(ClientConfig::new(self.base_url.clone(), credentials)).unwrap()
+        GongClient::new(ClientConfig::new(
+            self.base_url.parse().unwrap(),
+            credentials,
+        ))
+        .unwrap()
     }
 }
 
