@@ -1241,7 +1241,15 @@ impl Chain {
         let policy = self.shared.options.out_of_range;
         let mut guard = ChainGuard::new(self.start.time, *self.end.borrow(), policy);
         loop {
-            let mut page = match self.shared.fetch_with_retry(&request).await {
+            // The coordinator drops the end's sender once the segment is
+            // complete (it saw an entry past a split boundary): stop then,
+            // rather than retry a request nobody needs.
+            let mut watcher = self.end.clone();
+            let fetched = tokio::select! {
+                fetched = self.shared.fetch_with_retry(&request) => fetched,
+                () = async move { while watcher.changed().await.is_ok() {} } => return Ok(()),
+            };
+            let mut page = match fetched {
                 Ok(page) => page,
                 Err((e @ ApiError::BadRequest { .. }, _)) if request.cursor.is_some() => {
                     // An expired or rejected cursor: re-query from the last

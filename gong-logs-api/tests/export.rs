@@ -238,7 +238,15 @@ async fn every_fault_kind_is_retried_to_an_exact_result() {
         "{f:?}"
     );
     assert_eq!(stats.retry_after_violations, 0, "{stats:?}");
-    assert!(ExportStats::get(&exporter.stats().retries) >= f.total_failures());
+    // Every failure was retried, but for at most one in flight per chain
+    // stopped at a split boundary (its segment was complete: not retried).
+    let retries = ExportStats::get(&exporter.stats().retries);
+    let splits = ExportStats::get(&exporter.stats().splits);
+    assert!(
+        retries + splits >= f.total_failures(),
+        "{retries} retries, {splits} splits, {} failures",
+        f.total_failures()
+    );
 }
 
 /// Resuming from any batch's position yields exactly the rest.

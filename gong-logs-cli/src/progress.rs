@@ -194,10 +194,6 @@ pub fn summary(
         stats.retries,
         plural(stats.retries, "retry", "retries"),
     );
-    line.push_str(&format!(
-        ", {requests} {}",
-        plural(requests, "request", "requests")
-    ));
     let skipped = stats.skipped;
     if skipped > 0 {
         line.push_str(&format!(

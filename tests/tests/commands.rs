@@ -22,6 +22,10 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
             "--to",
             "2024-01-03",
             "--dry-run",
+            // Gong's rate: the first round is 3 chains (2 AccessLog slices
+            // and ExternallySharedCallPlay).
+            "--rate-limit",
+            "3",
         ])
         .run();
     run.ok();
@@ -52,9 +56,12 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
             "--to",
             "today",
             "--dry-run",
+            "--rate-limit",
+            "3",
         ])
         .run();
     run.ok();
+    // At Gong's rate, the first round is one request per type.
     assert_eq!(run.stdout.matches("authorization: Bearer ***\n").count(), 5);
     let today = jiff::Timestamp::now().as_second().div_euclid(86_400) * 86_400;
     let today = jiff::Timestamp::from_second(today).unwrap();

@@ -96,7 +96,16 @@ fn dry_run_and_verbose_logs_hold_no_secret() {
     let sim = TestSim::start(config);
     for auth in BOTH {
         let run = cmd(&sim, auth, false)
-            .args(["fetch", "-t", "all", "--dry-run", "-vv"])
+            // At Gong's rate, the first round is one request per type.
+            .args([
+                "fetch",
+                "-t",
+                "all",
+                "--dry-run",
+                "-vv",
+                "--rate-limit",
+                "3",
+            ])
             .args(RANGE)
             .run();
         run.ok();
