@@ -346,3 +346,26 @@ fn durable_follow_into_a_gzip_file() {
     assert_eq!(decompress(&out), want);
     assert!(checkpoint_of(&out).exists());
 }
+
+/// A FIFO named `*.jsonl.gz` is written through, compressed.
+#[test]
+fn a_fifo_with_a_gz_name_gets_gzip() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.jsonl.gz");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    fetch(&sim, &["-o", fifo.to_str().unwrap()]).ok();
+    let bytes = reader.join().unwrap();
+    assert_eq!(
+        decompress_bytes(&bytes, "pipe.jsonl.gz"),
+        sim.expected_jsonl(&[TYPE], DATA_START, DATA_END)
+    );
+}
