@@ -37,6 +37,14 @@
 //! field is validated too; a checkpoint that fails is refused (exit 2).
 //! Version 1 checkpoints (no hashes) are refused with a message.
 //!
+//! Compressed outputs (`.gz`, `.zst`): `dataLen` and `dataSha256` cover the
+//! compressed bytes on disk. Every commit first closes the open gzip member
+//! (RFC 1952: concatenated members are one valid stream that `gzip -d` reads
+//! whole) or zstd frame (concatenated frames decompress as one stream), so
+//! `dataLen` always falls on a unit boundary and truncating the data file to
+//! it leaves a valid compressed file; json's `]`, written after the last
+//! commit, is a unit of its own that truncation drops whole.
+//!
 //! With `--follow -o FILE`, the data file is FILE itself (appended to) and
 //! the checkpoint stays after a clean stop, so `--follow --resume`
 //! continues.

@@ -291,6 +291,12 @@ pub struct FetchArgs {
     /// directly; a symlink is resolved and its target replaced. One run at
     /// a time per FILE (a lock beside it). With --resume or --follow, see
     /// there.
+    ///
+    /// The name picks the format unless --format does: .jsonl, .json or
+    /// .csv, each optionally followed by .gz (gzip) or .zst (zstd) to
+    /// compress (audit.csv.gz is gzipped csv); no extension is jsonl, any
+    /// other is refused. Compressed output is streamed in one gzip member or
+    /// zstd frame per checkpoint, so --resume and --follow work on it.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 
 use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::cli::{FetchArgs, Format};
+use crate::compress::Compression;
 use crate::config;
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
 use crate::fields::FieldPath;
@@ -39,6 +40,8 @@ struct Plan {
     /// How far behind now `--follow` stays.
     lag: Duration,
     format: Format,
+    /// From the output's name (`.gz`, `.zst`).
+    compression: Compression,
     fields: Option<Vec<FieldPath>>,
     users: Vec<String>,
     limit: Option<u64>,
@@ -119,22 +122,27 @@ impl Plan {
                 "--resume needs -o FILE (a file to keep the data and its checkpoint in), not stdout",
             ));
         }
-        let format = match args.format {
-            Some(f) => f,
-            None => match &output {
-                Some(path) => match path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .map(str::to_ascii_lowercase)
-                    .as_deref()
-                {
-                    Some("csv") => Format::Csv,
-                    Some("json") => Format::Json,
-                    _ => Format::Jsonl,
-                },
-                None if std::io::stdout().is_terminal() => Format::Table,
-                None => Format::Jsonl,
-            },
+        // The name says the compression (a last `.gz`/`.zst`) and, unless
+        // --format does, the format (the extension before it).
+        let (compression, named) = match &output {
+            Some(path) => {
+                let (compression, format) = crate::compress::from_name(path);
+                (compression, Some((path, format)))
+            }
+            None => (Compression::None, None),
+        };
+        let format = match (args.format, named) {
+            (Some(f), _) => f,
+            (None, Some((_, Ok(f)))) => f,
+            (None, Some((path, Err(())))) => {
+                return Err(Failure::usage(format!(
+                    "-o {}: unknown extension; name the file {}, or give --format",
+                    path.display(),
+                    crate::compress::KNOWN_EXTENSIONS
+                )));
+            }
+            (None, None) if std::io::stdout().is_terminal() => Format::Table,
+            (None, None) => Format::Jsonl,
         };
         let fields = if args.fields.is_empty() {
             None
@@ -216,6 +224,7 @@ impl Plan {
             follow,
             lag,
             format,
+            compression,
             fields,
             users,
             limit: args.limit,
@@ -382,6 +391,7 @@ fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
         follow,
         keep: if follow { None } else { keep },
         lock,
+        compression: plan.compression,
     };
     match (existing, plan.resume) {
         (None, false) if !follow => Ok(OutputPlan::Temp(path, keep, lock)),
@@ -428,7 +438,12 @@ fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
                 && std::fs::symlink_metadata(checkpoint::partial_path(&path)).is_err()
             {
                 let (_, _, len) = checkpoint::verify_data(&path, &ckpt, &ckpt_path)?;
-                if len - ckpt.data_len > MAX_FOOTER {
+                let max_footer = if plan.compression == Compression::None {
+                    MAX_FOOTER
+                } else {
+                    crate::compress::MAX_COMPRESSED_FOOTER
+                };
+                if len - ckpt.data_len > max_footer {
                     return Err(Failure::usage(format!(
                         "checkpoint {} says the export is complete, but {shown} holds {} bytes more than it covers: delete the checkpoint if {shown} is what you want",
                         ckpt_path.display(),
@@ -561,8 +576,8 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
     let resumed = matches!(output, OutputPlan::ResumeContinue(..));
     let sink = match output {
         OutputPlan::Stdout => Sink::Stdout,
-        OutputPlan::Direct(path) => Sink::direct(&path)?,
-        OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock)?,
+        OutputPlan::Direct(path) => Sink::direct(&path, plan.compression)?,
+        OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock, plan.compression)?,
         OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone())?,
         OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt)?,
         OutputPlan::AlreadyDone(..) => unreachable!("handled above"),

@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod cli;
+pub mod compress;
 pub mod config;
 mod doctor;
 pub mod exit;

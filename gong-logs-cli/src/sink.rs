@@ -2,6 +2,12 @@
 //! through, a file renamed into place on success, or a resumable file with
 //! its checkpoint (`--resume`, and `--follow -o FILE`, which appends to FILE
 //! itself). Every file output holds the output's lock for the whole run.
+//!
+//! A compressed output (`.gz`, `.zst`) goes through an [`Encoder`] on the
+//! way: only compressed bytes reach the file, so the rename, the lock, the
+//! sync before each checkpoint and the checkpoint's length and hash all
+//! work on the compressed bytes on disk. Each commit closes a gzip member or
+//! zstd frame first, so the committed length is always a unit boundary.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -12,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
+use crate::compress::{Compression, Encoder};
 use crate::exit::{FAILURE, Failure, Result};
 use crate::localfs::{self, Keep, OutputLock};
 
@@ -26,6 +33,8 @@ pub enum Sink {
         file: File,
         /// Its path, for messages.
         target: PathBuf,
+        /// The compressor, if the output is compressed.
+        encoder: Option<Encoder>,
     },
     /// A temporary file next to `target`, renamed to it on success.
     Temp {
@@ -37,6 +46,8 @@ pub enum Sink {
         keep: Option<Keep>,
         /// The output's lock.
         lock: OutputLock,
+        /// The compressor, if the output is compressed.
+        encoder: Option<Encoder>,
     },
     /// `target.partial` (or `target` itself when following) plus
     /// `target.gong-logs-checkpoint`.
@@ -61,6 +72,8 @@ pub struct Resumable {
     /// checkpoint stays.
     follow: bool,
     keep: Option<Keep>,
+    /// The compressor, if the output is compressed.
+    encoder: Option<Encoder>,
     _lock: OutputLock,
 }
 
@@ -79,6 +92,8 @@ pub struct ResumableSpec {
     pub keep: Option<Keep>,
     /// The output's lock.
     pub lock: OutputLock,
+    /// The output's compression.
+    pub compression: Compression,
 }
 
 impl ResumableSpec {
@@ -94,15 +109,21 @@ impl ResumableSpec {
 
 impl Sink {
     /// A FIFO or character device.
-    pub fn direct(target: &Path) -> Result<Self> {
+    pub fn direct(target: &Path, compression: Compression) -> Result<Self> {
         Ok(Self::Direct {
             file: localfs::open_special(target)?,
             target: target.to_owned(),
+            encoder: Encoder::new(compression),
         })
     }
 
     /// A temp-file sink for `target`.
-    pub fn temp(target: &Path, keep: Option<Keep>, lock: OutputLock) -> Result<Self> {
+    pub fn temp(
+        target: &Path,
+        keep: Option<Keep>,
+        lock: OutputLock,
+        compression: Compression,
+    ) -> Result<Self> {
         let dir = parent_dir(target);
         let name = target
             .file_name()
@@ -123,6 +144,7 @@ impl Sink {
             target: target.to_owned(),
             keep,
             lock,
+            encoder: Encoder::new(compression),
         })
     }
 
@@ -158,6 +180,7 @@ impl Sink {
             len: 0,
             follow: spec.follow,
             keep: spec.keep,
+            encoder: Encoder::new(spec.compression),
             _lock: spec.lock,
         })))
     }
@@ -178,6 +201,7 @@ impl Sink {
             hasher,
             follow: spec.follow,
             keep: spec.keep,
+            encoder: Encoder::new(spec.compression),
             _lock: spec.lock,
         })))
     }
@@ -212,14 +236,33 @@ impl Sink {
                 out.write_all(bytes)?;
                 out.flush()
             }
-            Self::Direct { file, .. } => file.write_all(bytes),
-            Self::Temp { file, .. } => file.write_all(bytes),
-            Self::Resumable(r) => {
-                r.file.write_all(bytes)?;
-                r.hasher.update(bytes);
-                r.len += bytes.len() as u64;
-                Ok(())
-            }
+            Self::Direct { file, encoder, .. } => write_encoded(file, encoder, bytes),
+            Self::Temp { file, encoder, .. } => write_encoded(file.as_file_mut(), encoder, bytes),
+            Self::Resumable(r) => match &mut r.encoder {
+                Some(encoder) => {
+                    let out = encoder.write(bytes)?;
+                    r.append(&out)
+                }
+                None => r.append(bytes),
+            },
+        }
+    }
+
+    /// Closes the open gzip member or zstd frame of a compressed output
+    /// (`always`: even an empty one, so an empty output is valid).
+    fn close_unit(&mut self, always: bool) -> std::io::Result<()> {
+        match self {
+            Self::Stdout => Ok(()),
+            Self::Direct { file, encoder, .. } => close_encoded(file, encoder, always),
+            Self::Temp { file, encoder, .. } => close_encoded(file.as_file_mut(), encoder, always),
+            Self::Resumable(r) => match &mut r.encoder {
+                Some(encoder) => {
+                    // An empty unit only for a file that is still empty.
+                    let out = encoder.close(always && r.len == 0)?;
+                    r.append(&out)
+                }
+                None => Ok(()),
+            },
         }
     }
 
@@ -227,6 +270,13 @@ impl Sink {
     /// checkpoint (resumable sinks only): the data first, then the
     /// checkpoint that covers it (its length and hash).
     pub fn commit(&mut self) -> Result<()> {
+        if !matches!(self, Self::Resumable(_)) {
+            return Ok(());
+        }
+        if let Err(e) = self.close_unit(false) {
+            let shown = self.describe().unwrap_or_default();
+            return Err(io_failure(e, format!("cannot write to {shown}")));
+        }
         let Self::Resumable(r) = self else {
             return Ok(());
         };
@@ -246,14 +296,18 @@ impl Sink {
     /// Completes the output: the file is synced and renamed into place; a
     /// resumable export's checkpoint is deleted (a followed file keeps its
     /// checkpoint, to continue with `--follow --resume`).
-    pub fn finish(self) -> Result<()> {
+    pub fn finish(mut self) -> Result<()> {
+        if let Err(e) = self.close_unit(true) {
+            let shown = self.describe().unwrap_or_default();
+            return Err(io_failure(e, format!("cannot write to {shown}")));
+        }
         match self {
             Self::Stdout => match std::io::stdout().flush() {
                 // The reader went away (`| head`): not a failure of ours.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.map_err(|e| io_failure(e, "cannot write to stdout".into())),
             },
-            Self::Direct { file, target } => {
+            Self::Direct { file, target, .. } => {
                 drop(file);
                 let _ = target;
                 Ok(())
@@ -263,6 +317,7 @@ impl Sink {
                 target,
                 keep,
                 lock,
+                ..
             } => {
                 let shown = target.display().to_string();
                 if let Some(keep) = keep {
@@ -335,5 +390,42 @@ impl Sink {
                 let _ = r.file.sync_all();
             }
         }
+    }
+}
+
+impl Resumable {
+    /// Appends bytes to the data file, hashing and counting them.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(bytes)?;
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `file`, through `encoder` if the output is compressed.
+fn write_encoded(
+    file: &mut File,
+    encoder: &mut Option<Encoder>,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    match encoder {
+        Some(encoder) => file.write_all(&encoder.write(bytes)?),
+        None => file.write_all(bytes),
+    }
+}
+
+/// Closes the open unit of a compressed output into `file`.
+fn close_encoded(
+    file: &mut File,
+    encoder: &mut Option<Encoder>,
+    always: bool,
+) -> std::io::Result<()> {
+    match encoder {
+        Some(encoder) => file.write_all(&encoder.close(always)?),
+        None => Ok(()),
     }
 }
