@@ -717,6 +717,11 @@ impl Shared {
         });
     }
 
+    /// The smoothed round trip, in seconds, once one request succeeded.
+    fn rtt(&self) -> Option<f64> {
+        *self.rtt.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Chains wanted: enough to keep `rate × round-trip` requests in flight.
     fn chains_wanted(&self) -> usize {
         let cap = self.options.concurrency.max(1);
@@ -1097,6 +1102,46 @@ impl Coordinator {
                 break;
             }
         }
+        // The critical path: once every first page has told its count, a
+        // chain whose pages left take longer at one round trip each than
+        // all the pages left take at the rate gets one more chain (one at a
+        // time, so at most one over what `rate × round-trip` needs).
+        if self.running == wanted
+            && self.running < self.shared.options.concurrency.max(1)
+            && self.initial_pending == 0
+            && let Some(rate) = self.shared.throttle.current_rate()
+            && let Some(rtt) = self.shared.rtt()
+            && let Some((index, pages)) = self.longest_running()
+        {
+            let page = self.page();
+            let left: u64 = self
+                .segments
+                .iter()
+                .filter(|s| s.state == State::Running)
+                .filter_map(|s| s.remaining())
+                .map(|r| r.div_ceil(page))
+                .sum();
+            if pages as f64 * rtt > left as f64 / rate + rtt / 2.0 {
+                self.split_at(index);
+            }
+        }
+    }
+
+    /// The running segment with the most pages left by its own count, if it
+    /// has enough to be worth a split.
+    fn longest_running(&self) -> Option<(usize, u64)> {
+        if self.totals_untrusted || self.splits >= MAX_SPLITS {
+            return None;
+        }
+        let page = self.page();
+        let min_pages = self.shared.options.split_min_pages.max(1);
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state == State::Running)
+            .filter_map(|(i, s)| Some((i, s.remaining()?.div_ceil(page))))
+            .filter(|(_, pages)| *pages >= min_pages)
+            .max_by_key(|(i, pages)| (*pages, std::cmp::Reverse(*i)))
     }
 
     fn start(&mut self, index: usize) {
@@ -1135,22 +1180,15 @@ impl Coordinator {
     /// Splits the running segment with the most pages left, if one is worth
     /// it; false when none is.
     fn split(&mut self) -> bool {
-        if self.totals_untrusted || self.splits >= MAX_SPLITS {
-            return false;
+        match self.longest_running() {
+            Some((index, _)) => self.split_at(index),
+            None => false,
         }
-        let page = self.page();
-        let min_pages = self.shared.options.split_min_pages.max(1);
-        let candidate = self
-            .segments
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.state == State::Running)
-            .filter_map(|(i, s)| Some((i, s.remaining()?.div_ceil(page))))
-            .filter(|(_, pages)| *pages >= min_pages)
-            .max_by_key(|(i, pages)| (*pages, std::cmp::Reverse(*i)));
-        let Some((index, _)) = candidate else {
-            return false;
-        };
+    }
+
+    /// Splits running segment `index` at the middle of its remaining time;
+    /// false when no whole second lies strictly inside it.
+    fn split_at(&mut self, index: usize) -> bool {
         let segment = &self.segments[index];
         // The middle of the remaining time, rounded up to a whole second,
         // strictly after the last entry received (entries at that instant
