@@ -1109,6 +1109,9 @@ impl Coordinator {
         if self.running == wanted
             && self.running < self.shared.options.concurrency.max(1)
             && self.initial_pending == 0
+            && !self.segments.iter().any(|s| {
+                s.state == State::Waiting || (s.state == State::Running && s.total.is_none())
+            })
             && let Some(rate) = self.shared.throttle.current_rate()
             && let Some(rtt) = self.shared.rtt()
             && let Some((index, pages)) = self.longest_running()
@@ -1121,8 +1124,10 @@ impl Coordinator {
                 .filter_map(|s| s.remaining())
                 .map(|r| r.div_ceil(page))
                 .sum();
-            if pages as f64 * rtt > left as f64 / rate + rtt / 2.0 {
-                self.split_at(index);
+            if pages as f64 * rtt > left as f64 / rate + rtt / 2.0 && self.split_at(index) {
+                // Started at once: `running` now exceeds `wanted` by one,
+                // so the rule waits for this chain's count before another.
+                self.start(index + 1);
             }
         }
     }
