@@ -717,11 +717,6 @@ impl Shared {
         });
     }
 
-    /// The smoothed round trip, in seconds, once one request succeeded.
-    fn rtt(&self) -> Option<f64> {
-        *self.rtt.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Chains wanted: enough to keep `rate × round-trip` requests in flight.
     fn chains_wanted(&self) -> usize {
         let cap = self.options.concurrency.max(1);
@@ -1100,34 +1095,6 @@ impl Coordinator {
             }
             if !self.split() {
                 break;
-            }
-        }
-        // The critical path: once every first page has told its count, a
-        // chain whose pages left take longer at one round trip each than
-        // all the pages left take at the rate gets one more chain (one at a
-        // time, so at most one over what `rate × round-trip` needs).
-        if self.running == wanted
-            && self.running < self.shared.options.concurrency.max(1)
-            && self.initial_pending == 0
-            && !self.segments.iter().any(|s| {
-                s.state == State::Waiting || (s.state == State::Running && s.total.is_none())
-            })
-            && let Some(rate) = self.shared.throttle.current_rate()
-            && let Some(rtt) = self.shared.rtt()
-            && let Some((index, pages)) = self.longest_running()
-        {
-            let page = self.page();
-            let left: u64 = self
-                .segments
-                .iter()
-                .filter(|s| s.state == State::Running)
-                .filter_map(|s| s.remaining())
-                .map(|r| r.div_ceil(page))
-                .sum();
-            if pages as f64 * rtt > left as f64 / rate + rtt / 2.0 && self.split_at(index) {
-                // Started at once: `running` now exceeds `wanted` by one,
-                // so the rule waits for this chain's count before another.
-                self.start(index + 1);
             }
         }
     }
