@@ -16,13 +16,28 @@
 //!    under one [`Throttle`]. The number of chains wanted is
 //!    `ceil(rate × round-trip)` (measured, adapting as latency changes),
 //!    capped by [`ExportOptions::concurrency`].
-//! 3. **Splits.** When fewer chains run than wanted and nothing is waiting
-//!    to start, the running segment with the most pages left (by its own
-//!    `totalRecords`) is split at the middle of its remaining time, on a
-//!    whole second, if it still has at least
-//!    [`ExportOptions::split_min_pages`] pages to fetch. The old chain keeps
-//!    its cursor and stops at the new boundary (its entries from there on
-//!    are the new segment's).
+//! 3. **Splits.** A split gives the end of a running segment to a new
+//!    chain. Its boundary is placed where the old chain's `k`-th page is
+//!    estimated to end (by the remaining count spread evenly, or by the
+//!    density of the last pages when entries bunch), a tenth of a page
+//!    early and on a whole second, so that the old chain's last page most
+//!    likely reaches it and the split costs no partial page. A segment is
+//!    split only when its count, its children's counts and the density of
+//!    two of its pages are known. Two occasions:
+//!    - **fewer chains run than wanted** (a chain finished): the segment
+//!      with the most pages left, if at least
+//!      [`ExportOptions::split_min_pages`], so that the wanted chains share
+//!      what is left evenly;
+//!    - **once a round, when every running count is known** (the first
+//!      round, and again each time a type of `--type all` starts late): a
+//!      chain with more pages than the one with the fewest in all, or than
+//!      one chain fetches in the time the rate needs for all the pages
+//!      left, keeps that many and a new chain takes the rest at once,
+//!      beyond `rate × round-trip` (equal-time slices rarely hold equal
+//!      counts, and the chain with one page more would set the finish).
+//!
+//!    The old chain keeps its cursor and stops at the new boundary (its
+//!    entries from there on are the new segment's).
 //! 4. **Delivery.** Segments are delivered strictly in order (type by type,
 //!    each in time order). Entries of segments ahead of the one being
 //!    delivered wait in a [`Spool`](crate::spool): memory up to
@@ -176,8 +191,10 @@ pub struct ExportOptions {
     /// The most cursor chains run at once. The engine runs fewer when the
     /// rate limit and the round-trip time need fewer (`rate × round-trip`).
     pub concurrency: usize,
-    /// A segment is split for another chain only if it still has at least
-    /// this many pages to fetch (each split may cost one partial page).
+    /// When a chain finishes, a segment is split for another chain only if
+    /// it still has at least this many pages to fetch (at least 2; a
+    /// boundary estimate that misses costs a partial page, so the default
+    /// 6 keeps that cost to a small share).
     pub split_min_pages: u64,
     /// Memory for entries fetched ahead of the delivery; beyond it they go
     /// to an anonymous temporary file.
@@ -717,14 +734,18 @@ impl Shared {
         });
     }
 
+    /// The smoothed round-trip time, in seconds (`None` before any answer).
+    fn rtt(&self) -> Option<f64> {
+        *self.rtt.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Chains wanted: enough to keep `rate × round-trip` requests in flight.
     fn chains_wanted(&self) -> usize {
         let cap = self.options.concurrency.max(1);
         let Some(rate) = self.throttle.current_rate() else {
             return cap;
         };
-        let rtt = *self.rtt.lock().unwrap_or_else(|e| e.into_inner());
-        let wanted = match rtt {
+        let wanted = match self.rtt() {
             // Before any answer: as many as the rate allows in one second.
             None => rate.ceil(),
             // A 5 % margin: a round trip just over 1/rate does not need a
@@ -785,6 +806,9 @@ struct Segment {
     children_pending: u32,
     /// The instant of the last entry received (or the start).
     last_time: Timestamp,
+    /// `(fetched, last_time)` after each of the last few pages: the density
+    /// of the entries just received.
+    recent: VecDeque<(u64, Timestamp)>,
     spool: Spool,
 }
 
@@ -812,8 +836,54 @@ impl Segment {
             given_away: 0,
             children_pending: 0,
             last_time: start.time,
+            recent: VecDeque::new(),
             spool: Spool::default(),
         }
+    }
+
+    /// Whether the coordinator knows enough of this running segment to
+    /// split it: its count, its children's counts, and the density of at
+    /// least two pages (one page may straddle a quiet and a busy stretch).
+    fn splittable(&self) -> bool {
+        self.state == State::Running
+            && self.total.is_some()
+            && self.children_pending == 0
+            && self.recent.len() >= 2
+    }
+
+    /// The instant before which, by the best estimate, `ahead` of the
+    /// `remaining` entries lie (`ahead < remaining`), strictly inside
+    /// `(last_time, end)` and on a whole second; `None` if no whole second
+    /// fits.
+    ///
+    /// Two estimates: the remaining entries spread evenly up to the end
+    /// (exact at the end, best for even data), or the density of the last
+    /// pages carried on (best when entries bunch: the remainder is then
+    /// much sparser on average than what was just received).
+    fn instant_after(&self, ahead: u64, remaining: u64) -> Option<Timestamp> {
+        let from = self.last_time.as_nanosecond();
+        let span = (self.end.as_nanosecond() - from) as f64;
+        if span <= 0.0 || remaining == 0 {
+            return None;
+        }
+        let even = remaining as f64 / span;
+        let recent = self.recent.front().and_then(|&(count, time)| {
+            let dt = (from - time.as_nanosecond()) as f64;
+            let dn = self.fetched.saturating_sub(count) as f64;
+            (dt > 0.0 && dn > 0.0).then(|| dn / dt)
+        });
+        let density = match recent {
+            Some(recent) if recent > 1.5 * even => recent,
+            _ => even,
+        };
+        let raw = from + (ahead as f64 / density) as i128;
+        // Rounded down (the old chain's page then more likely reaches the
+        // boundary), up if that is not after the last entry.
+        let second = raw.div_euclid(1_000_000_000);
+        [second, second + 1]
+            .into_iter()
+            .filter_map(|s| Timestamp::from_second(s as i64).ok())
+            .find(|t| *t > self.last_time && *t < self.end)
     }
 
     /// Entries still to fetch, by the chain's own count.
@@ -853,6 +923,9 @@ struct Coordinator {
     totals_untrusted: bool,
     /// Splits made so far (at most [`MAX_SPLITS`]).
     splits: u64,
+    /// The correction ([`Coordinator::rebalance`]) of the round since the
+    /// last initial segment started is done.
+    rebalanced: bool,
 }
 
 /// The most splits of one export, whatever the counts say.
@@ -883,6 +956,7 @@ impl Coordinator {
             outbox: VecDeque::new(),
             totals_untrusted: false,
             splits: 0,
+            rebalanced: false,
         };
         for slice in plan_slices(&starts, to, first_chains, this.shared.options.min_slice) {
             let mut segment = Segment::new(
@@ -1042,6 +1116,14 @@ impl Coordinator {
                 if let Some(t) = entries.last().and_then(LogEntry::event_time) {
                     segment.last_time = segment.last_time.max(t);
                 }
+                if !entries.is_empty() {
+                    if segment.recent.len() == 4 {
+                        segment.recent.pop_front();
+                    }
+                    segment
+                        .recent
+                        .push_back((segment.fetched, segment.last_time));
+                }
                 let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
                 let incoming: usize = entries.iter().map(crate::spool::entry_bytes).sum();
                 let fits = held + incoming <= self.shared.options.buffer_bytes;
@@ -1085,35 +1167,182 @@ impl Coordinator {
     }
 
     /// Starts waiting segments and splits running ones until the wanted
-    /// number of chains runs.
+    /// number of chains runs; once per round (the first, and each time a
+    /// type starts late), when every running count is known, gives the
+    /// pages of chains that would finish last to new ones.
     fn schedule(&mut self) {
         let wanted = self.shared.chains_wanted();
         while self.running < wanted {
             if let Some(index) = self.segments.iter().position(|s| s.state == State::Waiting) {
+                // A type starting late (`--type all`) makes a new round:
+                // its count is news to the correction.
+                self.rebalanced &= !self.segments[index].initial;
                 self.start(index);
                 continue;
             }
-            if !self.split() {
+            if !self.split(wanted) {
                 break;
+            }
+        }
+        if !self.rebalanced && self.running >= wanted && self.all_counts_known() {
+            self.rebalanced = true;
+            self.rebalance();
+        }
+    }
+
+    /// Whether splits may still be made at all.
+    fn may_split(&self) -> bool {
+        !self.totals_untrusted && self.splits < MAX_SPLITS
+    }
+
+    /// Every initial slice has answered, none waits, and every running
+    /// segment's count and density are known.
+    fn all_counts_known(&self) -> bool {
+        self.initial_pending == 0
+            && self
+                .segments
+                .iter()
+                .all(|s| s.state == State::Fetched || s.splittable())
+    }
+
+    /// Pages left of a segment by its own count, the one in flight included.
+    fn pages_left(&self, segment: &Segment) -> u64 {
+        segment.remaining().unwrap_or(0).div_ceil(self.page())
+    }
+
+    /// Pages the segment's chain has received (whole or partial).
+    fn pages_done(&self, segment: &Segment) -> u64 {
+        (segment.start.count + segment.fetched).div_ceil(self.page())
+    }
+
+    /// When fewer chains run than wanted: splits the splittable segment
+    /// with the most pages left so that the wanted chains share what is
+    /// left evenly; false when none is worth it.
+    fn split(&mut self, wanted: usize) -> bool {
+        if !self.may_split() {
+            return false;
+        }
+        let Some((index, pages)) = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.splittable())
+            .map(|(i, s)| (i, self.pages_left(s)))
+            .max_by_key(|(i, pages)| (*pages, std::cmp::Reverse(*i)))
+        else {
+            return false;
+        };
+        if pages < self.shared.options.split_min_pages.max(2) {
+            return false;
+        }
+        let left: u64 = self
+            .segments
+            .iter()
+            .filter(|s| s.state == State::Running)
+            .map(|s| self.pages_left(s))
+            .sum();
+        let share = left.div_ceil(wanted.max(1) as u64);
+        let keep = pages.div_ceil(2).max(pages.saturating_sub(share));
+        self.split_keeping(index, keep)
+    }
+
+    /// The first round's correction, made once when every count is known
+    /// and the wanted chains run. The chains, not the rate, set the finish
+    /// when a chain has more pages than the others (slices of equal time
+    /// rarely hold equal counts) or more than the rate lets all the pages
+    /// left take: such a chain keeps what the others need and a new chain
+    /// takes the rest at once, beyond `rate × round-trip` (within
+    /// `--concurrency`), its pages costing the rate nothing more.
+    fn rebalance(&mut self) {
+        let (Some(rate), Some(rtt)) = (self.shared.throttle.current_rate(), self.shared.rtt())
+        else {
+            return;
+        };
+        let running: Vec<(u64, ChainLoad)> = self
+            .segments
+            .iter()
+            .filter(|s| s.state == State::Running)
+            .map(|s| {
+                let load = ChainLoad {
+                    done: self.pages_done(s),
+                    left: self.pages_left(s),
+                };
+                (s.id, load)
+            })
+            .collect();
+        let loads: Vec<ChainLoad> = running.iter().map(|(_, load)| *load).collect();
+        for ((id, _), keep) in running.iter().zip(rebalance_keep(&loads, rate, rtt)) {
+            let Some(keep) = keep else {
+                continue;
+            };
+            if !self.may_split() || self.running >= self.shared.options.concurrency.max(1) {
+                return;
+            }
+            let Some(index) = self.segments.iter().position(|s| s.id == *id) else {
+                continue;
+            };
+            if self.split_keeping(index, keep) {
+                self.start(index + 1);
             }
         }
     }
 
-    /// The running segment with the most pages left by its own count, if it
-    /// has enough to be worth a split.
-    fn longest_running(&self) -> Option<(usize, u64)> {
-        if self.totals_untrusted || self.splits >= MAX_SPLITS {
-            return None;
-        }
+    /// Splits running segment `index` so that its chain keeps about `keep`
+    /// more pages (the one in flight counted) and a new segment after it
+    /// takes the rest. The boundary is where the chain's `keep`-th page is
+    /// estimated to end, a tenth of a page early, so that the old chain's
+    /// last page most likely reaches it and the split costs no partial
+    /// page. False when the chain ends within `keep` pages anyway, or no
+    /// whole second fits.
+    fn split_keeping(&mut self, index: usize, keep: u64) -> bool {
         let page = self.page();
-        let min_pages = self.shared.options.split_min_pages.max(1);
-        self.segments
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.state == State::Running)
-            .filter_map(|(i, s)| Some((i, s.remaining()?.div_ceil(page))))
-            .filter(|(_, pages)| *pages >= min_pages)
-            .max_by_key(|(i, pages)| (*pages, std::cmp::Reverse(*i)))
+        let segment = &self.segments[index];
+        let Some(remaining) = segment.remaining() else {
+            return false;
+        };
+        // Where the chain's query stands: entries skipped at its start and
+        // received since; its pages end on multiples of `page` from there.
+        let position = segment.start.count + segment.fetched;
+        let ahead = ((position.div_ceil(page) + keep) * page)
+            .saturating_sub(position)
+            .saturating_sub(page / 10);
+        if ahead == 0 || ahead >= remaining {
+            return false;
+        }
+        let Some(boundary) = segment.instant_after(ahead, remaining) else {
+            return false;
+        };
+        let segment = &mut self.segments[index];
+        let old_end = segment.end;
+        segment.end = boundary;
+        segment.children_pending += 1;
+        if let Some(end_tx) = &segment.end_tx {
+            let _ = end_tx.send(boundary);
+        }
+        let (type_index, log_type) = (segment.type_index, segment.log_type);
+        let mut new = Segment::new(
+            self.next_id,
+            type_index,
+            log_type,
+            Position {
+                time: boundary,
+                count: 0,
+            },
+            old_end,
+            false,
+        );
+        new.parent = Some(segment.id);
+        self.next_id += 1;
+        self.segments.insert(index + 1, new);
+        self.splits += 1;
+        ExportStats::bump(&self.shared.stats.splits, 1);
+        tracing::info!(
+            %log_type,
+            at = %boundary,
+            keep,
+            "split a time slice for another cursor chain"
+        );
+        true
     }
 
     fn start(&mut self, index: usize) {
@@ -1147,61 +1376,6 @@ impl Coordinator {
                 });
             }
         });
-    }
-
-    /// Splits the running segment with the most pages left, if one is worth
-    /// it; false when none is.
-    fn split(&mut self) -> bool {
-        match self.longest_running() {
-            Some((index, _)) => self.split_at(index),
-            None => false,
-        }
-    }
-
-    /// Splits running segment `index` at the middle of its remaining time;
-    /// false when no whole second lies strictly inside it.
-    fn split_at(&mut self, index: usize) -> bool {
-        let segment = &self.segments[index];
-        // The middle of the remaining time, rounded up to a whole second,
-        // strictly after the last entry received (entries at that instant
-        // stay with the old chain).
-        let Some(middle) = split_windows(segment.last_time, segment.end, 2)
-            .first()
-            .map(|(_, until)| *until)
-            .filter(|m| *m > segment.last_time && *m < segment.end)
-        else {
-            return false;
-        };
-        let segment = &mut self.segments[index];
-        let old_end = segment.end;
-        segment.end = middle;
-        segment.children_pending += 1;
-        if let Some(end_tx) = &segment.end_tx {
-            let _ = end_tx.send(middle);
-        }
-        let (type_index, log_type) = (segment.type_index, segment.log_type);
-        let mut new = Segment::new(
-            self.next_id,
-            type_index,
-            log_type,
-            Position {
-                time: middle,
-                count: 0,
-            },
-            old_end,
-            false,
-        );
-        new.parent = Some(segment.id);
-        self.next_id += 1;
-        self.segments.insert(index + 1, new);
-        self.splits += 1;
-        ExportStats::bump(&self.shared.stats.splits, 1);
-        tracing::info!(
-            %log_type,
-            at = %middle,
-            "split a time slice for another cursor chain"
-        );
-        true
     }
 }
 
@@ -1336,6 +1510,39 @@ impl Chain {
     }
 }
 
+/// A running chain's pages: received, and left by its count (the one in
+/// flight included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ChainLoad {
+    done: u64,
+    left: u64,
+}
+
+/// The first round's correction: for each chain, the pages it keeps if it
+/// should give the rest to a new chain (`None`: it keeps all). A chain keeps
+/// as many pages as the chain with the fewest in all (the first round's
+/// chains start together, so pages in all say who finishes last) or as one
+/// chain fetches, at `rtt` seconds a page, in the time `rate` needs for every
+/// page left, whichever is more.
+fn rebalance_keep(chains: &[ChainLoad], rate: f64, rtt: f64) -> Vec<Option<u64>> {
+    let Some(fewest) = chains.iter().map(|c| c.done + c.left).min() else {
+        return Vec::new();
+    };
+    let left: u64 = chains.iter().map(|c| c.left).sum();
+    let at_rate = if rate > 0.0 && rtt > 0.0 {
+        (left as f64 / rate / rtt).round() as u64
+    } else {
+        u64::MAX
+    };
+    chains
+        .iter()
+        .map(|c| {
+            let keep = fewest.saturating_sub(c.done).max(at_rate).max(1);
+            (c.left > keep).then_some(keep)
+        })
+        .collect()
+}
+
 /// One time slice of the engine's first round.
 struct Slice {
     type_index: usize,
@@ -1421,4 +1628,103 @@ pub fn split_windows(from: Timestamp, to: Timestamp, count: u64) -> Vec<(Timesta
     }
     bounds.push(to);
     bounds.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(done: u64, left: u64) -> ChainLoad {
+        ChainLoad { done, left }
+    }
+
+    #[test]
+    fn a_chain_with_a_page_more_than_the_others_gives_it_away() {
+        // 16/15/15 pages, two received each, 1 s a page at 3/s: the first
+        // chain would finish a round trip after the others.
+        let keep = rebalance_keep(&[load(2, 14), load(2, 13), load(2, 13)], 3.0, 1.02);
+        assert_eq!(keep, vec![Some(13), None, None]);
+        // The third chain started a request later: it is not behind by a page.
+        let keep = rebalance_keep(&[load(3, 13), load(3, 12), load(2, 13)], 3.0, 1.02);
+        assert_eq!(keep, vec![Some(12), None, None]);
+    }
+
+    #[test]
+    fn equal_chains_or_a_rate_bound_export_keep_everything() {
+        let keep = rebalance_keep(&[load(2, 13), load(2, 13), load(2, 13)], 3.0, 1.02);
+        assert_eq!(keep, vec![None; 3]);
+        // 450 pages at 0.3 s: the rate, not the chains, sets the finish.
+        let keep = rebalance_keep(&[load(2, 149), load(2, 148), load(2, 147)], 3.0, 0.3);
+        assert_eq!(keep, vec![None; 3]);
+        assert!(rebalance_keep(&[], 3.0, 1.0).is_empty());
+    }
+
+    #[test]
+    fn a_chain_holding_most_of_the_data_keeps_what_the_rate_allows() {
+        // Skewed: one slice holds 92 of the 97 pages left.
+        let keep = rebalance_keep(&[load(2, 3), load(2, 92), load(2, 2)], 3.0, 1.0);
+        assert_eq!(keep, vec![None, Some(32), None]);
+    }
+
+    fn segment(from: i64, to: i64) -> Segment {
+        let start = Position {
+            time: Timestamp::from_second(from).unwrap(),
+            count: 0,
+        };
+        let mut s = Segment::new(
+            0,
+            0,
+            LogType::AccessLog,
+            start,
+            Timestamp::from_second(to).unwrap(),
+            true,
+        );
+        s.state = State::Running;
+        s
+    }
+
+    /// Receives `n` entries ending at second `at`.
+    fn receive(s: &mut Segment, n: u64, at: i64) {
+        s.fetched += n;
+        s.last_time = Timestamp::from_second(at).unwrap();
+        s.recent.push_back((s.fetched, s.last_time));
+    }
+
+    #[test]
+    fn even_data_is_cut_by_the_count_left() {
+        // 1,000 entries over 10,000 s, 200 received by 2,000 s: 800 left
+        // over 8,000 s; 600 of them lie before 2,000 + 6,000 s.
+        let mut s = segment(0, 10_000);
+        s.total = Some(1_000);
+        receive(&mut s, 100, 1_000);
+        receive(&mut s, 100, 2_000);
+        assert!(s.splittable());
+        let at = s.instant_after(600, 800).unwrap();
+        assert_eq!(at.as_second(), 8_000);
+    }
+
+    #[test]
+    fn bunched_data_is_cut_by_the_density_just_received() {
+        // 100 entries a second lately, but 5,000 left over 90,000 s: the
+        // busy stretch goes on, the half of what is left lies 25 s ahead
+        // rather than 45,000 s.
+        let mut s = segment(0, 100_000);
+        s.total = Some(5_200);
+        receive(&mut s, 100, 10_000);
+        receive(&mut s, 100, 10_001);
+        s.recent.pop_front();
+        s.recent
+            .push_front((0, Timestamp::from_second(9_999).unwrap()));
+        let at = s.instant_after(2_500, 5_000).unwrap();
+        assert!((10_001..=10_030).contains(&at.as_second()), "{at}");
+    }
+
+    #[test]
+    fn no_whole_second_inside_is_no_split() {
+        let mut s = segment(0, 1);
+        s.total = Some(300);
+        receive(&mut s, 100, 0);
+        receive(&mut s, 100, 0);
+        assert_eq!(s.instant_after(50, 100), None);
+    }
 }
