@@ -1184,7 +1184,7 @@ impl Coordinator {
                 break;
             }
         }
-        if !self.rebalanced && self.running >= wanted && self.all_counts_known() {
+        if !self.rebalanced && self.all_counts_known() {
             self.rebalanced = true;
             self.rebalance();
         }

@@ -596,3 +596,45 @@ fn first_requests_are_the_engines_first_round() {
     );
     assert_eq!(short.len(), 1);
 }
+
+/// Equal-time slices rarely hold equal counts. Three slices of 4, 3 and 3
+/// pages at 3 requests/s and a 1 s round trip: the first would set the
+/// finish a round trip after the others, so once every count is known it
+/// gives its last page to a fourth chain, at no extra request (the boundary
+/// lands where its own third page ends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slice_with_a_page_more_gives_it_to_a_new_chain() {
+    let (from, to) = range();
+    let slice = (to.as_second() - from.as_second()) / 3;
+    let mut entries = Vec::new();
+    for (i, n) in [35i64, 30, 30].into_iter().enumerate() {
+        let start = from.as_second() + i as i64 * slice;
+        for k in 0..n {
+            let t = Timestamp::from_second(start + (2 * k + 1) * slice / (2 * n)).unwrap();
+            let json =
+                format!(r#"{{"userId":"{i}","eventTime":"{t}","logRecord":{{"action":"a{k}"}}}}"#);
+            entries.push((
+                gong_logs_sim::LogType::UserActivityLog,
+                Entry { json, time: t },
+            ));
+        }
+    }
+    let mut config = SimConfig::testing(1, 0);
+    config.page_size = 10;
+    config.faults.latency_ms = 1_000;
+    let sim = Simulator::start_with_dataset(config, Dataset::from_entries(entries))
+        .await
+        .unwrap();
+    let mut options = fast();
+    options.rate_limit = Some(3.0);
+    let exporter = exporter(&sim, options);
+    let (got, _, err) = collect(&exporter, LogType::UserActivityLog, start_of(from), to).await;
+    assert_eq!(err, None);
+    let want = texts(
+        sim.dataset()
+            .entries(gong_logs_sim::LogType::UserActivityLog),
+    );
+    assert!(got == want, "every entry once, in order");
+    assert_eq!(ExportStats::get(&exporter.stats().splits), 1);
+    assert_eq!(sim.stats().total_requests, 10, "ceil(95 / 10): the minimum");
+}
