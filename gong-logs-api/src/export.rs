@@ -750,6 +750,12 @@ impl Shared {
             None => rate.ceil(),
             // A 5 % margin: a round trip just over 1/rate does not need a
             // second chain when the throttle spaces requests anyway.
+            // Round trips as short as decoding a page: the CPU, not the
+            // network or the rate, sets the pace; two chains overlap the
+            // server's work with ours, more would only fetch ahead.
+            Some(rtt) if rtt < SHORT_ROUND_TRIP.as_secs_f64() => {
+                (rate * rtt * 0.95).ceil().min(2.0)
+            }
             Some(rtt) => (rate * rtt * 0.95).ceil(),
         };
         (wanted.max(1.0) as usize).min(cap)
@@ -791,6 +797,9 @@ struct Segment {
     /// The end (exclusive); lowered when the segment is split.
     end: Timestamp,
     end_tx: Option<watch::Sender<Timestamp>>,
+    /// Open while the chain may send its next request (see
+    /// [`Coordinator::update_gates`]).
+    gate_tx: Option<watch::Sender<bool>>,
     state: State,
     /// One of the plan's initial slices (their totals add up to the range's).
     initial: bool,
@@ -828,6 +837,7 @@ impl Segment {
             start,
             end,
             end_tx: None,
+            gate_tx: None,
             state: State::Waiting,
             initial,
             parent: None,
@@ -906,8 +916,8 @@ struct Coordinator {
     trackers: Vec<Tracker>,
     types: Vec<LogType>,
     out: mpsc::Sender<Result<Event, ExportError>>,
-    tx: mpsc::UnboundedSender<ChainMsg>,
-    rx: mpsc::UnboundedReceiver<ChainMsg>,
+    tx: mpsc::Sender<ChainMsg>,
+    rx: mpsc::Receiver<ChainMsg>,
     next_id: u64,
     running: usize,
     /// Entries in the fullest page seen (0: none yet).
@@ -926,10 +936,19 @@ struct Coordinator {
     /// The correction ([`Coordinator::rebalance`]) of the round since the
     /// last initial segment started is done.
     rebalanced: bool,
+    /// Times a chain ahead of the delivery was held (memory full, the
+    /// reader behind or round trips short).
+    holds: u64,
+    /// Chains ahead of the delivery are held now.
+    holding: bool,
 }
 
 /// The most splits of one export, whatever the counts say.
 const MAX_SPLITS: u64 = 256;
+
+/// Round trips shorter than this are about the CPU time of decoding a page:
+/// chains ahead of the delivery then wait for memory rather than spill.
+const SHORT_ROUND_TRIP: Duration = Duration::from_millis(10);
 
 impl Coordinator {
     fn new(
@@ -938,7 +957,9 @@ impl Coordinator {
         to: Timestamp,
         out: mpsc::Sender<Result<Event, ExportError>>,
     ) -> Result<Self, ExportError> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        // Bounded: chains that outrun the coordinator wait rather than
+        // pile pages up in memory.
+        let (tx, rx) = mpsc::channel(2 * shared.options.concurrency.max(1) + 4);
         let first_chains = shared.chains_wanted();
         let mut this = Self {
             trackers: starts.iter().map(|(_, p)| Tracker::at(*p)).collect(),
@@ -957,6 +978,8 @@ impl Coordinator {
             totals_untrusted: false,
             splits: 0,
             rebalanced: false,
+            holds: 0,
+            holding: false,
         };
         for slice in plan_slices(&starts, to, first_chains, this.shared.options.min_slice) {
             let mut segment = Segment::new(
@@ -999,7 +1022,17 @@ impl Coordinator {
         loop {
             self.schedule();
             self.fill_outbox()?;
+            self.update_gates();
             if self.outbox.is_empty() && self.segments.is_empty() {
+                let stats = &self.shared.stats;
+                tracing::info!(
+                    chains = ExportStats::get(&stats.chains),
+                    splits = ExportStats::get(&stats.splits),
+                    spilled_bytes = ExportStats::get(&stats.spilled_bytes),
+                    holds = self.holds,
+                    rtt_ms = self.shared.rtt().unwrap_or(0.0) * 1000.0,
+                    "engine done"
+                );
                 return Ok(());
             }
             let has_output = !self.outbox.is_empty();
@@ -1019,6 +1052,36 @@ impl Coordinator {
                         message: "the chains' channel closed".into(),
                     })?;
                     self.handle(msg)?;
+                }
+            }
+        }
+    }
+
+    /// Lets chains ahead of the delivery fetch on, or holds them. Fetching
+    /// ahead pays when the rate limit or the network is what the export
+    /// waits for: what does not fit in memory then goes to the spill file.
+    /// It does not when the reader is behind (the events it has not taken
+    /// fill the channel), nor when round trips are as short as decoding a
+    /// page (under [`SHORT_ROUND_TRIP`]: a server on this machine, where
+    /// the chains share the CPU with it): pages fetched ahead would only be
+    /// written to the file and read back. Then, once memory is full, the
+    /// chains ahead wait until it frees. The head's chain never waits.
+    fn update_gates(&mut self) {
+        let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
+        let reader_behind = !self.outbox.is_empty() && self.out.capacity() == 0;
+        let short_trips = self
+            .shared
+            .rtt()
+            .is_some_and(|rtt| rtt < SHORT_ROUND_TRIP.as_secs_f64());
+        // Nearly full: a page no longer fits and would go to the file.
+        let full = held.saturating_mul(8) >= self.shared.options.buffer_bytes.saturating_mul(7);
+        let hold = (reader_behind || short_trips) && full;
+        self.holding = hold;
+        for (index, segment) in self.segments.iter().enumerate() {
+            if let Some(gate) = &segment.gate_tx {
+                let open = index == 0 || !hold;
+                if gate.send_if_modified(|g| std::mem::replace(g, open) != open) && !open {
+                    self.holds += 1;
                 }
             }
         }
@@ -1109,6 +1172,7 @@ impl Coordinator {
                     entries.truncate(cut);
                     segment.state = State::Fetched;
                     segment.end_tx = None;
+                    segment.gate_tx = None;
                     self.running -= 1;
                 }
                 self.page_size = self.page_size.max(entries.len() as u64);
@@ -1155,6 +1219,7 @@ impl Coordinator {
                 if segment.state == State::Running {
                     segment.state = State::Fetched;
                     segment.end_tx = None;
+                    segment.gate_tx = None;
                     self.running -= 1;
                 }
             }
@@ -1190,9 +1255,11 @@ impl Coordinator {
         }
     }
 
-    /// Whether splits may still be made at all.
+    /// Whether splits may be made now: never once counts proved untrue or
+    /// after [`MAX_SPLITS`], and not while chains ahead are held (another
+    /// chain would only be held too).
     fn may_split(&self) -> bool {
-        !self.totals_untrusted && self.splits < MAX_SPLITS
+        !self.totals_untrusted && self.splits < MAX_SPLITS && !self.holding
     }
 
     /// Every initial slice has answered, none waits, and every running
@@ -1349,6 +1416,8 @@ impl Coordinator {
         let segment = &mut self.segments[index];
         let (end_tx, end_rx) = watch::channel(segment.end);
         segment.end_tx = Some(end_tx);
+        let (gate_tx, gate_rx) = watch::channel(true);
+        segment.gate_tx = Some(gate_tx);
         segment.state = State::Running;
         self.running += 1;
         ExportStats::bump(&self.shared.stats.chains, 1);
@@ -1358,6 +1427,7 @@ impl Coordinator {
             log_type: segment.log_type,
             start: segment.start,
             end: end_rx,
+            gate: gate_rx,
             tx: self.tx.clone(),
         };
         let tx = self.tx.clone();
@@ -1367,13 +1437,15 @@ impl Coordinator {
             // A chain that panics reports it: never a silent gap.
             let result = tokio::spawn(chain.run()).await;
             if let Err(join) = result {
-                let _ = tx.send(ChainMsg {
-                    segment: id,
-                    item: ChainItem::Failed(ExportError::Internal {
-                        log_type,
-                        message: join.to_string(),
-                    }),
-                });
+                let _ = tx
+                    .send(ChainMsg {
+                        segment: id,
+                        item: ChainItem::Failed(ExportError::Internal {
+                            log_type,
+                            message: join.to_string(),
+                        }),
+                    })
+                    .await;
             }
         });
     }
@@ -1386,17 +1458,30 @@ struct Chain {
     log_type: LogType,
     start: Position,
     end: watch::Receiver<Timestamp>,
-    tx: mpsc::UnboundedSender<ChainMsg>,
+    gate: watch::Receiver<bool>,
+    tx: mpsc::Sender<ChainMsg>,
 }
 
 impl Chain {
-    fn send(&self, item: ChainItem) -> bool {
+    async fn send(&self, item: ChainItem) -> bool {
         self.tx
             .send(ChainMsg {
                 segment: self.segment,
                 item,
             })
+            .await
             .is_ok()
+    }
+
+    /// Waits until the coordinator lets this chain send its next request;
+    /// false when the segment is complete meanwhile.
+    async fn gate_open(&self) -> bool {
+        let mut gate = self.gate.clone();
+        let mut watcher = self.end.clone();
+        tokio::select! {
+            open = gate.wait_for(|open| *open) => open.is_ok(),
+            () = async move { while watcher.changed().await.is_ok() {} } => false,
+        }
     }
 
     async fn run(self) {
@@ -1404,7 +1489,7 @@ impl Chain {
             Ok(()) => ChainItem::Done,
             Err(e) => ChainItem::Failed(e),
         };
-        self.send(item);
+        self.send(item).await;
     }
 
     /// Fetches the segment page by page, skipping what `start` says was
@@ -1425,6 +1510,9 @@ impl Chain {
         let policy = self.shared.options.out_of_range;
         let mut guard = ChainGuard::new(self.start.time, *self.end.borrow(), policy);
         loop {
+            if !first && !self.gate_open().await {
+                return Ok(());
+            }
             // The coordinator drops the end's sender once the segment is
             // complete (it saw an entry past a split boundary): stop then,
             // rather than retry a request nobody needs.
@@ -1478,9 +1566,12 @@ impl Chain {
                 .guard_page(log_type, &mut guard, request.cursor.as_deref(), &mut page)?;
             if first {
                 first = false;
-                if !self.send(ChainItem::First {
-                    total: page.total_records,
-                }) {
+                if !self
+                    .send(ChainItem::First {
+                        total: page.total_records,
+                    })
+                    .await
+                {
                     return Ok(()); // cancelled
                 }
             }
@@ -1498,7 +1589,7 @@ impl Chain {
             }
             if !entries.is_empty() {
                 recovered_without_progress = false;
-                if !self.send(ChainItem::Entries(entries)) {
+                if !self.send(ChainItem::Entries(entries)).await {
                     return Ok(()); // cancelled
                 }
             }

@@ -374,7 +374,9 @@ async fn entries_stream_yields_every_entry_in_order() {
 async fn entries_spilled_to_disk_come_back_exactly_once() {
     let mut config = SimConfig::testing(12, 900);
     config.page_size = 20;
-    config.faults.latency_ms = 2;
+    // Round trips of a network, not of a local CPU: chains ahead of the
+    // delivery fetch on and spill rather than wait for memory.
+    config.faults.latency_ms = 20;
     let sim = Simulator::start(config).await.unwrap();
     let mut options = fast();
     options.buffer_bytes = 1;
