@@ -959,7 +959,7 @@ impl Coordinator {
     ) -> Result<Self, ExportError> {
         // Bounded: chains that outrun the coordinator wait rather than
         // pile pages up in memory.
-        let (tx, rx) = mpsc::channel(2 * shared.options.concurrency.max(1) + 4);
+        let (tx, rx) = mpsc::channel(shared.options.concurrency.max(1) + 2);
         let first_chains = shared.chains_wanted();
         let mut this = Self {
             trackers: starts.iter().map(|(_, p)| Tracker::at(*p)).collect(),
