@@ -207,14 +207,18 @@ fn lag(text: Option<&str>) -> Result<Duration> {
     let Some(text) = text else {
         return Ok(Duration::ZERO);
     };
+    span_duration(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid --lag: {text:?} is not a duration such as 30s, 2m or 1h"
+        ))
+    })
+}
+
+/// A SPAN (`30s`, `2m`, `1h`) as a duration, if it is one.
+fn span_duration(text: &str) -> Option<Duration> {
     crate::time::parse_span(text)
         .ok()
         .and_then(|span| Duration::try_from(span).ok())
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "invalid --lag: {text:?} is not a duration such as 30s, 2m or 1h"
-            ))
-        })
 }
 
 /// The end of the range: `--to`, else the lag behind now (following
@@ -373,15 +377,11 @@ fn timeout(text: Option<&str>) -> Result<Duration> {
     let Some(text) = text else {
         return Ok(ClientConfig::DEFAULT_TIMEOUT);
     };
-    crate::time::parse_span(text)
-        .ok()
-        .and_then(|span| Duration::try_from(span).ok())
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
-            ))
-        })
+    span_duration(text).filter(|d| !d.is_zero()).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
+        ))
+    })
 }
 
 /// How the output will be opened, decided before any request.
