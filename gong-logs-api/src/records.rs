@@ -399,48 +399,84 @@ pub struct HttpRequest {
 
 // ------------------------------------------------------------ call plays
 
-/// `logRecord` of a `UserCallPlay` entry: a user playing a call recording.
-///
-/// Keys from Gong's `/v2/logs` documentation (UserCallPlay example).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct UserCallPlay {
-    /// Gong's id of the call (up to 20 digits; a string or a number).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_id: Option<NumberOrString>,
-    /// The player instance that played it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub video_player_instance_id: Option<String>,
-    /// Order of this play event within the player instance (a number here).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence_num: Option<NumberOrString>,
-    /// Playback speed, e.g. `1.5`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub play_speed: Option<Number>,
-    /// The device played on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// Start of the played segment (seconds into the recording).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<Number>,
-    /// End of the played segment (seconds into the recording).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<Number>,
-    /// When the event happened by the device's clock (ISO-8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_time_on_device: Option<String>,
-    /// Whether the recording was played offline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offline: Option<bool>,
-    /// Whether the call was live.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<bool>,
-    /// Keys not named above.
-    #[serde(flatten)]
-    pub other: Other,
+/// Declares the view of a call-play log type: the ten keys Gong's play
+/// events share, in Gong's order (`call_id`, then the type's own keys in
+/// `own { .. }`, then the player's), and `other`. The docs of the three
+/// shared keys whose meaning differs by type are given at each use, so
+/// that each type's published schema keeps its own descriptions.
+macro_rules! call_play_record {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $(#[$call_id_doc:meta])*
+            call_id,
+            own {
+                $( $(#[$own_attr:meta])* pub $own:ident: $own_ty:ty, )*
+            }
+            $(#[$sequence_num_doc:meta])*
+            sequence_num,
+            $(#[$play_speed_doc:meta])*
+            play_speed,
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        pub struct $name {
+            $(#[$call_id_doc])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub call_id: Option<NumberOrString>,
+            $( $(#[$own_attr])* pub $own: $own_ty, )*
+            /// The player instance that played it.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub video_player_instance_id: Option<String>,
+            $(#[$sequence_num_doc])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub sequence_num: Option<NumberOrString>,
+            $(#[$play_speed_doc])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub play_speed: Option<Number>,
+            /// The device played on.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub device: Option<String>,
+            /// Start of the played segment (seconds into the recording).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub start_time: Option<Number>,
+            /// End of the played segment (seconds into the recording).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub end_time: Option<Number>,
+            /// When the event happened by the device's clock (ISO-8601).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub event_time_on_device: Option<String>,
+            /// Whether the recording was played offline.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub offline: Option<bool>,
+            /// Whether the call was live.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub live: Option<bool>,
+            /// Keys not named above.
+            #[serde(flatten)]
+            pub other: Other,
+        }
+
+        impl Record for $name {
+            const LOG_TYPE: LogType = LogType::$name;
+        }
+    };
 }
 
-impl Record for UserCallPlay {
-    const LOG_TYPE: LogType = LogType::UserCallPlay;
+call_play_record! {
+    /// `logRecord` of a `UserCallPlay` entry: a user playing a call recording.
+    ///
+    /// Keys from Gong's `/v2/logs` documentation (UserCallPlay example).
+    pub struct UserCallPlay {
+        /// Gong's id of the call (up to 20 digits; a string or a number).
+        call_id,
+        own {}
+        /// Order of this play event within the player instance (a number here).
+        sequence_num,
+        /// Playback speed, e.g. `1.5`.
+        play_speed,
+    }
 }
 
 /// `logRecord` of an `ExternallySharedCallAccess` entry: someone outside
@@ -469,54 +505,26 @@ impl Record for ExternallySharedCallAccess {
     const LOG_TYPE: LogType = LogType::ExternallySharedCallAccess;
 }
 
-/// `logRecord` of an `ExternallySharedCallPlay` entry: someone outside the
-/// company playing a shared call. No `userId` on these entries.
-///
-/// Keys from Gong's `/v2/logs` documentation (ExternallySharedCallPlay
-/// example): those of [`UserCallPlay`] plus `time_based_secure_sharing_id`;
-/// `sequence_num` arrives as a string here.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ExternallySharedCallPlay {
-    /// Gong's id of the call (a string or a number).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_id: Option<NumberOrString>,
-    /// The id of the time-limited share that was played.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_based_secure_sharing_id: Option<String>,
-    /// The player instance that played it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub video_player_instance_id: Option<String>,
-    /// Order of this play event within the player instance (a string here).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequence_num: Option<NumberOrString>,
-    /// Playback speed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub play_speed: Option<Number>,
-    /// The device played on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// Start of the played segment (seconds into the recording).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<Number>,
-    /// End of the played segment (seconds into the recording).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<Number>,
-    /// When the event happened by the device's clock (ISO-8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_time_on_device: Option<String>,
-    /// Whether the recording was played offline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offline: Option<bool>,
-    /// Whether the call was live.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<bool>,
-    /// Keys not named above.
-    #[serde(flatten)]
-    pub other: Other,
-}
-
-impl Record for ExternallySharedCallPlay {
-    const LOG_TYPE: LogType = LogType::ExternallySharedCallPlay;
+call_play_record! {
+    /// `logRecord` of an `ExternallySharedCallPlay` entry: someone outside the
+    /// company playing a shared call. No `userId` on these entries.
+    ///
+    /// Keys from Gong's `/v2/logs` documentation (ExternallySharedCallPlay
+    /// example): those of [`UserCallPlay`] plus `time_based_secure_sharing_id`;
+    /// `sequence_num` arrives as a string here.
+    pub struct ExternallySharedCallPlay {
+        /// Gong's id of the call (a string or a number).
+        call_id,
+        own {
+            /// The id of the time-limited share that was played.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub time_based_secure_sharing_id: Option<String>,
+        }
+        /// Order of this play event within the player instance (a string here).
+        sequence_num,
+        /// Playback speed.
+        play_speed,
+    }
 }
 
 // ------------------------------------------------------------- any type

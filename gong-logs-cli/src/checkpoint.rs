@@ -24,8 +24,8 @@
 //! typed, so rerunning the same command matches); `from`/`to` are the
 //! instants the first run resolved them to, used by every resumed run. The
 //! data file is synced before the checkpoint that covers it is written, and
-//! the checkpoint is replaced atomically (temp file, sync, rename, directory
-//! sync): after a crash at any instant, the checkpoint describes a prefix of
+//! the checkpoint is replaced atomically (temp file, sync, persist,
+//! directory sync): after a crash at any instant, the checkpoint describes a prefix of
 //! the data file, and truncating the data file to `dataLen` leaves exactly
 //! the entries before each type's position.
 //!
@@ -58,6 +58,7 @@ use gong_logs_api::export::Position;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+use tempfile::NamedTempFile;
 
 use crate::exit::{Failure, Result};
 use crate::localfs::{self, with_suffix};
@@ -347,30 +348,41 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
     Ok(Some(checkpoint))
 }
 
-/// Seals and replaces the checkpoint atomically and durably. The temporary
-/// file is created with `O_EXCL | O_NOFOLLOW`; a stale one of ours is
-/// replaced, a symlink or another user's file there is refused.
+/// Seals and replaces the checkpoint atomically and durably: written to
+/// [`checkpoint_tmp_path`] (a [`NamedTempFile`], created 0600 with
+/// `O_EXCL` in the same directory), synced, persisted over `path`, then the
+/// directory synced. The temporary name is fixed, not random, so that a run
+/// killed mid-store leaves one file the next store replaces (a stale one of
+/// ours; a symlink or another user's file there is refused), never a
+/// growing pile of orphans.
 pub fn store(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
-    let tmp = checkpoint_tmp_path(path);
     let mut sealed = checkpoint.clone();
     sealed.seal();
     let mut text = serde_json::to_vec_pretty(&sealed).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    {
-        let mut file = match localfs::create_new(&tmp, false) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                localfs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
-                std::fs::remove_file(&tmp)?;
-                localfs::create_new(&tmp, false)?
-            }
-            Err(e) => return Err(e),
-        };
-        file.write_all(&text)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
+    let tmp = checkpoint_tmp_path(path);
+    let mut file = match create_tmp(&tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            localfs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
+            std::fs::remove_file(&tmp)?;
+            create_tmp(&tmp)
+        }
+        other => other,
+    }?;
+    file.write_all(&text)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
     sync_dir(&parent_dir(path))
+}
+
+/// Creates exactly `tmp` (no random part) as a [`NamedTempFile`]: deleted
+/// if dropped before it is persisted.
+fn create_tmp(tmp: &Path) -> std::io::Result<NamedTempFile> {
+    let name = tmp.file_name().unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(name)
+        .rand_bytes(0)
+        .tempfile_in(parent_dir(tmp))
 }
 
 /// Options creating files readable by the owner only (audit data is private).
@@ -534,5 +546,40 @@ mod tests {
         );
         std::fs::write(&path, "{").unwrap();
         assert_eq!(load(&path).unwrap_err().code, crate::exit::USAGE);
+    }
+
+    #[test]
+    fn store_replaces_a_stale_temp_and_refuses_a_planted_link() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = checkpoint_path(&dir.path().join("audit.jsonl"));
+        let tmp = checkpoint_tmp_path(&path);
+        let listing = || {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        // Left by a run killed mid-store: replaced, and nothing else stays.
+        std::fs::write(&tmp, "stale").unwrap();
+        store(&path, &Checkpoint::placeholder()).unwrap();
+        assert_eq!(listing(), ["audit.jsonl.gong-logs-checkpoint"]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A symlink planted at the temporary name is neither followed nor
+        // removed.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        assert!(store(&path, &Checkpoint::placeholder()).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(
+            std::fs::symlink_metadata(&tmp)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }

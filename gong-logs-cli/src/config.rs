@@ -313,10 +313,20 @@ pub fn profile_names(env: EnvFn<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn pick(choices: [(Option<&str>, Source); 3]) -> Option<(&str, Source)> {
-    choices
-        .into_iter()
-        .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
+/// The first non-empty of a setting's flag, environment variable and
+/// profile key, with where it came from.
+fn pick(
+    flag: Option<&str>,
+    var: Option<String>,
+    profile: Option<&str>,
+) -> Option<(String, Source)> {
+    [
+        (flag.map(str::to_owned), Source::Flag),
+        (var, Source::Env),
+        (profile.map(str::to_owned), Source::Profile),
+    ]
+    .into_iter()
+    .find_map(|(v, s)| v.filter(|v| !v.is_empty()).map(|v| (v, s)))
 }
 
 /// [`check_trusted`], then [`load_profiles`].
@@ -343,112 +353,128 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
 /// [`Resolved::credentials`] rather than as the error, and the origin of
 /// every setting is kept.
 pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> {
-    let env_profile = env("GONG_PROFILE");
+    let choice = ProfileChoice::of(flags, env);
     let mut origin = Origin {
-        profile_source: if flags.profile.is_some() {
-            "--profile"
-        } else if env_profile.is_some() {
-            "GONG_PROFILE"
-        } else {
-            "default"
-        },
+        config_file: config_path(env).map(|(p, _)| {
+            let exists = p.is_file();
+            (p, exists)
+        }),
+        profile: choice.name.clone(),
+        profile_source: choice.source,
         ..Origin::default()
     };
-    origin.config_file = config_path(env).map(|(p, _)| {
-        let exists = p.is_file();
-        (p, exists)
-    });
-    let chosen = flags.profile.clone().or(env_profile);
-    let profile_explicit = chosen.is_some();
-    let profile_name = chosen.unwrap_or_else(|| "default".to_owned());
-    origin.profile.clone_from(&profile_name);
-
-    let profile = match config_path(env) {
-        Some((path, explicit)) => match load_trusted(&path, explicit, env)? {
-            Some(mut profiles) => match profiles.remove(&profile_name) {
-                Some(p) => p,
-                None if profile_explicit => {
-                    let names: Vec<_> = profiles.keys().map(String::as_str).collect();
-                    return Err(Failure::usage(format!(
-                        "profile {profile_name:?} is not in config file {} (profiles there: {})",
-                        path.display(),
-                        if names.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            names.join(", ")
-                        }
-                    )));
-                }
-                None => Profile::default(),
-            },
-            None if profile_explicit => {
-                return Err(Failure::usage(format!(
-                    "profile {profile_name:?} requested but there is no config file at {}",
-                    path.display()
-                )));
-            }
-            None => Profile::default(),
-        },
-        None if profile_explicit => {
-            return Err(Failure::usage(format!(
-                "profile {profile_name:?} requested but no config file path is known: set GONG_LOGS_CONFIG"
-            )));
-        }
-        None => Profile::default(),
-    };
-
-    let env_base = env("GONG_BASE_URL");
-    let (base_url, base_source) = pick([
-        (flags.base_url.as_deref(), Source::Flag),
-        (env_base.as_deref(), Source::Env),
-        (profile.base_url.as_deref(), Source::Profile),
-    ])
-    .unwrap_or((DEFAULT_BASE_URL, Source::Profile));
+    let profile = choice.load(env)?;
+    let (base_url, base_source) = pick(
+        flags.base_url.as_deref(),
+        env("GONG_BASE_URL"),
+        profile.base_url.as_deref(),
+    )
+    .unwrap_or_else(|| (DEFAULT_BASE_URL.to_owned(), Source::Profile));
     origin.base_url_source = if base_url == DEFAULT_BASE_URL && base_source == Source::Profile {
         "default".to_owned()
     } else {
-        source_name(base_source, "--base-url", "GONG_BASE_URL", &profile_name)
+        source_name(base_source, "--base-url", "GONG_BASE_URL", &choice.name)
     };
-
-    let env_key = env("GONG_ACCESS_KEY");
-    let env_secret = env("GONG_ACCESS_KEY_SECRET");
-    let env_bearer = env("GONG_BEARER_TOKEN");
-    let key = pick([
-        (flags.access_key.as_deref(), Source::Flag),
-        (env_key.as_deref(), Source::Env),
-        (profile.access_key.as_deref(), Source::Profile),
-    ]);
-    let secret = pick([
-        (flags.access_key_secret.as_deref(), Source::Flag),
-        (env_secret.as_deref(), Source::Env),
-        (profile.access_key_secret.as_deref(), Source::Profile),
-    ]);
-    let bearer = pick([
-        (flags.bearer_token.as_deref(), Source::Flag),
-        (env_bearer.as_deref(), Source::Env),
-        (profile.bearer_token.as_deref(), Source::Profile),
-    ]);
-    for (value, _) in [secret, bearer].into_iter().flatten() {
-        crate::exit::register_secret(value);
-    }
-    if let (Some((k, _)), Some((s, _))) = (key, secret) {
-        crate::exit::register_basic(k, s);
-    }
+    let parts = CredentialParts::pick(flags, env, &profile);
+    parts.register_secrets();
     // Validated only now: a secret pasted as the base URL is then redacted
     // from the message that quotes it.
-    let base_url = gong_logs_api::validate_base_url(base_url)
-        .map_err(|e| {
-            let from = match base_source {
-                Source::Flag => "--base-url",
-                Source::Env => "GONG_BASE_URL",
-                Source::Profile => "the config profile",
-            };
-            Failure::usage(format!("{e} (from {from})"))
-        })?
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
+    let base_url = validated_base_url(&base_url, base_source)?;
+    let warnings = flag_warnings(flags);
+    let use_bearer = parts.use_bearer()?;
+    origin.credentials = parts.describe(use_bearer, &choice.name);
+    if !use_bearer {
+        origin.access_key_masked = parts.key.as_ref().map(|(k, _)| mask(k));
+    }
+    Ok(Resolved {
+        base_url,
+        credentials: parts.credentials(use_bearer, &choice.name, env),
+        warnings,
+        origin,
+    })
+}
 
+/// The profile to read: `--profile`, else `GONG_PROFILE`, else `default`.
+struct ProfileChoice {
+    name: String,
+    /// Named by a flag or the environment: it must exist.
+    explicit: bool,
+    /// Where the name came from, in words.
+    source: &'static str,
+}
+
+impl ProfileChoice {
+    fn of(flags: &ConnectionFlags, env: EnvFn<'_>) -> Self {
+        let (chosen, source) = match (&flags.profile, env("GONG_PROFILE")) {
+            (Some(name), _) => (Some(name.clone()), "--profile"),
+            (None, Some(name)) => (Some(name), "GONG_PROFILE"),
+            (None, None) => (None, "default"),
+        };
+        Self {
+            explicit: chosen.is_some(),
+            name: chosen.unwrap_or_else(|| "default".to_owned()),
+            source,
+        }
+    }
+
+    /// The chosen profile of the config file; empty when there is no file
+    /// or no such profile, unless the profile was named (then an error).
+    fn load(&self, env: EnvFn<'_>) -> Result<Profile> {
+        let name = &self.name;
+        let Some((path, explicit)) = config_path(env) else {
+            return if self.explicit {
+                Err(Failure::usage(format!(
+                    "profile {name:?} requested but no config file path is known: set GONG_LOGS_CONFIG"
+                )))
+            } else {
+                Ok(Profile::default())
+            };
+        };
+        let Some(mut profiles) = load_trusted(&path, explicit, env)? else {
+            return if self.explicit {
+                Err(Failure::usage(format!(
+                    "profile {name:?} requested but there is no config file at {}",
+                    path.display()
+                )))
+            } else {
+                Ok(Profile::default())
+            };
+        };
+        match profiles.remove(name) {
+            Some(p) => Ok(p),
+            None if self.explicit => {
+                let names: Vec<_> = profiles.keys().map(String::as_str).collect();
+                Err(Failure::usage(format!(
+                    "profile {name:?} is not in config file {} (profiles there: {})",
+                    path.display(),
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                )))
+            }
+            None => Ok(Profile::default()),
+        }
+    }
+}
+
+/// The base URL, checked, without a trailing slash; an error names where
+/// it came from.
+fn validated_base_url(base_url: &str, source: Source) -> Result<String> {
+    let url = gong_logs_api::validate_base_url(base_url).map_err(|e| {
+        let from = match source {
+            Source::Flag => "--base-url",
+            Source::Env => "GONG_BASE_URL",
+            Source::Profile => "the config profile",
+        };
+        Failure::usage(format!("{e} (from {from})"))
+    })?;
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Warnings about secrets given as flags.
+fn flag_warnings(flags: &ConnectionFlags) -> Vec<String> {
     let mut warnings = Vec::new();
     if flags.access_key_secret.is_some() {
         warnings.push(
@@ -460,50 +486,102 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
             "--bearer-token on the command line is kept in shell history and visible to other users (ps); prefer GONG_BEARER_TOKEN or a config profile".to_owned(),
         );
     }
+    warnings
+}
 
-    let basic_rank = [key, secret].into_iter().flatten().map(|(_, s)| s).min();
-    let use_bearer = match (bearer, basic_rank) {
-        (Some((_, b)), Some(r)) if b == r => {
-            return Err(Failure::usage(format!(
-                "both Basic (access key) and Bearer credentials are set {}: keep only one",
-                describe(b)
-            )));
+/// The credential settings, each with where it came from.
+struct CredentialParts {
+    key: Option<(String, Source)>,
+    secret: Option<(String, Source)>,
+    bearer: Option<(String, Source)>,
+}
+
+impl CredentialParts {
+    /// Each part from the first place that sets it.
+    fn pick(flags: &ConnectionFlags, env: EnvFn<'_>, profile: &Profile) -> Self {
+        Self {
+            key: pick(
+                flags.access_key.as_deref(),
+                env("GONG_ACCESS_KEY"),
+                profile.access_key.as_deref(),
+            ),
+            secret: pick(
+                flags.access_key_secret.as_deref(),
+                env("GONG_ACCESS_KEY_SECRET"),
+                profile.access_key_secret.as_deref(),
+            ),
+            bearer: pick(
+                flags.bearer_token.as_deref(),
+                env("GONG_BEARER_TOKEN"),
+                profile.bearer_token.as_deref(),
+            ),
         }
-        (Some((_, b)), Some(r)) => b < r,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
-    let credentials = if use_bearer {
-        let (token, source) = bearer.expect("checked");
-        origin.credentials = format!(
-            "Bearer: token from {}",
-            source_name(source, "--bearer-token", "GONG_BEARER_TOKEN", &profile_name)
-        );
-        Ok(Credentials::bearer(token))
-    } else {
-        if let Some((k, source)) = key {
-            origin.access_key_masked = Some(mask(k));
-            origin.credentials = format!(
-                "Basic: access key from {}",
-                source_name(source, "--access-key", "GONG_ACCESS_KEY", &profile_name)
+    }
+
+    /// Tells the redactor every secret, in every form it could be printed.
+    fn register_secrets(&self) {
+        for (value, _) in [&self.secret, &self.bearer].into_iter().flatten() {
+            crate::exit::register_secret(value);
+        }
+        if let (Some((k, _)), Some((s, _))) = (&self.key, &self.secret) {
+            crate::exit::register_basic(k, s);
+        }
+    }
+
+    /// Whether Bearer wins over Basic: it is set at a place of higher
+    /// precedence; both at the same place is refused.
+    fn use_bearer(&self) -> Result<bool> {
+        let basic_rank = [&self.key, &self.secret]
+            .into_iter()
+            .flatten()
+            .map(|(_, s)| *s)
+            .min();
+        match (&self.bearer, basic_rank) {
+            (Some((_, b)), Some(r)) if *b == r => Err(Failure::usage(format!(
+                "both Basic (access key) and Bearer credentials are set {}: keep only one",
+                describe(*b)
+            ))),
+            (Some((_, b)), Some(r)) => Ok(*b < r),
+            (Some(_), None) => Ok(true),
+            (None, _) => Ok(false),
+        }
+    }
+
+    /// The scheme and where its parts came from, in words (no secret).
+    fn describe(&self, use_bearer: bool, profile: &str) -> String {
+        if use_bearer && let Some((_, source)) = &self.bearer {
+            return format!(
+                "Bearer: token from {}",
+                source_name(*source, "--bearer-token", "GONG_BEARER_TOKEN", profile)
             );
         }
-        if let Some((_, source)) = secret {
+        let key = self.key.as_ref().map(|(_, source)| {
+            let from = source_name(*source, "--access-key", "GONG_ACCESS_KEY", profile);
+            format!("access key from {from}")
+        });
+        let secret = self.secret.as_ref().map(|(_, source)| {
             let from = source_name(
-                source,
+                *source,
                 "--access-key-secret",
                 "GONG_ACCESS_KEY_SECRET",
-                &profile_name,
+                profile,
             );
-            if origin.credentials.is_empty() {
-                origin.credentials = format!("Basic: secret from {from}");
-            } else {
-                origin
-                    .credentials
-                    .push_str(&format!(", secret from {from}"));
-            }
+            format!("secret from {from}")
+        });
+        let parts: Vec<String> = [key, secret].into_iter().flatten().collect();
+        if parts.is_empty() {
+            "<none>".to_owned()
+        } else {
+            format!("Basic: {}", parts.join(", "))
         }
-        match (key, secret) {
+    }
+
+    /// The credentials, or why there are none usable (exit 3).
+    fn credentials(&self, use_bearer: bool, profile: &str, env: EnvFn<'_>) -> Result<Credentials> {
+        if use_bearer && let Some((token, _)) = &self.bearer {
+            return Ok(Credentials::bearer(token));
+        }
+        match (&self.key, &self.secret) {
             (Some((k, _)), Some((s, _))) => Ok(Credentials::basic(k, s)),
             (Some(_), None) => Err(Failure::auth(
                 "an access key is set but its secret is not: set GONG_ACCESS_KEY_SECRET (or access_key_secret in the config profile)",
@@ -513,23 +591,14 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
             )),
             (None, None) => {
                 let file = config_path(env)
-                    .map(|(p, _)| format!(" or profile {profile_name:?} in {}", p.display()))
+                    .map(|(p, _)| format!(" or profile {profile:?} in {}", p.display()))
                     .unwrap_or_default();
                 Err(Failure::auth(format!(
                     "no credentials: set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN{file}"
                 )))
             }
         }
-    };
-    if origin.credentials.is_empty() {
-        origin.credentials = "<none>".to_owned();
     }
-    Ok(Resolved {
-        base_url,
-        credentials,
-        warnings,
-        origin,
-    })
 }
 
 fn source_name(source: Source, flag: &str, var: &str, profile: &str) -> String {

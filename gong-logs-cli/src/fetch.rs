@@ -1,489 +1,123 @@
-//! `gong-logs fetch`: validate everything, then drive the api crate's
-//! exporter type after type and hand its batches to a writer and a sink.
+//! `gong-logs fetch`: validate everything into a plan ([`plan`]), then
+//! drive the api crate's exporter type after type and hand its batches to a
+//! writer and a sink.
+
+mod plan;
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::anyhow;
 use futures::{Stream, StreamExt as _};
 use gong_logs_api::export::{
-    Event, ExportError, ExportOptions, ExportStats, Exporter, FollowOptions, Position, format_time,
+    Batch, Event, ExportError, ExportOptions, ExportStats, Exporter, FollowOptions, Position,
 };
 use gong_logs_api::guard::{GuardError, OutOfRange};
-use gong_logs_api::{
-    ApiError, BaseUrl, ClientConfig, Credentials, GongClient, LogEntry, LogType, LogTypeInfo,
-    RetryPolicy,
-};
+use gong_logs_api::{ApiError, BaseUrl, ClientConfig, Credentials, GongClient, LogType};
 use jiff::Timestamp;
 
 use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
-use crate::cli::{FetchArgs, Format};
+use crate::cli::FetchArgs;
 use crate::compress::Compression;
 use crate::config;
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
-use crate::fields::FieldPath;
-use crate::localfs::{self, Keep, OutputLock, Target};
 use crate::output::{self, EntryWriter};
 use crate::progress::{self, Progress};
-use crate::sink::{ResumableSpec, Sink};
+use crate::sink::Sink;
+use plan::{OutputPlan, Plan, plan_output};
 
-/// Everything a fetch will do, validated.
-#[derive(Debug)]
-struct Plan {
-    types: Vec<LogType>,
-    from_arg: String,
-    to_arg: Option<String>,
-    from: Timestamp,
-    to: Timestamp,
-    follow: Option<Duration>,
-    /// How far behind now `--follow` stays.
-    lag: Duration,
-    format: Format,
-    /// From the output's name (`.gz`, `.zst`).
-    compression: Compression,
-    fields: Option<Vec<FieldPath>>,
-    users: Vec<String>,
-    limit: Option<u64>,
-    output: Option<PathBuf>,
-    resume: bool,
-    dry_run: bool,
-    csv_safe: bool,
-    options: ExportOptions,
-    /// Total deadline of one request.
-    timeout: Duration,
+/// Runs `gong-logs fetch`: the plan, then the export it describes.
+pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
+    Ready::prepare(args, quiet)?.execute(verbose, quiet)
 }
 
-impl Plan {
-    fn new(args: &FetchArgs, now: Timestamp) -> Result<Self> {
-        let types = crate::cli::expand_types(&args.types);
-        let (from_arg, from) = match (&args.from, &args.since) {
-            (_, Some(since)) => {
-                let span = crate::time::parse_span(since)
-                    .map_err(|e| Failure::usage(format!("invalid --since: {e}")))?;
-                let from = now.checked_sub(span).map_err(|_| {
-                    Failure::usage(format!("invalid --since: {since:?} ago is too long ago"))
-                })?;
-                (since.clone(), from)
+/// Everything decided before any request: the plan, the client, how the
+/// output is opened and the state the export starts from.
+struct Ready {
+    plan: Plan,
+    client: GongClient,
+    output: OutputPlan,
+    state: Checkpoint,
+    /// A dry run without credentials (shown as `<none>`).
+    no_credentials: bool,
+}
+
+impl Ready {
+    /// Validates the arguments, resolves the connection and the output,
+    /// and prints the warnings; sends nothing.
+    fn prepare(args: &FetchArgs, quiet: bool) -> Result<Self> {
+        let now = Timestamp::now();
+        let mut plan = Plan::new(args, now)?;
+        let connection = config::resolve_all(&args.connection, &config::process_env)?;
+        // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
+        let (credentials, no_credentials) = match connection.credentials {
+            Ok(credentials) => (credentials, false),
+            Err(_) if plan.dry_run => (Credentials::bearer("none"), true),
+            Err(failure) => return Err(failure),
+        };
+        if !quiet {
+            for warning in &connection.warnings {
+                eprintln!("gong-logs: warning: {}", exit::redact(warning));
             }
-            (Some(text), None) => {
-                let from = crate::time::parse_time(text, now)
-                    .map_err(|e| Failure::usage(format!("invalid --from: {e}")))?;
-                (text.clone(), from)
+        }
+        let identity = plan.identity(&connection.base_url);
+        let output = plan_output(&mut plan, &identity)?;
+        check_stdout_open(&plan)?;
+        // Said once everything else is known to be fine (on the range a
+        // resumed export really uses).
+        if !quiet {
+            for warning in plan.warnings(now) {
+                eprintln!("gong-logs: warning: {warning}");
             }
-            (None, None) => return Err(Failure::usage("give --from TIME or --since SPAN")),
-        };
-        let lag = match &args.lag {
-            Some(text) => crate::time::parse_span(text)
-                .ok()
-                .and_then(|span| Duration::try_from(span).ok())
-                .ok_or_else(|| {
-                    Failure::usage(format!(
-                        "invalid --lag: {text:?} is not a duration such as 30s, 2m or 1h"
-                    ))
-                })?,
-            None => Duration::ZERO,
-        };
-        let to = match &args.to {
-            Some(text) => crate::time::parse_time(text, now)
-                .map_err(|e| Failure::usage(format!("invalid --to: {e}")))?,
-            // Following: catch up only to the lag behind now.
-            None => now
-                .checked_sub(lag)
-                .map_err(|_| Failure::usage("invalid --lag: too long"))?,
-        };
-        if args.follow {
-            if from > now {
-                return Err(Failure::usage(format!(
-                    "--from ({}) is in the future; --follow starts at a past time or now",
-                    format_time(from)
-                )));
-            }
-        } else if from >= to {
-            return Err(Failure::usage(format!(
-                "--from ({}) must be before --to ({}): the range [from, to) is empty",
-                format_time(from),
-                format_time(to)
-            )));
         }
-        let follow = if args.follow {
-            Some(match &args.interval {
-                Some(text) => crate::time::parse_interval(text)
-                    .map_err(|e| Failure::usage(format!("invalid --interval: {e}")))?,
-                None => Duration::from_secs(60),
-            })
-        } else {
-            None
-        };
-        // `-o -` is stdout.
-        let output = args.output.clone().filter(|p| p.as_os_str() != "-");
-        if args.resume && output.is_none() {
-            return Err(Failure::usage(
-                "--resume needs -o FILE (a file to keep the data and its checkpoint in), not stdout",
-            ));
-        }
-        // The name says the compression (a last `.gz`/`.zst`) and, unless
-        // --format does, the format (the extension before it).
-        let (compression, named) = match &output {
-            Some(path) => {
-                let (compression, format) = crate::compress::from_name(path);
-                (compression, Some((path, format)))
-            }
-            None => (Compression::None, None),
-        };
-        let format = match (args.format, named) {
-            (Some(f), _) => f,
-            (None, Some((_, Ok(f)))) => f,
-            (None, Some((path, Err(())))) => {
-                return Err(Failure::usage(format!(
-                    "-o {}: unknown extension; name the file {}, or give --format",
-                    path.display(),
-                    crate::compress::KNOWN_EXTENSIONS
-                )));
-            }
-            (None, None) if std::io::stdout().is_terminal() => Format::Table,
-            (None, None) => Format::Jsonl,
-        };
-        let fields = if args.fields.is_empty() {
-            None
-        } else {
-            if matches!(format, Format::Jsonl | Format::Json) {
-                return Err(Failure::usage(format!(
-                    "--fields selects columns of csv and table output; {} always carries every field (add --format csv or --format table)",
-                    format.name()
-                )));
-            }
-            Some(
-                args.fields
-                    .iter()
-                    .map(|f| {
-                        FieldPath::parse(f)
-                            .map_err(|e| Failure::usage(format!("invalid --fields: {e}")))
-                    })
-                    .collect::<Result<Vec<_>>>()?,
-            )
-        };
-        if args.resume && format == Format::Table {
-            return Err(Failure::usage(
-                "--resume works with --format jsonl, json or csv, not table",
-            ));
-        }
-        if args.follow && output.is_some() && format == Format::Table {
-            return Err(Failure::usage(
-                "--follow -o FILE works with --format jsonl, json or csv, not table",
-            ));
-        }
-        if args.csv_safe && format != Format::Csv {
-            return Err(Failure::usage(format!(
-                "--csv-safe applies to csv output, not {} (add --format csv)",
-                format.name()
-            )));
-        }
-        let users: Vec<String> = args
-            .user
-            .iter()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .collect();
-        if args.user.iter().any(|u| u.trim().is_empty()) {
-            return Err(Failure::usage("--user needs an email or a user id"));
-        }
-        let options = ExportOptions {
-            rate_limit: Some(args.rate_limit),
-            retry: RetryPolicy {
-                max_retries: args.max_retries,
-                ..RetryPolicy::default()
-            },
-            concurrency: usize::from(args.concurrency),
-            max_requests: args.max_requests,
-            out_of_range: if args.skip_out_of_range {
-                OutOfRange::Skip
-            } else {
-                OutOfRange::Error
-            },
-            ..ExportOptions::default()
-        };
-        let timeout = match &args.timeout {
-            Some(text) => crate::time::parse_span(text)
-                .ok()
-                .and_then(|span| Duration::try_from(span).ok())
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    Failure::usage(format!(
-                        "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
-                    ))
-                })?,
-            None => ClientConfig::DEFAULT_TIMEOUT,
+        let client = client(&connection.base_url, credentials, &plan)?;
+        let state = match &output {
+            OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
+            _ => fresh_state(&plan, identity, &output),
         };
         Ok(Self {
-            types,
-            from_arg,
-            to_arg: args.to.clone(),
-            from,
-            to,
-            follow,
-            lag,
-            format,
-            compression,
-            fields,
-            users,
-            limit: args.limit,
+            plan,
+            client,
             output,
-            resume: args.resume,
-            dry_run: args.dry_run,
-            csv_safe: args.csv_safe,
-            options,
-            timeout,
+            state,
+            no_credentials,
         })
     }
 
-    fn identity(&self, base_url: &str) -> Identity {
-        Identity {
-            types: self.types.iter().map(ToString::to_string).collect(),
-            from: self.from_arg.clone(),
-            to: self.to_arg.clone(),
-            format: self.format.name().to_owned(),
-            fields: self
-                .fields
-                .iter()
-                .flatten()
-                .map(|f| f.as_str().to_owned())
-                .collect(),
-            users: self.users.clone(),
-            limit: self.limit,
-            base_url: base_url.to_owned(),
-            follow: self.follow.is_some(),
-            csv_safe: self.csv_safe,
+    /// A dry run prints the first requests; an export already complete
+    /// only loses its leftover checkpoint; anything else is exported.
+    fn execute(self, verbose: u8, quiet: bool) -> Result<()> {
+        if let OutputPlan::AlreadyDone(path, ckpt_path, _lock) = &self.output {
+            return already_done(path, ckpt_path, self.plan.dry_run, quiet);
         }
-    }
-
-    /// Whether `--user` keeps the entry: its user or its impersonator
-    /// (`impersonatorUserId`, `impersonatorEmailAddress`) is one of them.
-    fn keep(&self, entry: &LogEntry) -> bool {
-        if self.users.is_empty() {
-            return true;
+        if self.plan.dry_run {
+            dry_run(
+                &self.plan,
+                &self.client,
+                &self.state,
+                quiet,
+                self.no_credentials,
+            );
+            return Ok(());
         }
-        let matches = |id: Option<&str>, email: Option<&str>| {
-            self.users
-                .iter()
-                .any(|u| id == Some(u.as_str()) || email.is_some_and(|e| e.eq_ignore_ascii_case(u)))
-        };
-        if matches(entry.user_id(), entry.user_email()) {
-            return true;
-        }
-        let Some(members) = crate::fields::Members::parse(entry.json()) else {
-            return false;
-        };
-        let text = |key: &str| {
-            members
-                .get(key)
-                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
-        };
-        matches(
-            text("impersonatorUserId").as_deref(),
-            text("impersonatorEmailAddress").as_deref(),
+        let resumed = matches!(self.output, OutputPlan::ResumeContinue(..));
+        let sink = open_sink(self.output, self.plan.compression, &self.state)?;
+        export(
+            &self.plan,
+            self.client,
+            sink,
+            self.state,
+            resumed,
+            verbose,
+            quiet,
         )
     }
-
-    /// Warnings to print before anything is sent: `--user` over types that
-    /// carry no user fields, and a start older than a type's retention.
-    fn warnings(&self, now: Timestamp) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if !self.users.is_empty() {
-            let userless: Vec<String> = self
-                .types
-                .iter()
-                .filter(|t| !LogTypeInfo::of(**t).has_user)
-                .map(ToString::to_string)
-                .collect();
-            if !userless.is_empty() {
-                let one = userless.len() == 1;
-                warnings.push(format!(
-                    "--user: {} {} no user fields, so none of {} entries can match (every page is still downloaded; leave {} out of --type)",
-                    userless.join(", "),
-                    if one { "carries" } else { "carry" },
-                    if one { "its" } else { "their" },
-                    if one { "it" } else { "them" },
-                ));
-            }
-        }
-        for t in &self.types {
-            let info = LogTypeInfo::of(*t);
-            if let Some(earliest) = crate::time::retention_start(*t, now)
-                && self.from < earliest
-            {
-                warnings.push(format!(
-                    "{t}: Gong keeps it {}, so nothing before about {} can come back (--from is {})",
-                    info.retention,
-                    format_time(earliest),
-                    format_time(self.from)
-                ));
-            }
-        }
-        warnings
-    }
 }
 
-/// How the output will be opened, decided before any request.
-enum OutputPlan {
-    Stdout,
-    /// A FIFO or character device, written through.
-    Direct(PathBuf),
-    Temp(PathBuf, Option<Keep>, OutputLock),
-    ResumeFresh(ResumableSpec),
-    ResumeContinue(ResumableSpec, Box<Checkpoint>),
-    /// The export finished; only its checkpoint was left behind.
-    AlreadyDone(PathBuf, PathBuf, OutputLock),
-}
-
-fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
-    let Some(given) = plan.output.clone() else {
-        return Ok(OutputPlan::Stdout);
-    };
-    let durable = plan.resume || plan.follow.is_some();
-    let (path, keep) = match localfs::resolve_output(&given)? {
-        Target::Stdout => return Ok(OutputPlan::Stdout),
-        Target::Special(p) => {
-            if durable {
-                let flag = if plan.resume {
-                    "--resume"
-                } else {
-                    "--follow -o"
-                };
-                return Err(Failure::usage(format!(
-                    "-o {}: {flag} needs a regular file to keep its checkpoint, not a FIFO or device; drop {flag} or write to a file",
-                    given.display()
-                )));
-            }
-            return Ok(OutputPlan::Direct(p));
-        }
-        Target::New(p) => (p, None),
-        Target::Regular(p, keep) => (p, Some(keep)),
-    };
-    let shown = given.display().to_string();
-    let ckpt_path = checkpoint::checkpoint_path(&path);
-    // Our own files: never a symlink, never another user's (before any
-    // request, and before the lock, whose file is one of them).
-    localfs::check_own(&localfs::lock_path(&path))?;
-    if durable {
-        localfs::check_own(&checkpoint::checkpoint_tmp_path(&ckpt_path))?;
-        if plan.follow.is_none() {
-            localfs::check_own(&checkpoint::partial_path(&path))?;
-        }
-    }
-    let lock = if plan.dry_run {
-        OutputLock::unlocked(&path)
-    } else {
-        OutputLock::acquire(&path, &shown)?
-    };
-    let ckpt_present = localfs::check_own(&ckpt_path)?;
-    let existing = if plan.resume {
-        checkpoint::load(&ckpt_path)?
-    } else if ckpt_present {
-        // Without --resume, its mere presence stops us (read or not).
-        Some(checkpoint::Checkpoint::placeholder())
-    } else {
-        None
-    };
-    let follow = plan.follow.is_some();
-    let spec = |lock| ResumableSpec {
-        target: path.clone(),
-        follow,
-        keep: if follow { None } else { keep },
-        lock,
-        compression: plan.compression,
-    };
-    match (existing, plan.resume) {
-        (None, false) if !follow => Ok(OutputPlan::Temp(path, keep, lock)),
-        (None, _) => Ok(OutputPlan::ResumeFresh(spec(lock))),
-        (Some(_), false) => Err(Failure::usage(format!(
-            "{} exists: an earlier export to {shown} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
-            ckpt_path.display(),
-            ckpt_path.display(),
-            if follow {
-                path.display().to_string()
-            } else {
-                checkpoint::partial_path(&path).display().to_string()
-            }
-        ))),
-        (Some(ckpt), true) => {
-            let differences = ckpt.command.differences(identity);
-            let spec = spec(lock);
-            let data = spec.data_path();
-            if !differences.is_empty() {
-                return Err(Failure::usage(format!(
-                    "checkpoint {} belongs to a different command (differs in {}): rerun that command with --resume, or delete {} and {} to start over",
-                    ckpt_path.display(),
-                    differences.join(", "),
-                    ckpt_path.display(),
-                    data.display()
-                )));
-            }
-            let data_name = data
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if ckpt.data_file != data_name {
-                return Err(Failure::usage(format!(
-                    "checkpoint {} names data file {:?}, not {data_name:?}: it belongs to another output; delete it to start over",
-                    ckpt_path.display(),
-                    ckpt.data_file
-                )));
-            }
-            // Killed after renaming the finished file but before deleting
-            // the checkpoint: the export is complete, if the file holds
-            // exactly what the checkpoint covers (plus at most a footer).
-            if !follow
-                && ckpt.types.iter().all(|t| t.done)
-                && std::fs::symlink_metadata(checkpoint::partial_path(&path)).is_err()
-            {
-                let (_, _, len) = checkpoint::verify_data(&path, &ckpt, &ckpt_path)?;
-                let max_footer = if plan.compression == Compression::None {
-                    MAX_FOOTER
-                } else {
-                    crate::compress::MAX_COMPRESSED_FOOTER
-                };
-                if len - ckpt.data_len > max_footer {
-                    return Err(Failure::usage(format!(
-                        "checkpoint {} says the export is complete, but {shown} holds {} bytes more than it covers: delete the checkpoint if {shown} is what you want",
-                        ckpt_path.display(),
-                        len - ckpt.data_len
-                    )));
-                }
-                return Ok(OutputPlan::AlreadyDone(path, ckpt_path, spec.lock));
-            }
-            // The range is the one the first run resolved (following: from
-            // its start to now).
-            plan.from = ckpt.from;
-            if !follow {
-                plan.to = ckpt.to;
-            }
-            Ok(OutputPlan::ResumeContinue(spec, Box::new(ckpt)))
-        }
-    }
-}
-
-/// The longest footer a writer adds after the last commit (json's `\n]\n`).
-const MAX_FOOTER: u64 = 3;
-
-/// Runs `gong-logs fetch`.
-pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
-    let now = Timestamp::now();
-    let mut plan = Plan::new(args, now)?;
-    let connection = config::resolve_all(&args.connection, &config::process_env)?;
-    // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
-    let (credentials, no_credentials) = match connection.credentials {
-        Ok(credentials) => (credentials, false),
-        Err(_) if plan.dry_run => (Credentials::bearer("none"), true),
-        Err(failure) => return Err(failure),
-    };
-    if !quiet {
-        for warning in &connection.warnings {
-            eprintln!("gong-logs: warning: {}", exit::redact(warning));
-        }
-    }
-    let identity = plan.identity(&connection.base_url);
-    let output = plan_output(&mut plan, &identity)?;
+/// Stdout must be open when the data goes there (a dry run writes its
+/// requests anyway).
+fn check_stdout_open(plan: &Plan) -> Result<()> {
     if plan.output.is_none() && !plan.dry_run && crate::stdout_is_closed() {
         return Err(Failure::new(
             FAILURE,
@@ -492,97 +126,105 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             ),
         ));
     }
-    // Said once everything else is known to be fine (on the range a
-    // resumed export really uses).
-    if !quiet {
-        for warning in plan.warnings(now) {
-            eprintln!("gong-logs: warning: {warning}");
-        }
-    }
+    Ok(())
+}
 
-    let base_url =
-        BaseUrl::parse(&connection.base_url).map_err(|e| Failure::usage(format!("{e}")))?;
-    let mut client_config = ClientConfig::new(base_url, credentials);
-    client_config.user_agent_suffix = Some(user_agent_suffix());
-    client_config.timeout = plan.timeout;
-    let client = GongClient::new(client_config).map_err(|e| Failure::usage(format!("{e}")))?;
+/// The client of the whole run (one exporter is built on it).
+fn client(base_url: &str, credentials: Credentials, plan: &Plan) -> Result<GongClient> {
+    let base_url = BaseUrl::parse(base_url).map_err(|e| Failure::usage(format!("{e}")))?;
+    let mut config = ClientConfig::new(base_url, credentials);
+    config.user_agent_suffix = Some(user_agent_suffix());
+    config.timeout = plan.timeout;
+    GongClient::new(config).map_err(|e| Failure::usage(format!("{e}")))
+}
 
-    let state = match &output {
-        OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
-        _ => Checkpoint {
-            version: checkpoint::VERSION,
-            command: identity,
-            from: plan.from,
-            to: plan.to,
-            data_file: match &output {
-                OutputPlan::ResumeFresh(spec) => spec
-                    .data_path()
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-                _ => String::new(),
-            },
-            data_len: 0,
-            data_sha256: String::new(),
-            entries: 0,
-            types: plan
-                .types
-                .iter()
-                .map(|t| TypeState {
-                    log_type: t.to_string(),
-                    position: Position {
-                        time: plan.from,
-                        count: 0,
-                    },
-                    entries: 0,
-                    done: false,
-                })
-                .collect(),
-            checksum: String::new(),
+/// The state of an export that starts now: every type at the range's
+/// start, nothing written.
+fn fresh_state(plan: &Plan, identity: Identity, output: &OutputPlan) -> Checkpoint {
+    Checkpoint {
+        version: checkpoint::VERSION,
+        command: identity,
+        from: plan.from,
+        to: plan.to,
+        data_file: match output {
+            OutputPlan::ResumeFresh(spec) => spec
+                .data_path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            _ => String::new(),
         },
-    };
-
-    if plan.dry_run {
-        if let OutputPlan::AlreadyDone(path, ..) = &output {
-            if !quiet {
-                eprintln!(
-                    "gong-logs: dry run: {} is already complete; nothing would be sent",
-                    path.display()
-                );
-            }
-            return Ok(());
-        }
-        dry_run(&plan, &client, &state, quiet, no_credentials);
-        return Ok(());
+        data_len: 0,
+        data_sha256: String::new(),
+        entries: 0,
+        types: plan
+            .types
+            .iter()
+            .map(|t| TypeState {
+                log_type: t.to_string(),
+                position: Position {
+                    time: plan.from,
+                    count: 0,
+                },
+                entries: 0,
+                done: false,
+            })
+            .collect(),
+        checksum: String::new(),
     }
+}
 
-    if let OutputPlan::AlreadyDone(path, ckpt_path, _lock) = &output {
-        std::fs::remove_file(ckpt_path).map_err(|e| {
-            Failure::new(
-                FAILURE,
-                anyhow!("cannot delete {}: {e}", ckpt_path.display()),
-            )
-        })?;
+/// The export finished in an earlier run that was killed before it
+/// deleted its checkpoint: delete it (a dry run only says so).
+fn already_done(path: &Path, ckpt_path: &Path, dry_run: bool, quiet: bool) -> Result<()> {
+    if dry_run {
         if !quiet {
             eprintln!(
-                "gong-logs: {} is already complete (removed its leftover checkpoint)",
+                "gong-logs: dry run: {} is already complete; nothing would be sent",
                 path.display()
             );
         }
         return Ok(());
     }
+    std::fs::remove_file(ckpt_path).map_err(|e| {
+        Failure::new(
+            FAILURE,
+            anyhow!("cannot delete {}: {e}", ckpt_path.display()),
+        )
+    })?;
+    if !quiet {
+        eprintln!(
+            "gong-logs: {} is already complete (removed its leftover checkpoint)",
+            path.display()
+        );
+    }
+    Ok(())
+}
 
-    let resumed = matches!(output, OutputPlan::ResumeContinue(..));
-    let sink = match output {
-        OutputPlan::Stdout => Sink::Stdout,
-        OutputPlan::Direct(path) => Sink::direct(&path, plan.compression)?,
-        OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock, plan.compression)?,
-        OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone())?,
-        OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt)?,
-        OutputPlan::AlreadyDone(..) => unreachable!("handled above"),
-    };
+/// Opens the sink the output plan says.
+fn open_sink(output: OutputPlan, compression: Compression, state: &Checkpoint) -> Result<Sink> {
+    match output {
+        OutputPlan::Stdout => Ok(Sink::Stdout),
+        OutputPlan::Direct(path) => Sink::direct(&path, compression),
+        OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock, compression),
+        OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone()),
+        OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt),
+        OutputPlan::AlreadyDone(..) => unreachable!("handled before"),
+    }
+}
 
+/// Runs the export on a two-thread runtime, with the progress line unless
+/// quiet, verbose or not on a terminal.
+fn export(
+    plan: &Plan,
+    client: GongClient,
+    sink: Sink,
+    state: Checkpoint,
+    resumed: bool,
+    verbose: u8,
+    quiet: bool,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -608,7 +250,7 @@ pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
             stdout_tty: matches!(sink, Sink::Stdout) && std::io::stdout().is_terminal(),
             earlier: if resumed { state.entries } else { 0 },
             this_run: vec![0; plan.types.len()],
-            plan: &plan,
+            plan,
             sink: Some(sink),
             state,
             exporter,
@@ -849,44 +491,45 @@ impl Run<'_> {
         match self.all_types().await {
             Ok(Stop::Done | Stop::Limit) => self.complete(true, started, quiet),
             Ok(Stop::Closed) => self.complete(false, started, quiet),
-            Ok(Stop::Interrupted) => {
-                self.progress.finish();
-                let target = self.sink().describe();
-                let resumable = self.sink().resumable().is_some();
-                if let Some(sink) = self.sink.take() {
-                    sink.abort();
-                }
-                let message = match (resumable, target) {
-                    (true, _) => {
-                        "interrupted; rerun the same command with --resume to continue".to_owned()
-                    }
-                    (false, Some(target)) => format!("interrupted; {target} was not written"),
-                    (false, None) => "interrupted".to_owned(),
-                };
-                Err(Failure::new(INTERRUPTED, anyhow!(message)))
-            }
-            Err(failure) => {
-                self.progress.finish();
-                let resumable = self.sink().resumable().is_some();
-                let target = self.sink().describe();
-                if let Some(sink) = self.sink.take() {
-                    sink.abort();
-                }
-                let hint = if resumable {
-                    Some(
-                        "rerun the same command with --resume to continue where it stopped"
-                            .to_owned(),
-                    )
-                } else {
-                    target.map(|t| format!("{t} was not written"))
-                };
-                Err(match hint {
-                    Some(hint) => {
-                        Failure::new(failure.code, anyhow!("{}; {hint}", failure.message()))
-                    }
-                    None => failure,
-                })
-            }
+            Ok(Stop::Interrupted) => Err(self.interrupted()),
+            Err(failure) => Err(self.failed(failure)),
+        }
+    }
+
+    /// Stops on SIGINT/SIGTERM: the sink is abandoned (a resumable one
+    /// kept for `--resume`), and the message says what is left.
+    fn interrupted(&mut self) -> Failure {
+        self.progress.finish();
+        let target = self.sink().describe();
+        let resumable = self.sink().resumable().is_some();
+        if let Some(sink) = self.sink.take() {
+            sink.abort();
+        }
+        let message = match (resumable, target) {
+            (true, _) => "interrupted; rerun the same command with --resume to continue".to_owned(),
+            (false, Some(target)) => format!("interrupted; {target} was not written"),
+            (false, None) => "interrupted".to_owned(),
+        };
+        Failure::new(INTERRUPTED, anyhow!(message))
+    }
+
+    /// Stops on `failure`: the sink is abandoned, and the message gains
+    /// what to do about the output.
+    fn failed(&mut self, failure: Failure) -> Failure {
+        self.progress.finish();
+        let resumable = self.sink().resumable().is_some();
+        let target = self.sink().describe();
+        if let Some(sink) = self.sink.take() {
+            sink.abort();
+        }
+        let hint = if resumable {
+            Some("rerun the same command with --resume to continue where it stopped".to_owned())
+        } else {
+            target.map(|t| format!("{t} was not written"))
+        };
+        match hint {
+            Some(hint) => Failure::new(failure.code, anyhow!("{}; {hint}", failure.message())),
+            None => failure,
         }
     }
 
@@ -971,72 +614,93 @@ impl Run<'_> {
                 item = events.next() => item,
             };
             self.check_quota();
-            let batch = match item {
-                None => return Ok(Stop::Done),
+            let stop = match item {
+                None => Some(Stop::Done),
                 Some(Err(e)) => {
                     return Err(export_failure(&e, &self.plan.options, &self.host));
                 }
-                Some(Ok(Event::TypeDone(done))) => {
-                    if mark_done && let Some((index, _, _)) = types.iter().find(|t| t.1 == done) {
-                        self.state.types[*index].done = true;
-                        self.commit()?;
-                    }
-                    continue;
-                }
-                Some(Ok(Event::CaughtUp { .. })) => {
-                    // A follow round ended: show what it brought before
-                    // the next poll.
-                    self.writer.flush(&mut self.buf);
-                    if !self.emit()? {
-                        return Ok(Stop::Closed);
-                    }
-                    continue;
-                }
-                Some(Ok(Event::Batch(batch))) => batch,
-                Some(Ok(_)) => continue,
+                Some(Ok(Event::Batch(batch))) => self.write_batch(&batch, types)?,
+                Some(Ok(event)) => self.on_event(event, types, mark_done)?,
             };
-            let Some(&(index, log_type, _)) = types.iter().find(|t| t.1 == batch.log_type) else {
-                return Err(Failure::new(
-                    FAILURE,
-                    anyhow!("internal error: the export delivered a type not asked for"),
-                ));
-            };
-            let mut limit_hit = false;
-            let mut written = 0u64;
-            // Where each entry's bytes end in the buffer.
-            let mut ends = Vec::with_capacity(batch.entries.len());
-            for entry in &batch.entries {
-                if !self.plan.keep(entry) {
-                    continue;
+            if let Some(stop) = stop {
+                return Ok(stop);
+            }
+        }
+    }
+
+    /// The events between batches: a type done (recorded in the
+    /// checkpoint when `mark_done`), a follow round caught up (its entries
+    /// shown before the next poll).
+    fn on_event(
+        &mut self,
+        event: Event,
+        types: &[(usize, LogType, Position)],
+        mark_done: bool,
+    ) -> Result<Option<Stop>> {
+        match event {
+            Event::TypeDone(done) => {
+                if mark_done && let Some((index, _, _)) = types.iter().find(|t| t.1 == done) {
+                    self.state.types[*index].done = true;
+                    self.commit()?;
                 }
-                if self.remaining().is_some_and(|r| r <= written) {
-                    limit_hit = true;
-                    break;
+            }
+            Event::CaughtUp { .. } => {
+                self.writer.flush(&mut self.buf);
+                if !self.emit()? {
+                    return Ok(Some(Stop::Closed));
                 }
-                self.writer.entry(log_type, entry, &mut self.buf);
-                ends.push(self.buf.len());
-                written += 1;
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Writes the entries of `batch` that `--user` keeps, up to `--limit`,
+    /// and commits its position; `Some` when the export stops there.
+    fn write_batch(
+        &mut self,
+        batch: &Batch,
+        types: &[(usize, LogType, Position)],
+    ) -> Result<Option<Stop>> {
+        let Some(&(index, log_type, _)) = types.iter().find(|t| t.1 == batch.log_type) else {
+            return Err(Failure::new(
+                FAILURE,
+                anyhow!("internal error: the export delivered a type not asked for"),
+            ));
+        };
+        let mut limit_hit = false;
+        let mut written = 0u64;
+        // Where each entry's bytes end in the buffer.
+        let mut ends = Vec::with_capacity(batch.entries.len());
+        for entry in &batch.entries {
+            if !self.plan.keep(entry) {
+                continue;
             }
             if self.remaining().is_some_and(|r| r <= written) {
                 limit_hit = true;
+                break;
             }
-            if let Some(accepted) = self.emit_counted()? {
-                // The reader went away (`| head`): count what it took.
-                let reached = ends.iter().filter(|end| **end <= accepted).count() as u64;
-                self.state.entries += reached;
-                self.this_run[index] += reached;
-                return Ok(Stop::Closed);
-            }
-            self.state.entries += written;
-            self.this_run[index] += written;
-            let ts = &mut self.state.types[index];
-            ts.entries += written;
-            ts.position = batch.position;
-            self.commit()?;
-            if limit_hit {
-                return Ok(Stop::Limit);
-            }
+            self.writer.entry(log_type, entry, &mut self.buf);
+            ends.push(self.buf.len());
+            written += 1;
         }
+        if self.remaining().is_some_and(|r| r <= written) {
+            limit_hit = true;
+        }
+        if let Some(accepted) = self.emit_counted()? {
+            // The reader went away (`| head`): count what it took.
+            let reached = ends.iter().filter(|end| **end <= accepted).count() as u64;
+            self.state.entries += reached;
+            self.this_run[index] += reached;
+            return Ok(Some(Stop::Closed));
+        }
+        self.state.entries += written;
+        self.this_run[index] += written;
+        let ts = &mut self.state.types[index];
+        ts.entries += written;
+        ts.position = batch.position;
+        self.commit()?;
+        Ok(limit_hit.then_some(Stop::Limit))
     }
 }
 
@@ -1083,11 +747,34 @@ fn quota_warning(requests: u64, rate: Option<f64>) -> Option<String> {
 /// Maps an export failure to its exit code and a message saying what to do,
 /// naming the host the requests went to.
 fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> Failure {
-    let api = error.api_error();
     let connect_hint = format!(
         "check that {host} is the right host (the base URL), that its name resolves, that it accepts connections on that port and speaks HTTPS (or http:// to loopback), and any proxy in between"
     );
-    let (code, hint) = match api {
+    let (code, hint) = code_and_hint(error, options, &connect_hint);
+    // The api crate's messages already carry their causes.
+    let mut message = error.to_string();
+    if let ExportError::Api { attempts, .. } = error
+        && *attempts > 1
+    {
+        message.push_str(&format!(" (after {attempts} attempts)"));
+    }
+    if !hint.is_empty() {
+        message.push_str(&format!(": {hint}"));
+    }
+    if !message.contains(host) {
+        message.push_str(&format!(" (server: {host})"));
+    }
+    Failure::new(code, anyhow!(exit::one_line(&message)))
+}
+
+/// The exit code of an export failure and what to do about it
+/// (`connect_hint` for a connection that could not be made).
+fn code_and_hint<'a>(
+    error: &ExportError,
+    options: &ExportOptions,
+    connect_hint: &'a str,
+) -> (u8, &'a str) {
+    match error.api_error() {
         Some(ApiError::RequestBudget { .. }) => (
             RATE_LIMITED,
             "the --max-requests budget is used up: rerun later, or raise --max-requests",
@@ -1097,9 +784,7 @@ fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> F
             "the export stopped at that page; nothing after it is reported as exported",
         ),
         Some(ApiError::TooLarge { .. }) => (FAILURE, "check the base URL and any proxy in between"),
-        Some(e @ ApiError::Transport { .. }) if e.is_connect_failure() => {
-            (FAILURE, connect_hint.as_str())
-        }
+        Some(e @ ApiError::Transport { .. }) if e.is_connect_failure() => (FAILURE, connect_hint),
         None if matches!(
             error,
             ExportError::Protocol {
@@ -1153,19 +838,5 @@ fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> F
             FAILURE,
             "retry; if it happens again, it is a bug: please report it with this message",
         ),
-    };
-    // The api crate's messages already carry their causes.
-    let mut message = error.to_string();
-    if let ExportError::Api { attempts, .. } = error
-        && *attempts > 1
-    {
-        message.push_str(&format!(" (after {attempts} attempts)"));
     }
-    if !hint.is_empty() {
-        message.push_str(&format!(": {hint}"));
-    }
-    if !message.contains(host) {
-        message.push_str(&format!(" (server: {host})"));
-    }
-    Failure::new(code, anyhow!(exit::one_line(&message)))
 }

@@ -319,59 +319,11 @@ impl Sink {
                 lock,
                 ..
             } => {
-                let shown = target.display().to_string();
-                if let Some(keep) = keep {
-                    keep.apply(file.as_file())
-                        .with_context(|| format!("cannot keep the permissions of {shown}"))?;
-                }
-                file.as_file()
-                    .sync_all()
-                    .with_context(|| format!("cannot sync the data of {shown}"))?;
-                file.persist(&target).map_err(|e| {
-                    io_failure(
-                        e.error,
-                        format!("cannot rename the finished export to {shown}"),
-                    )
-                })?;
-                sync_dir(&parent_dir(&target))
-                    .with_context(|| format!("cannot sync the directory of {shown}"))?;
+                persist_temp(file, &target, keep)?;
                 drop(lock);
                 Ok(())
             }
-            Self::Resumable(r) => {
-                let shown = r.target.display().to_string();
-                r.file
-                    .sync_all()
-                    .with_context(|| format!("cannot sync {}", r.data.display()))?;
-                if r.follow {
-                    return Ok(());
-                }
-                if let Some(keep) = r.keep {
-                    keep.apply(&r.file)
-                        .with_context(|| format!("cannot keep the permissions of {shown}"))?;
-                }
-                drop(r.file);
-                std::fs::rename(&r.data, &r.target)
-                    .with_context(|| format!("cannot rename {} to {shown}", r.data.display()))?;
-                sync_dir(&parent_dir(&r.target))
-                    .with_context(|| format!("cannot sync the directory of {shown}"))?;
-                match std::fs::remove_file(&r.checkpoint_path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(io_failure(
-                            e,
-                            format!(
-                                "{shown} is complete but its checkpoint could not be deleted; delete {}",
-                                r.checkpoint_path.display()
-                            ),
-                        ));
-                    }
-                }
-                sync_dir(&parent_dir(&r.target))
-                    .with_context(|| format!("cannot sync the directory of {shown}"))?;
-                Ok(())
-            }
+            Self::Resumable(r) => r.finish(),
         }
     }
 
@@ -393,7 +345,68 @@ impl Sink {
     }
 }
 
+/// Gives the finished temp file the mode of the file it replaces, syncs
+/// it, persists it over `target` (in the same directory: a symlink's
+/// target was resolved before) and syncs the directory.
+fn persist_temp(file: NamedTempFile, target: &Path, keep: Option<Keep>) -> Result<()> {
+    let shown = target.display().to_string();
+    if let Some(keep) = keep {
+        keep.apply(file.as_file())
+            .with_context(|| format!("cannot keep the permissions of {shown}"))?;
+    }
+    file.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot sync the data of {shown}"))?;
+    file.persist(target).map_err(|e| {
+        io_failure(
+            e.error,
+            format!("cannot rename the finished export to {shown}"),
+        )
+    })?;
+    sync_dir(&parent_dir(target))
+        .with_context(|| format!("cannot sync the directory of {shown}"))?;
+    Ok(())
+}
+
 impl Resumable {
+    /// Completes the output: the data synced; unless following, renamed
+    /// into place (with the mode it replaces) and the checkpoint deleted.
+    fn finish(self) -> Result<()> {
+        let shown = self.target.display().to_string();
+        self.file
+            .sync_all()
+            .with_context(|| format!("cannot sync {}", self.data.display()))?;
+        if self.follow {
+            return Ok(());
+        }
+        if let Some(keep) = self.keep {
+            keep.apply(&self.file)
+                .with_context(|| format!("cannot keep the permissions of {shown}"))?;
+        }
+        drop(self.file);
+        // Not a NamedTempFile: the `.partial` must outlive a failed or killed run (--resume reopens it by name), and one would delete it when dropped.
+        std::fs::rename(&self.data, &self.target)
+            .with_context(|| format!("cannot rename {} to {shown}", self.data.display()))?;
+        sync_dir(&parent_dir(&self.target))
+            .with_context(|| format!("cannot sync the directory of {shown}"))?;
+        match std::fs::remove_file(&self.checkpoint_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(io_failure(
+                    e,
+                    format!(
+                        "{shown} is complete but its checkpoint could not be deleted; delete {}",
+                        self.checkpoint_path.display()
+                    ),
+                ));
+            }
+        }
+        sync_dir(&parent_dir(&self.target))
+            .with_context(|| format!("cannot sync the directory of {shown}"))?;
+        Ok(())
+    }
+
     /// Appends bytes to the data file, hashing and counting them.
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if bytes.is_empty() {

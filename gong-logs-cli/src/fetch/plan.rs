@@ -1,0 +1,605 @@
+//! The plan of a fetch, decided before any request: the arguments as
+//! parsed ([`FetchArgs`]) validated into a [`Plan`] (what to fetch and how),
+//! then where to write it ([`OutputPlan`], which may take the range of a
+//! checkpoint being resumed). Each step is a function named for what it
+//! decides; the checks run in a fixed order, so that of several problems
+//! the same one is always reported.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gong_logs_api::export::{ExportOptions, format_time};
+use gong_logs_api::guard::OutOfRange;
+use gong_logs_api::{ClientConfig, LogEntry, LogType, LogTypeInfo, RetryPolicy};
+use jiff::Timestamp;
+
+use crate::checkpoint::{self, Checkpoint, Identity};
+use crate::cli::{FetchArgs, Format};
+use crate::compress::Compression;
+use crate::exit::{Failure, Result};
+use crate::fields::FieldPath;
+use crate::localfs::{self, Keep, OutputLock, Target};
+use crate::sink::ResumableSpec;
+
+/// Everything a fetch will do, validated.
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub types: Vec<LogType>,
+    pub from_arg: String,
+    pub to_arg: Option<String>,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub follow: Option<Duration>,
+    /// How far behind now `--follow` stays.
+    pub lag: Duration,
+    pub format: Format,
+    /// From the output's name (`.gz`, `.zst`).
+    pub compression: Compression,
+    pub fields: Option<Vec<FieldPath>>,
+    pub users: Vec<String>,
+    pub limit: Option<u64>,
+    pub output: Option<PathBuf>,
+    pub resume: bool,
+    pub dry_run: bool,
+    pub csv_safe: bool,
+    pub options: ExportOptions,
+    /// Total deadline of one request.
+    pub timeout: Duration,
+}
+
+impl Plan {
+    /// Validates `args` (relative times against `now`) into a plan.
+    pub fn new(args: &FetchArgs, now: Timestamp) -> Result<Self> {
+        let (from_arg, from) = range_start(args, now)?;
+        let lag = lag(args.lag.as_deref())?;
+        let to = range_end(args.to.as_deref(), now, lag)?;
+        check_range(args.follow, from, to, now)?;
+        let follow = follow_interval(args)?;
+        let output = output_path(args)?;
+        let (compression, format) = compression_and_format(args.format, output.as_deref())?;
+        let fields = fields(&args.fields, format)?;
+        check_format_fits(args, format, output.is_some())?;
+        let users = users(&args.user)?;
+        let timeout = timeout(args.timeout.as_deref())?;
+        Ok(Self {
+            types: crate::cli::expand_types(&args.types),
+            from_arg,
+            to_arg: args.to.clone(),
+            from,
+            to,
+            follow,
+            lag,
+            format,
+            compression,
+            fields,
+            users,
+            limit: args.limit,
+            output,
+            resume: args.resume,
+            dry_run: args.dry_run,
+            csv_safe: args.csv_safe,
+            options: export_options(args),
+            timeout,
+        })
+    }
+
+    /// The command as a checkpoint records it.
+    pub fn identity(&self, base_url: &str) -> Identity {
+        Identity {
+            types: self.types.iter().map(ToString::to_string).collect(),
+            from: self.from_arg.clone(),
+            to: self.to_arg.clone(),
+            format: self.format.name().to_owned(),
+            fields: self
+                .fields
+                .iter()
+                .flatten()
+                .map(|f| f.as_str().to_owned())
+                .collect(),
+            users: self.users.clone(),
+            limit: self.limit,
+            base_url: base_url.to_owned(),
+            follow: self.follow.is_some(),
+            csv_safe: self.csv_safe,
+        }
+    }
+
+    /// Whether `--user` keeps the entry: its user or its impersonator
+    /// (`impersonatorUserId`, `impersonatorEmailAddress`) is one of them.
+    pub fn keep(&self, entry: &LogEntry) -> bool {
+        if self.users.is_empty() {
+            return true;
+        }
+        let matches = |id: Option<&str>, email: Option<&str>| {
+            self.users
+                .iter()
+                .any(|u| id == Some(u.as_str()) || email.is_some_and(|e| e.eq_ignore_ascii_case(u)))
+        };
+        if matches(entry.user_id(), entry.user_email()) {
+            return true;
+        }
+        let Some(members) = crate::fields::Members::parse(entry.json()) else {
+            return false;
+        };
+        let text = |key: &str| {
+            members
+                .get(key)
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        };
+        matches(
+            text("impersonatorUserId").as_deref(),
+            text("impersonatorEmailAddress").as_deref(),
+        )
+    }
+
+    /// Warnings to print before anything is sent: `--user` over types that
+    /// carry no user fields, and a start older than a type's retention.
+    pub fn warnings(&self, now: Timestamp) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(warning) = self.userless_warning() {
+            warnings.push(warning);
+        }
+        for t in &self.types {
+            let info = LogTypeInfo::of(*t);
+            if let Some(earliest) = crate::time::retention_start(*t, now)
+                && self.from < earliest
+            {
+                warnings.push(format!(
+                    "{t}: Gong keeps it {}, so nothing before about {} can come back (--from is {})",
+                    info.retention,
+                    format_time(earliest),
+                    format_time(self.from)
+                ));
+            }
+        }
+        warnings
+    }
+
+    /// `--user` over types that carry no user fields.
+    fn userless_warning(&self) -> Option<String> {
+        if self.users.is_empty() {
+            return None;
+        }
+        let userless: Vec<String> = self
+            .types
+            .iter()
+            .filter(|t| !LogTypeInfo::of(**t).has_user)
+            .map(ToString::to_string)
+            .collect();
+        if userless.is_empty() {
+            return None;
+        }
+        let one = userless.len() == 1;
+        Some(format!(
+            "--user: {} {} no user fields, so none of {} entries can match (every page is still downloaded; leave {} out of --type)",
+            userless.join(", "),
+            if one { "carries" } else { "carry" },
+            if one { "its" } else { "their" },
+            if one { "it" } else { "them" },
+        ))
+    }
+}
+
+/// The start of the range, and the argument it came from as typed
+/// (`--since` wins over `--from`).
+fn range_start(args: &FetchArgs, now: Timestamp) -> Result<(String, Timestamp)> {
+    match (&args.from, &args.since) {
+        (_, Some(since)) => {
+            let span = crate::time::parse_span(since)
+                .map_err(|e| Failure::usage(format!("invalid --since: {e}")))?;
+            let from = now.checked_sub(span).map_err(|_| {
+                Failure::usage(format!("invalid --since: {since:?} ago is too long ago"))
+            })?;
+            Ok((since.clone(), from))
+        }
+        (Some(text), None) => {
+            let from = crate::time::parse_time(text, now)
+                .map_err(|e| Failure::usage(format!("invalid --from: {e}")))?;
+            Ok((text.clone(), from))
+        }
+        (None, None) => Err(Failure::usage("give --from TIME or --since SPAN")),
+    }
+}
+
+/// `--lag` (zero when not given).
+fn lag(text: Option<&str>) -> Result<Duration> {
+    let Some(text) = text else {
+        return Ok(Duration::ZERO);
+    };
+    span_duration(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid --lag: {text:?} is not a duration such as 30s, 2m or 1h"
+        ))
+    })
+}
+
+/// A SPAN (`30s`, `2m`, `1h`) as a duration, if it is one.
+fn span_duration(text: &str) -> Option<Duration> {
+    crate::time::parse_span(text)
+        .ok()
+        .and_then(|span| Duration::try_from(span).ok())
+}
+
+/// The end of the range: `--to`, else the lag behind now (following
+/// catches up only that far).
+fn range_end(to: Option<&str>, now: Timestamp, lag: Duration) -> Result<Timestamp> {
+    match to {
+        Some(text) => crate::time::parse_time(text, now)
+            .map_err(|e| Failure::usage(format!("invalid --to: {e}"))),
+        None => now
+            .checked_sub(lag)
+            .map_err(|_| Failure::usage("invalid --lag: too long")),
+    }
+}
+
+/// A range must not be empty; a follow must not start in the future.
+fn check_range(follow: bool, from: Timestamp, to: Timestamp, now: Timestamp) -> Result<()> {
+    if follow {
+        if from > now {
+            return Err(Failure::usage(format!(
+                "--from ({}) is in the future; --follow starts at a past time or now",
+                format_time(from)
+            )));
+        }
+    } else if from >= to {
+        return Err(Failure::usage(format!(
+            "--from ({}) must be before --to ({}): the range [from, to) is empty",
+            format_time(from),
+            format_time(to)
+        )));
+    }
+    Ok(())
+}
+
+/// `--follow`'s poll interval (`None`: not following).
+fn follow_interval(args: &FetchArgs) -> Result<Option<Duration>> {
+    if !args.follow {
+        return Ok(None);
+    }
+    match &args.interval {
+        Some(text) => crate::time::parse_interval(text)
+            .map(Some)
+            .map_err(|e| Failure::usage(format!("invalid --interval: {e}"))),
+        None => Ok(Some(Duration::from_secs(60))),
+    }
+}
+
+/// The output file (`None`: stdout, also for `-o -`); `--resume` needs one.
+fn output_path(args: &FetchArgs) -> Result<Option<PathBuf>> {
+    let output = args.output.clone().filter(|p| p.as_os_str() != "-");
+    if args.resume && output.is_none() {
+        return Err(Failure::usage(
+            "--resume needs -o FILE (a file to keep the data and its checkpoint in), not stdout",
+        ));
+    }
+    Ok(output)
+}
+
+/// The name says the compression (a last `.gz`/`.zst`) and, unless
+/// --format does, the format (the extension before it); stdout defaults to
+/// a table on a terminal, else JSONL.
+fn compression_and_format(
+    format: Option<Format>,
+    output: Option<&Path>,
+) -> Result<(Compression, Format)> {
+    let (compression, named) = match output {
+        Some(path) => {
+            let (compression, format) = crate::compress::from_name(path);
+            (compression, Some((path, format)))
+        }
+        None => (Compression::None, None),
+    };
+    let format = match (format, named) {
+        (Some(f), _) => f,
+        (None, Some((_, Ok(f)))) => f,
+        (None, Some((path, Err(())))) => {
+            return Err(Failure::usage(format!(
+                "-o {}: unknown extension; name the file {}, or give --format",
+                path.display(),
+                crate::compress::KNOWN_EXTENSIONS
+            )));
+        }
+        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) => Format::Jsonl,
+    };
+    Ok((compression, format))
+}
+
+/// `--fields`: columns of csv and table output only.
+fn fields(given: &[String], format: Format) -> Result<Option<Vec<FieldPath>>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    if matches!(format, Format::Jsonl | Format::Json) {
+        return Err(Failure::usage(format!(
+            "--fields selects columns of csv and table output; {} always carries every field (add --format csv or --format table)",
+            format.name()
+        )));
+    }
+    given
+        .iter()
+        .map(|f| FieldPath::parse(f).map_err(|e| Failure::usage(format!("invalid --fields: {e}"))))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// The flags that work with some formats only.
+fn check_format_fits(args: &FetchArgs, format: Format, to_file: bool) -> Result<()> {
+    if args.resume && format == Format::Table {
+        return Err(Failure::usage(
+            "--resume works with --format jsonl, json or csv, not table",
+        ));
+    }
+    if args.follow && to_file && format == Format::Table {
+        return Err(Failure::usage(
+            "--follow -o FILE works with --format jsonl, json or csv, not table",
+        ));
+    }
+    if args.csv_safe && format != Format::Csv {
+        return Err(Failure::usage(format!(
+            "--csv-safe applies to csv output, not {} (add --format csv)",
+            format.name()
+        )));
+    }
+    Ok(())
+}
+
+/// `--user`, trimmed; an empty one is refused.
+fn users(given: &[String]) -> Result<Vec<String>> {
+    if given.iter().any(|u| u.trim().is_empty()) {
+        return Err(Failure::usage("--user needs an email or a user id"));
+    }
+    Ok(given.iter().map(|u| u.trim().to_owned()).collect())
+}
+
+/// How the engine sends: rate, retries, chains, budget, out-of-range entries.
+fn export_options(args: &FetchArgs) -> ExportOptions {
+    ExportOptions {
+        rate_limit: Some(args.rate_limit),
+        retry: RetryPolicy {
+            max_retries: args.max_retries,
+            ..RetryPolicy::default()
+        },
+        concurrency: usize::from(args.concurrency),
+        max_requests: args.max_requests,
+        out_of_range: if args.skip_out_of_range {
+            OutOfRange::Skip
+        } else {
+            OutOfRange::Error
+        },
+        ..ExportOptions::default()
+    }
+}
+
+/// `--timeout`, the total deadline of one request.
+fn timeout(text: Option<&str>) -> Result<Duration> {
+    let Some(text) = text else {
+        return Ok(ClientConfig::DEFAULT_TIMEOUT);
+    };
+    span_duration(text).filter(|d| !d.is_zero()).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
+        ))
+    })
+}
+
+/// How the output will be opened, decided before any request.
+pub(super) enum OutputPlan {
+    Stdout,
+    /// A FIFO or character device, written through.
+    Direct(PathBuf),
+    Temp(PathBuf, Option<Keep>, OutputLock),
+    ResumeFresh(ResumableSpec),
+    ResumeContinue(ResumableSpec, Box<Checkpoint>),
+    /// The export finished; only its checkpoint was left behind.
+    AlreadyDone(PathBuf, PathBuf, OutputLock),
+}
+
+/// The longest footer a writer adds after the last commit (json's `\n]\n`).
+const MAX_FOOTER: u64 = 3;
+
+/// Decides how the output is opened: checks our side files, takes the
+/// output's lock, reads a checkpoint being resumed (whose range then
+/// replaces the plan's).
+pub(super) fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
+    let Some(given) = plan.output.clone() else {
+        return Ok(OutputPlan::Stdout);
+    };
+    let (path, keep) = match file_target(plan, &given)? {
+        Named::File(path, keep) => (path, keep),
+        Named::NotAFile(other) => return Ok(other),
+    };
+    let out = Output {
+        shown: given.display().to_string(),
+        ckpt_path: checkpoint::checkpoint_path(&path),
+        path,
+        keep,
+    };
+    check_side_files(plan, &out.path, &out.ckpt_path)?;
+    let lock = if plan.dry_run {
+        OutputLock::unlocked(&out.path)
+    } else {
+        OutputLock::acquire(&out.path, &out.shown)?
+    };
+    let existing = existing_checkpoint(plan.resume, &out.ckpt_path)?;
+    let follow = plan.follow.is_some();
+    match (existing, plan.resume) {
+        (None, false) if !follow => Ok(OutputPlan::Temp(out.path, out.keep, lock)),
+        (None, _) => Ok(OutputPlan::ResumeFresh(out.spec(plan, lock))),
+        (Some(_), false) => Err(unfinished(&out, follow)),
+        (Some(ckpt), true) => resume(plan, identity, out, lock, ckpt),
+    }
+}
+
+/// What `-o` names, as far as the output plan cares.
+enum Named {
+    /// A regular file to create or replace (keeping its mode).
+    File(PathBuf, Option<Keep>),
+    /// Stdout, a FIFO or a device: nothing to lock or resume.
+    NotAFile(OutputPlan),
+}
+
+/// The output file `-o` names and the mode it keeps, or the plan for what
+/// is not a file to replace (stdout, a FIFO or device).
+fn file_target(plan: &Plan, given: &Path) -> Result<Named> {
+    match localfs::resolve_output(given)? {
+        Target::Stdout => Ok(Named::NotAFile(OutputPlan::Stdout)),
+        Target::Special(p) => {
+            if plan.resume || plan.follow.is_some() {
+                let flag = if plan.resume {
+                    "--resume"
+                } else {
+                    "--follow -o"
+                };
+                return Err(Failure::usage(format!(
+                    "-o {}: {flag} needs a regular file to keep its checkpoint, not a FIFO or device; drop {flag} or write to a file",
+                    given.display()
+                )));
+            }
+            Ok(Named::NotAFile(OutputPlan::Direct(p)))
+        }
+        Target::New(p) => Ok(Named::File(p, None)),
+        Target::Regular(p, keep) => Ok(Named::File(p, Some(keep))),
+    }
+}
+
+/// A file output: where it goes and its checkpoint.
+struct Output {
+    /// The resolved path (a symlink's target).
+    path: PathBuf,
+    /// `-o` as given, for messages.
+    shown: String,
+    ckpt_path: PathBuf,
+    keep: Option<Keep>,
+}
+
+impl Output {
+    fn spec(&self, plan: &Plan, lock: OutputLock) -> ResumableSpec {
+        let follow = plan.follow.is_some();
+        ResumableSpec {
+            target: self.path.clone(),
+            follow,
+            keep: if follow { None } else { self.keep },
+            lock,
+            compression: plan.compression,
+        }
+    }
+}
+
+/// Our own files: never a symlink, never another user's (before any
+/// request, and before the lock, whose file is one of them).
+fn check_side_files(plan: &Plan, path: &Path, ckpt_path: &Path) -> Result<()> {
+    localfs::check_own(&localfs::lock_path(path))?;
+    if plan.resume || plan.follow.is_some() {
+        localfs::check_own(&checkpoint::checkpoint_tmp_path(ckpt_path))?;
+        if plan.follow.is_none() {
+            localfs::check_own(&checkpoint::partial_path(path))?;
+        }
+    }
+    Ok(())
+}
+
+/// The checkpoint left by an earlier run: read with `--resume`; without
+/// it, its mere presence stops us (read or not).
+fn existing_checkpoint(resume: bool, ckpt_path: &Path) -> Result<Option<Checkpoint>> {
+    let present = localfs::check_own(ckpt_path)?;
+    if resume {
+        checkpoint::load(ckpt_path)
+    } else if present {
+        Ok(Some(Checkpoint::placeholder()))
+    } else {
+        Ok(None)
+    }
+}
+
+/// An earlier export to the same output did not finish, and `--resume`
+/// was not given.
+fn unfinished(out: &Output, follow: bool) -> Failure {
+    Failure::usage(format!(
+        "{} exists: an earlier export to {} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
+        out.ckpt_path.display(),
+        out.shown,
+        out.ckpt_path.display(),
+        if follow {
+            out.path.display().to_string()
+        } else {
+            checkpoint::partial_path(&out.path).display().to_string()
+        }
+    ))
+}
+
+/// Continues from `ckpt`, if it belongs to this command and output: the
+/// plan takes its range (following: from its start to now).
+fn resume(
+    plan: &mut Plan,
+    identity: &Identity,
+    out: Output,
+    lock: OutputLock,
+    ckpt: Checkpoint,
+) -> Result<OutputPlan> {
+    let spec = out.spec(plan, lock);
+    check_belongs(&ckpt, identity, &out, &spec.data_path())?;
+    let follow = plan.follow.is_some();
+    if !follow && already_done(&ckpt, &out, plan.compression)? {
+        return Ok(OutputPlan::AlreadyDone(out.path, out.ckpt_path, spec.lock));
+    }
+    plan.from = ckpt.from;
+    if !follow {
+        plan.to = ckpt.to;
+    }
+    Ok(OutputPlan::ResumeContinue(spec, Box::new(ckpt)))
+}
+
+/// The checkpoint was written by the same command, for this data file.
+fn check_belongs(ckpt: &Checkpoint, identity: &Identity, out: &Output, data: &Path) -> Result<()> {
+    let differences = ckpt.command.differences(identity);
+    if !differences.is_empty() {
+        return Err(Failure::usage(format!(
+            "checkpoint {} belongs to a different command (differs in {}): rerun that command with --resume, or delete {} and {} to start over",
+            out.ckpt_path.display(),
+            differences.join(", "),
+            out.ckpt_path.display(),
+            data.display()
+        )));
+    }
+    let data_name = data
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if ckpt.data_file != data_name {
+        return Err(Failure::usage(format!(
+            "checkpoint {} names data file {:?}, not {data_name:?}: it belongs to another output; delete it to start over",
+            out.ckpt_path.display(),
+            ckpt.data_file
+        )));
+    }
+    Ok(())
+}
+
+/// Killed after renaming the finished file but before deleting the
+/// checkpoint: the export is complete, if the file holds exactly what the
+/// checkpoint covers (plus at most a footer).
+fn already_done(ckpt: &Checkpoint, out: &Output, compression: Compression) -> Result<bool> {
+    if !ckpt.types.iter().all(|t| t.done)
+        || std::fs::symlink_metadata(checkpoint::partial_path(&out.path)).is_ok()
+    {
+        return Ok(false);
+    }
+    let (_, _, len) = checkpoint::verify_data(&out.path, ckpt, &out.ckpt_path)?;
+    let max_footer = if compression == Compression::None {
+        MAX_FOOTER
+    } else {
+        crate::compress::MAX_COMPRESSED_FOOTER
+    };
+    if len - ckpt.data_len > max_footer {
+        return Err(Failure::usage(format!(
+            "checkpoint {} says the export is complete, but {} holds {} bytes more than it covers: delete the checkpoint if {} is what you want",
+            out.ckpt_path.display(),
+            out.shown,
+            len - ckpt.data_len,
+            out.shown
+        )));
+    }
+    Ok(true)
+}
