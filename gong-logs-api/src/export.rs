@@ -42,7 +42,10 @@
 //!    each in time order). Entries of segments ahead of the one being
 //!    delivered wait in a [`Spool`](crate::spool): memory up to
 //!    [`ExportOptions::buffer_bytes`], then an anonymous temporary file, so
-//!    memory stays bounded whatever the range.
+//!    memory stays bounded whatever the range. Spilling pays only when the
+//!    rate or the network is what the export waits for: when the reader is
+//!    behind, or round trips are as short as decoding a page, the chains
+//!    ahead of the delivery wait for memory instead.
 //!
 //! Exactly once: segments are half-open `[from, to)` with inner boundaries
 //! on whole seconds, and they cover the range with no gap and no overlap.
