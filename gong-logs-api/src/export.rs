@@ -40,7 +40,7 @@
 //!    entries from there on are the new segment's).
 //! 4. **Delivery.** Segments are delivered strictly in order (type by type,
 //!    each in time order). Entries of segments ahead of the one being
-//!    delivered wait in a [`Spool`](crate::spool): memory up to
+//!    delivered wait in a spool (`spool.rs`): memory up to
 //!    [`ExportOptions::buffer_bytes`], then an anonymous temporary file, so
 //!    memory stays bounded whatever the range. Spilling pays only when the
 //!    rate or the network is what the export waits for: when the reader is
