@@ -854,6 +854,14 @@ impl Segment {
         }
     }
 
+    /// Everything of the segment is fetched: its chain is told to stop
+    /// (the end's and the gate's senders dropped).
+    fn finish(&mut self) {
+        self.state = State::Fetched;
+        self.end_tx = None;
+        self.gate_tx = None;
+    }
+
     /// Whether the coordinator knows enough of this running segment to
     /// split it: its count, its children's counts, and the density of at
     /// least two pages (one page may straddle a quiet and a busy stretch).
@@ -1130,108 +1138,113 @@ impl Coordinator {
             return Ok(()); // a chain of a segment already delivered
         };
         match msg.item {
-            ChainItem::First { total } => {
-                let segment = &mut self.segments[index];
-                segment.total = total;
-                if segment.initial {
-                    self.initial_pending = self.initial_pending.saturating_sub(1);
-                    let total = total.unwrap_or(0).saturating_sub(segment.start.count);
-                    self.initial_totals[segment.type_index] += total;
-                    ExportStats::bump(&self.shared.stats.expected, total);
-                    if self.initial_pending == 0 {
-                        let page = self.page();
-                        let estimate: u64 = self
-                            .initial_totals
-                            .iter()
-                            .map(|t| t.div_ceil(page).max(1))
-                            .sum();
-                        self.shared
-                            .stats
-                            .estimated_requests
-                            .store(estimate, Ordering::Relaxed);
-                    }
-                } else if let Some(parent) = segment.parent
-                    && let Some(parent) = self.segments.iter_mut().find(|s| s.id == parent)
-                {
-                    // A split-off segment: its entries are no longer its
-                    // parent's to fetch.
-                    parent.given_away += total.unwrap_or(0);
-                    parent.children_pending = parent.children_pending.saturating_sub(1);
-                }
-            }
-            ChainItem::Entries(mut entries) => {
-                let segment = &mut self.segments[index];
-                if segment.state == State::Fetched {
-                    return Ok(()); // stopped at a split boundary already
-                }
-                // The segment may have been split after the chain fetched
-                // these: entries from the new boundary on are the next
-                // segment's.
-                let end = segment.end;
-                if let Some(cut) = entries
-                    .iter()
-                    .position(|e| e.event_time().is_some_and(|t| t >= end))
-                {
-                    entries.truncate(cut);
-                    segment.state = State::Fetched;
-                    segment.end_tx = None;
-                    segment.gate_tx = None;
-                    self.running -= 1;
-                }
-                self.page_size = self.page_size.max(entries.len() as u64);
-                segment.fetched += entries.len() as u64;
-                if let Some(t) = entries.last().and_then(LogEntry::event_time) {
-                    segment.last_time = segment.last_time.max(t);
-                }
-                if !entries.is_empty() {
-                    if segment.recent.len() == 4 {
-                        segment.recent.pop_front();
-                    }
-                    segment
-                        .recent
-                        .push_back((segment.fetched, segment.last_time));
-                }
-                let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
-                let incoming: usize = entries.iter().map(crate::spool::entry_bytes).sum();
-                let fits = held + incoming <= self.shared.options.buffer_bytes;
-                let spilled = self.segments[index]
-                    .spool
-                    .push(entries, fits, self.shared.options.spill_dir.as_deref())
-                    .map_err(ExportError::Spill)?;
-                ExportStats::bump(&self.shared.stats.spilled_bytes, spilled);
-            }
-            ChainItem::Done => {
-                let page = self.page();
-                let segment = &mut self.segments[index];
-                // A chain that ends pages short of what its count claimed:
-                // the server's counts cannot plan anything.
-                if let Some(missing) = segment.remaining()
-                    && segment.children_pending == 0
-                    && missing > 2 * page
-                    && missing > segment.fetched
-                    && !self.totals_untrusted
-                {
-                    self.totals_untrusted = true;
-                    tracing::warn!(
-                        log_type = %segment.log_type,
-                        claimed = segment.total,
-                        fetched = segment.fetched,
-                        "the server's totalRecords overstates what it sends; no more splits"
-                    );
-                }
-                if segment.state == State::Running {
-                    segment.state = State::Fetched;
-                    segment.end_tx = None;
-                    segment.gate_tx = None;
-                    self.running -= 1;
-                }
-            }
+            ChainItem::First { total } => self.on_first(index, total),
+            ChainItem::Entries(entries) => return self.on_entries(index, entries),
+            ChainItem::Done => self.on_done(index),
             // A chain stopped at a split boundary may still fail a request
             // it had in flight: nothing of its segment is missing.
             ChainItem::Failed(_) if self.segments[index].state == State::Fetched => {}
             ChainItem::Failed(error) => return Err(error),
         }
         Ok(())
+    }
+
+    /// A chain's first page: its count, which an initial slice adds to the
+    /// estimate and a split-off segment takes from its parent's.
+    fn on_first(&mut self, index: usize, total: Option<u64>) {
+        let segment = &mut self.segments[index];
+        segment.total = total;
+        if segment.initial {
+            self.initial_pending = self.initial_pending.saturating_sub(1);
+            let total = total.unwrap_or(0).saturating_sub(segment.start.count);
+            self.initial_totals[segment.type_index] += total;
+            ExportStats::bump(&self.shared.stats.expected, total);
+            if self.initial_pending == 0 {
+                let page = self.page();
+                let estimate: u64 = self
+                    .initial_totals
+                    .iter()
+                    .map(|t| t.div_ceil(page).max(1))
+                    .sum();
+                self.shared
+                    .stats
+                    .estimated_requests
+                    .store(estimate, Ordering::Relaxed);
+            }
+        } else if let Some(parent) = segment.parent
+            && let Some(parent) = self.segments.iter_mut().find(|s| s.id == parent)
+        {
+            // A split-off segment: its entries are no longer its parent's
+            // to fetch.
+            parent.given_away += total.unwrap_or(0);
+            parent.children_pending = parent.children_pending.saturating_sub(1);
+        }
+    }
+
+    /// Entries of a chain: cut at the segment's current end (a split may
+    /// have lowered it after the chain fetched them), counted, spooled.
+    fn on_entries(&mut self, index: usize, mut entries: Vec<LogEntry>) -> Result<(), ExportError> {
+        let segment = &mut self.segments[index];
+        if segment.state == State::Fetched {
+            return Ok(()); // stopped at a split boundary already
+        }
+        let end = segment.end;
+        if let Some(cut) = entries
+            .iter()
+            .position(|e| e.event_time().is_some_and(|t| t >= end))
+        {
+            entries.truncate(cut);
+            segment.finish();
+            self.running -= 1;
+        }
+        self.page_size = self.page_size.max(entries.len() as u64);
+        segment.fetched += entries.len() as u64;
+        if let Some(t) = entries.last().and_then(LogEntry::event_time) {
+            segment.last_time = segment.last_time.max(t);
+        }
+        if !entries.is_empty() {
+            if segment.recent.len() == 4 {
+                segment.recent.pop_front();
+            }
+            segment
+                .recent
+                .push_back((segment.fetched, segment.last_time));
+        }
+        let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
+        let incoming: usize = entries.iter().map(crate::spool::entry_bytes).sum();
+        let fits = held + incoming <= self.shared.options.buffer_bytes;
+        let spilled = self.segments[index]
+            .spool
+            .push(entries, fits, self.shared.options.spill_dir.as_deref())
+            .map_err(ExportError::Spill)?;
+        ExportStats::bump(&self.shared.stats.spilled_bytes, spilled);
+        Ok(())
+    }
+
+    /// A chain reached the end of its segment.
+    fn on_done(&mut self, index: usize) {
+        let page = self.page();
+        let segment = &mut self.segments[index];
+        // A chain that ends pages short of what its count claimed: the
+        // server's counts cannot plan anything.
+        if let Some(missing) = segment.remaining()
+            && segment.children_pending == 0
+            && missing > 2 * page
+            && missing > segment.fetched
+            && !self.totals_untrusted
+        {
+            self.totals_untrusted = true;
+            tracing::warn!(
+                log_type = %segment.log_type,
+                claimed = segment.total,
+                fetched = segment.fetched,
+                "the server's totalRecords overstates what it sends; no more splits"
+            );
+        }
+        if segment.state == State::Running {
+            segment.finish();
+            self.running -= 1;
+        }
     }
 
     /// Starts waiting segments and splits running ones until the wanted
@@ -1500,33 +1513,20 @@ impl Chain {
     /// (which a split may lower while the chain runs).
     async fn fetch(&self) -> Result<(), ExportError> {
         let log_type = self.log_type;
-        let mut tracker = Tracker::resume(self.start);
-        let mut request = PageRequest {
-            log_type,
-            from: format_time(self.start.time),
-            to: Some(format_time(*self.end.borrow())),
-            cursor: None,
-        };
-        let mut first = true;
-        let mut first_of_query = true;
-        let mut recovered_without_progress = false;
         let policy = self.shared.options.out_of_range;
-        let mut guard = ChainGuard::new(self.start.time, *self.end.borrow(), policy);
+        let mut query = Query::new(log_type, self.start, *self.end.borrow(), policy);
+        let mut first = true;
+        let mut recovered_without_progress = false;
         loop {
             if !first && !self.gate_open().await {
                 return Ok(());
             }
-            // The coordinator drops the end's sender once the segment is
-            // complete (it saw an entry past a split boundary): stop then,
-            // rather than retry a request nobody needs.
-            let mut watcher = self.end.clone();
-            let fetched = tokio::select! {
-                fetched = self.shared.fetch_with_retry(&request) => fetched,
-                () = async move { while watcher.changed().await.is_ok() {} } => return Ok(()),
+            let Some(fetched) = self.fetch_unless_complete(&query.request).await else {
+                return Ok(());
             };
             let mut page = match fetched {
                 Ok(page) => page,
-                Err((e @ ApiError::BadRequest { .. }, _)) if request.cursor.is_some() => {
+                Err((e @ ApiError::BadRequest { .. }, _)) if query.request.cursor.is_some() => {
                     // An expired or rejected cursor: re-query from the last
                     // entry received, skipping what was received there.
                     if recovered_without_progress {
@@ -1538,14 +1538,8 @@ impl Chain {
                     recovered_without_progress = true;
                     ExportStats::bump(&self.shared.stats.cursor_recoveries, 1);
                     tracing::warn!(%log_type, "cursor rejected, re-querying from the last entry: {e}");
-                    let restart = tracker.position;
-                    tracker = Tracker::resume(restart);
-                    let end = *self.end.borrow();
-                    guard = ChainGuard::new(restart.time, end, policy);
-                    request.from = format_time(restart.time);
-                    request.to = Some(format_time(end));
-                    request.cursor = None;
-                    first_of_query = true;
+                    query =
+                        Query::new(log_type, query.tracker.position, *self.end.borrow(), policy);
                     continue;
                 }
                 Err((source, attempts)) => {
@@ -1556,40 +1550,15 @@ impl Chain {
                     });
                 }
             };
-            if first_of_query {
-                first_of_query = false;
-                // Many entries at one instant fill pages that do not move
-                // time on: as many as the query's own count allows.
-                if let Some(total) = page.total_records {
-                    let per_page = (page.entries.len() as u64).max(1);
-                    guard.allow_stalled_pages(total.div_ceil(per_page).saturating_add(2));
-                }
-            }
-            self.shared
-                .guard_page(log_type, &mut guard, request.cursor.as_deref(), &mut page)?;
+            query.check(&self.shared, &mut page)?;
             if first {
                 first = false;
-                if !self
-                    .send(ChainItem::First {
-                        total: page.total_records,
-                    })
-                    .await
-                {
+                let total = page.total_records;
+                if !self.send(ChainItem::First { total }).await {
                     return Ok(()); // cancelled
                 }
             }
-            let end = *self.end.borrow();
-            let mut reached_end = false;
-            let mut entries = Vec::with_capacity(page.entries.len());
-            for entry in page.entries {
-                if entry.event_time().is_some_and(|t| t >= end) {
-                    reached_end = true;
-                    break;
-                }
-                if tracker.admit(&entry) {
-                    entries.push(entry);
-                }
-            }
+            let (entries, reached_end) = query.take(page.entries, *self.end.borrow());
             if !entries.is_empty() {
                 recovered_without_progress = false;
                 if !self.send(ChainItem::Entries(entries)).await {
@@ -1597,10 +1566,81 @@ impl Chain {
                 }
             }
             match page.cursor {
-                Some(cursor) if !reached_end => request.cursor = Some(cursor),
+                Some(cursor) if !reached_end => query.request.cursor = Some(cursor),
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// Sends `request` (with retries), unless the coordinator drops the
+    /// end's sender meanwhile: the segment is complete (it saw an entry past
+    /// a split boundary), and nobody needs the answer (`None`).
+    async fn fetch_unless_complete(
+        &self,
+        request: &PageRequest,
+    ) -> Option<Result<Page, (ApiError, u32)>> {
+        let mut watcher = self.end.clone();
+        tokio::select! {
+            fetched = self.shared.fetch_with_retry(request) => Some(fetched),
+            () = async move { while watcher.changed().await.is_ok() {} } => None,
+        }
+    }
+}
+
+/// One query of a chain: its first page starts at a [`Position`] (the
+/// entries already delivered at that instant skipped by count); an expired
+/// cursor starts a new one from where the last left off.
+struct Query {
+    request: PageRequest,
+    tracker: Tracker,
+    guard: ChainGuard,
+    /// No page of this query has arrived yet.
+    fresh: bool,
+}
+
+impl Query {
+    fn new(log_type: LogType, start: Position, end: Timestamp, policy: OutOfRange) -> Self {
+        Self {
+            request: PageRequest {
+                log_type,
+                from: format_time(start.time),
+                to: Some(format_time(end)),
+                cursor: None,
+            },
+            tracker: Tracker::resume(start),
+            guard: ChainGuard::new(start.time, end, policy),
+            fresh: true,
+        }
+    }
+
+    /// The paging guard's verdict on a page (entries it skips removed).
+    fn check(&mut self, shared: &Shared, page: &mut Page) -> Result<(), ExportError> {
+        if std::mem::take(&mut self.fresh) {
+            // Many entries at one instant fill pages that do not move time
+            // on: as many as the query's own count allows.
+            if let Some(total) = page.total_records {
+                let per_page = (page.entries.len() as u64).max(1);
+                self.guard
+                    .allow_stalled_pages(total.div_ceil(per_page).saturating_add(2));
+            }
+        }
+        let cursor = self.request.cursor.as_deref();
+        shared.guard_page(self.request.log_type, &mut self.guard, cursor, page)
+    }
+
+    /// The page's entries before `end` not delivered yet, and whether the
+    /// page reached `end`.
+    fn take(&mut self, page: Vec<LogEntry>, end: Timestamp) -> (Vec<LogEntry>, bool) {
+        let mut entries = Vec::with_capacity(page.len());
+        for entry in page {
+            if entry.event_time().is_some_and(|t| t >= end) {
+                return (entries, true);
+            }
+            if self.tracker.admit(&entry) {
+                entries.push(entry);
+            }
+        }
+        (entries, false)
     }
 }
 
