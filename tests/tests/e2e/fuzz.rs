@@ -692,8 +692,10 @@ fn retry_after_outcome(value: &str, limit: Duration) -> Result<(), String> {
 fn the_engine_waits_out_a_small_retry_after_then_succeeds() {
     for (value, at_least) in [("0", 0), ("1", 1)] {
         let started = std::time::Instant::now();
+        // A hang guard only (a loaded machine may take seconds to answer):
+        // the waiting is asserted by the lower bound below.
         assert_eq!(
-            retry_after_outcome(value, Duration::from_secs(5)),
+            retry_after_outcome(value, Duration::from_secs(60)),
             Ok(()),
             "{value}"
         );
