@@ -937,7 +937,7 @@ impl Harness {
         let http = reqwest::Client::builder()
             .no_proxy()
             // A hang guard only: a loaded machine may be slow to answer.
-        .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(60))
             .build()
             .expect("client");
         Harness {

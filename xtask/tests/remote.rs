@@ -67,7 +67,11 @@ fn xtask(args: &[&str]) -> Output {
 /// machine); a hang guard for the rest, so a loaded machine never turns
 /// their failure (a 500, a truncated body, ...) into a timeout.
 fn download_timeout(source: &str) -> &'static str {
-    if source.ends_with("/slow") { "0.5" } else { "60" }
+    if source.ends_with("/slow") {
+        "0.5"
+    } else {
+        "60"
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
