@@ -199,7 +199,8 @@ pub struct SimConfig {
     pub burst: u32,
     /// Requests allowed per UTC day (Gong: 10,000); `None`: unlimited.
     pub daily_quota: Option<u64>,
-    /// How long a cursor stays valid after it was issued.
+    /// How long a cursor stays valid after it was issued; zero: every
+    /// cursor has expired when it comes back (however fast the client).
     pub cursor_ttl: Duration,
     /// Access key for Basic auth; empty disables Basic auth.
     pub access_key: String,
@@ -305,9 +306,6 @@ impl SimConfig {
         }
         if self.rate_limit > 0.0 && self.burst == 0 {
             return bad("burst must be at least 1 when the rate limit is enabled".into());
-        }
-        if self.cursor_ttl.is_zero() {
-            return bad("cursor_ttl must be positive".into());
         }
         let f = &self.faults;
         let probs = [

@@ -75,8 +75,9 @@ struct Args {
     #[arg(long, value_name = "N")]
     daily_quota: Option<u64>,
 
-    /// Seconds a cursor stays valid after it was issued; older ones get 400.
-    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    /// Seconds a cursor stays valid after it was issued; older ones get 400
+    /// (0: every cursor has expired when it comes back).
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS", value_parser = parse_ttl)]
     cursor_ttl: f64,
 
     /// Access key accepted for Basic auth (Authorization: Basic
@@ -155,6 +156,14 @@ struct Args {
     /// html-404, other-json-404, lying-total, html-200.
     #[arg(long, value_name = "MODE")]
     misbehave: Option<Misbehave>,
+}
+
+/// `--cursor-ttl`: a finite number of seconds, 0 or more.
+fn parse_ttl(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| Duration::try_from_secs_f64(*s).is_ok())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds (0 or more)"))
 }
 
 impl Args {

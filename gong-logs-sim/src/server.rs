@@ -568,7 +568,7 @@ impl Shared {
                 .to_owned());
         }
         let age_ms = now_ms() - claims.issued_ms;
-        if age_ms > self.config.cursor_ttl.as_millis() as i64 {
+        if self.config.cursor_ttl.is_zero() || age_ms > self.config.cursor_ttl.as_millis() as i64 {
             return Err(format!(
                 "The cursor has expired (issued {} s ago, valid for {} s); repeat the \
                  request without a cursor, from the last entry you received",

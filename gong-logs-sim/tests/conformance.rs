@@ -936,7 +936,8 @@ impl Harness {
         });
         let http = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(5))
+            // A hang guard only: a loaded machine may be slow to answer.
+            .timeout(Duration::from_secs(60))
             .build()
             .expect("client");
         Harness {

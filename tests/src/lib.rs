@@ -1,6 +1,7 @@
-//! Shared helpers of the end-to-end tests (`tests/*.rs`): a simulator on a
-//! loopback port, the `gong-logs` binary with a hermetic environment, and a
-//! secret scan of everything it prints.
+//! Shared helpers of the end-to-end tests (`tests/e2e/`, one test binary
+//! with a module per area): a simulator on a loopback port, the
+//! `gong-logs` binary with a hermetic environment, and a secret scan of
+//! everything it prints.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

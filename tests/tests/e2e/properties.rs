@@ -5,10 +5,10 @@
 //! (format/parse round trip, `N<unit>` spans) and `src/output.rs` (CSV and
 //! JSON round trips of arbitrary entries).
 //!
-//! Counts: `cargo test -p gong-logs-e2e --test properties -- --nocapture`;
-//! more cases: `PROPTEST_CASES=100000 cargo test -p gong-logs-e2e --test properties`.
+//! Counts: `cargo test -p gong-logs-e2e --test e2e properties:: -- --nocapture`;
+//! more cases: `PROPTEST_CASES=100000 cargo test -p gong-logs-e2e --test e2e properties::`.
 
-mod common;
+use crate::common;
 
 use common::{check, json_entry, json_value};
 use gong_logs_api::LogEntry;

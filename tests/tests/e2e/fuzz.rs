@@ -5,13 +5,13 @@
 //! input), plus what must hold of any input it accepts.
 //!
 //! Bounded run (CI, a few seconds):
-//!   cargo test -p gong-logs-e2e --test fuzz -- --nocapture
+//!   cargo test -p gong-logs-e2e --test e2e fuzz:: -- --nocapture
 //! Long run (every target, a million cases each; the binary-driven target
 //! spawns a process per case, give it fewer):
-//!   PROPTEST_CASES=1000000 cargo test --release -p gong-logs-e2e --test fuzz -- --nocapture --skip through_the_binary
-//!   PROPTEST_CASES=5000 cargo test -p gong-logs-e2e --test fuzz fuzz_cli_ranges_through_the_binary -- --nocapture
+//!   PROPTEST_CASES=1000000 cargo test --release -p gong-logs-e2e --test e2e fuzz:: -- --nocapture --skip through_the_binary
+//!   PROPTEST_CASES=5000 cargo test -p gong-logs-e2e --test e2e fuzz::fuzz_cli_ranges_through_the_binary -- --nocapture
 
-mod common;
+use crate::common;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -215,8 +215,10 @@ impl RawServer {
             self.base_url.parse().unwrap(),
             Credentials::basic(ACCESS_KEY, "sim-secret"),
         );
-        config.read_timeout = Duration::from_secs(2);
-        config.connect_timeout = Duration::from_secs(2);
+        // Hang guards only: the server answers at once and closes, so a
+        // valid page must never be lost to a timeout on a loaded machine.
+        config.read_timeout = Duration::from_secs(30);
+        config.connect_timeout = Duration::from_secs(30);
         GongClient::new(config).unwrap()
     }
 }
@@ -692,8 +694,10 @@ fn retry_after_outcome(value: &str, limit: Duration) -> Result<(), String> {
 fn the_engine_waits_out_a_small_retry_after_then_succeeds() {
     for (value, at_least) in [("0", 0), ("1", 1)] {
         let started = std::time::Instant::now();
+        // A hang guard only (a loaded machine may take seconds to answer):
+        // the waiting is asserted by the lower bound below.
         assert_eq!(
-            retry_after_outcome(value, Duration::from_secs(5)),
+            retry_after_outcome(value, Duration::from_secs(60)),
             Ok(()),
             "{value}"
         );

@@ -1,7 +1,6 @@
 //! Shared by the property tests and the fuzz targets: a runner that counts
 //! and prints its executions, and generators of JSON text as Gong might
 //! send it (unicode, escapes, quotes, big integers, nesting, whitespace).
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,0 +1,27 @@
+//! The end-to-end tests: the real binary (`gong-logs-under-test`) against
+//! the simulator, and the engine- and parser-level fuzz and property tests.
+//! One test binary with a module per area: one link step instead of one
+//! per file, and libtest runs the tests of every area side by side, so a
+//! test that mostly waits (a follow poll, a retry back-off, a Retry-After)
+//! overlaps with the others instead of ending its own binary's run.
+//!
+//! One area: `cargo test -p gong-logs-e2e --test e2e faults::`.
+
+mod common;
+
+mod commands;
+mod compress;
+mod engine_fuzz;
+mod errors;
+mod faults;
+mod files;
+mod formats;
+mod fuzz;
+mod hostile;
+mod localfiles;
+mod properties;
+mod requests;
+mod resume;
+mod schemas;
+mod secrets;
+mod terminal;
