@@ -49,7 +49,8 @@ pub enum Part {
     Sim,
     /// CPU throughput and the serde_json bound.
     Cpu,
-    /// CSV vs JSONL on one 64 MB and one 500 MB `logRecord` value.
+    /// CSV vs JSONL on one 8 MB and one 30 MB `logRecord` value (responses
+    /// over 32 MiB are refused).
     Csv,
     /// Peak RSS at 100,000 and 1,000,000 entries.
     Memory,
