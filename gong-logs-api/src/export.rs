@@ -1078,7 +1078,7 @@ impl Coordinator {
     /// written to the file and read back. Then, once memory is full, the
     /// chains ahead wait until it frees. The head's chain never waits.
     fn update_gates(&mut self) {
-        let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
+        let held = self.mem_held();
         let reader_behind = !self.outbox.is_empty() && self.out.capacity() == 0;
         let short_trips = self
             .shared
@@ -1210,7 +1210,7 @@ impl Coordinator {
                 .recent
                 .push_back((segment.fetched, segment.last_time));
         }
-        let held: usize = self.segments.iter().map(|s| s.spool.mem_bytes()).sum();
+        let held = self.mem_held();
         let incoming: usize = entries.iter().map(crate::spool::entry_bytes).sum();
         let fits = held + incoming <= self.shared.options.buffer_bytes;
         let spilled = self.segments[index]
@@ -1286,6 +1286,11 @@ impl Coordinator {
                 .segments
                 .iter()
                 .all(|s| s.state == State::Fetched || s.splittable())
+    }
+
+    /// Bytes of entries held in memory by every segment's spool.
+    fn mem_held(&self) -> usize {
+        self.segments.iter().map(|s| s.spool.mem_bytes()).sum()
     }
 
     /// Pages left of a segment by its own count, the one in flight included.
@@ -1386,7 +1391,7 @@ impl Coordinator {
         // Where the chain's query stands: entries skipped at its start and
         // received since; its pages end on multiples of `page` from there.
         let position = segment.start.count + segment.fetched;
-        let ahead = ((position.div_ceil(page) + keep) * page)
+        let ahead = ((self.pages_done(segment) + keep) * page)
             .saturating_sub(position)
             .saturating_sub(page / 10);
         if ahead == 0 || ahead >= remaining {
