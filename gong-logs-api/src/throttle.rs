@@ -71,6 +71,16 @@ impl Limiter {
             burst,
         }
     }
+
+    /// A limiter replacing another: it starts empty, so its first request
+    /// waits one period. A fresh bucket starts full, and one made after
+    /// every 429 (`Retry-After: 0`) let each retry go out at once.
+    fn replacing(rate: f64, burst: bool) -> Self {
+        let limiter = Self::new(rate, burst);
+        // Cannot fail: a new bucket holds `burst` tokens.
+        let _ = limiter.limiter.check_n(limiter.burst);
+        limiter
+    }
 }
 
 impl Throttle {
@@ -155,7 +165,7 @@ impl Throttle {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.current = (state.current / 2.0).max(configured / 16.0);
         state.backed_off = true;
-        state.limiter = Some(Arc::new(Limiter::new(state.current, false)));
+        state.limiter = Some(Arc::new(Limiter::replacing(state.current, false)));
         self.successes.store(0, Ordering::Relaxed);
         tracing::info!(
             rate = state.current,
@@ -176,7 +186,10 @@ impl Throttle {
         self.successes.store(0, Ordering::Relaxed);
         if state.current < configured {
             state.current = (state.current * 1.25).min(configured);
-            state.limiter = Some(Arc::new(Limiter::new(state.current, !state.backed_off)));
+            state.limiter = Some(Arc::new(Limiter::replacing(
+                state.current,
+                !state.backed_off,
+            )));
         }
     }
 }

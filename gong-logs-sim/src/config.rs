@@ -212,6 +212,9 @@ pub struct SimConfig {
     pub faults: FaultConfig,
     /// A hostile-server behaviour, if any (see [`Misbehave`]).
     pub misbehave: Option<Misbehave>,
+    /// Seconds added to the `Date` header of every `/v2/logs` answer (a
+    /// server clock off from the client's); 0: the true time.
+    pub date_offset_secs: i64,
 }
 
 impl Default for SimConfig {
@@ -234,6 +237,7 @@ impl Default for SimConfig {
             bearer_tokens: vec!["sim-bearer-token".to_owned()],
             faults: FaultConfig::default(),
             misbehave: None,
+            date_offset_secs: 0,
         }
     }
 }
@@ -261,6 +265,7 @@ impl fmt::Debug for SimConfig {
             )
             .field("faults", &self.faults)
             .field("misbehave", &self.misbehave)
+            .field("date_offset_secs", &self.date_offset_secs)
             .finish()
     }
 }

@@ -156,6 +156,16 @@ struct Args {
     /// html-404, other-json-404, lying-total, html-200.
     #[arg(long, value_name = "MODE")]
     misbehave: Option<Misbehave>,
+
+    /// Seconds added to the Date header of every answer (negative: a
+    /// server clock behind the client's), for testing clock-skew checks.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    date_offset: i64,
 }
 
 /// `--cursor-ttl`: a finite number of seconds, 0 or more.
@@ -209,6 +219,7 @@ impl Args {
                 fail_each_request_once: self.fail_each_once,
             },
             misbehave: self.misbehave,
+            date_offset_secs: self.date_offset,
         }
     }
 }

@@ -30,7 +30,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::StreamExt;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use jiff::Timestamp;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -533,11 +533,27 @@ impl Shared {
         *r.status_mut() = status;
         r.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(date) = self.skewed_date() {
+            r.headers_mut().insert(DATE, date);
+        }
         if let Some((query, secs)) = retry_after {
             r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
             self.counters.issued_retry_after(query, secs);
         }
         r
+    }
+
+    /// The `Date` header of a server clock `date_offset_secs` off (`None`
+    /// at no offset: hyper adds the true one).
+    fn skewed_date(&self) -> Option<HeaderValue> {
+        let offset = self.config.date_offset_secs;
+        if offset == 0 {
+            return None;
+        }
+        let at = Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(offset))
+            .ok()?;
+        HeaderValue::from_str(&at.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
     }
 
     fn error(&self, status: StatusCode, message: &str) -> Response {

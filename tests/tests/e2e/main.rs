@@ -18,6 +18,7 @@ mod files;
 mod formats;
 mod fuzz;
 mod hostile;
+mod http_trust;
 mod localfiles;
 mod properties;
 mod requests;
