@@ -263,6 +263,8 @@ pub struct Page {
     pub request_id: Option<String>,
     /// True when Gong answered 404 ("no log records in this range").
     pub not_found: bool,
+    /// The server's `Date` header, if it sent a readable one.
+    pub server_date: Option<jiff::Timestamp>,
 }
 
 impl GongClient {
@@ -381,6 +383,7 @@ impl GongClient {
         }
         match call.send().await {
             Ok(response) => {
+                let server_date = crate::hooks::server_date(response.headers());
                 let body = response.into_inner();
                 let records = body.records.unwrap_or_default();
                 Ok(Page {
@@ -390,6 +393,7 @@ impl GongClient {
                     page_number: records.current_page_number.map(i64::from),
                     request_id: body.request_id,
                     not_found: false,
+                    server_date,
                 })
             }
             Err(progenitor_client::Error::ErrorResponse(rv)) if rv.status().as_u16() == 404 => {
@@ -397,7 +401,9 @@ impl GongClient {
                     let body = rv.into_inner();
                     return Err(ApiError::not_found_midway(body));
                 }
+                let server_date = crate::hooks::server_date(rv.headers());
                 Ok(Page {
+                    server_date,
                     request_id: rv.into_inner().request_id,
                     not_found: true,
                     total_records: Some(0),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::generated::types::ErrorResponse;
-use crate::hooks::{NonJsonStatus, Verdict, retry_after_secs};
+use crate::hooks::{NonJsonStatus, Verdict, retry_after};
 
 /// At most this many of Gong's error messages are kept ...
 const MAX_MESSAGES: usize = 8;
@@ -132,6 +132,22 @@ pub enum ApiError {
         /// The limit, in bytes.
         limit: u64,
     },
+    /// A `Retry-After` (429, 503) longer than the policy waits for.
+    #[error(
+        "Gong asked to wait {} (until {until}), longer than the {} this run waits (HTTP {status})",
+        crate::retry::human_duration(*wait),
+        crate::retry::human_duration(*bound)
+    )]
+    WaitTooLong {
+        /// HTTP status.
+        status: u16,
+        /// How long the server asked to wait.
+        wait: Duration,
+        /// Until when, by the local clock (whole seconds, rounded up).
+        until: jiff::Timestamp,
+        /// The longest wait the policy allows.
+        bound: Duration,
+    },
     /// The request budget (`--max-requests`) is used up; nothing was sent.
     #[error("the request budget of {max} requests is used up")]
     RequestBudget {
@@ -195,7 +211,7 @@ fn details(request_id: &Option<String>, messages: &[String]) -> String {
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
     match retry_after {
-        Some(d) => format!(", Retry-After {}s", d.as_secs()),
+        Some(d) => format!(", Retry-After {}", crate::retry::human_duration(*d)),
         None => String::new(),
     }
 }
@@ -261,17 +277,20 @@ impl ApiError {
             Self::RateLimited { .. } => Some(429),
             Self::BadRequest { .. } => Some(400),
             Self::NotGong | Self::NotFoundMidway { .. } => Some(404),
-            Self::NotJson { status, .. } => Some(*status),
+            Self::NotJson { status, .. } | Self::WaitTooLong { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    fn from_status(status: u16, retry_after: Option<u64>, body: Option<ErrorResponse>) -> Self {
+    fn from_status(
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Option<ErrorResponse>,
+    ) -> Self {
         let (request_id, messages) = match body {
             Some(b) => bounded(b),
             None => (None, Vec::new()),
         };
-        let retry_after = retry_after.map(Duration::from_secs);
         match status {
             400 => Self::BadRequest {
                 request_id,
@@ -319,7 +338,7 @@ impl ApiError {
             E::CommunicationError(e) | E::InvalidUpgrade(e) => Self::transport(e),
             E::ErrorResponse(rv) => {
                 let status = rv.status().as_u16();
-                let retry_after = retry_after_secs(rv.headers());
+                let retry_after = retry_after(rv.headers());
                 Self::from_status(status, retry_after, Some(rv.into_inner()))
             }
             E::ResponseBodyError(e) => Self::Body(format!("body cut off: {}", e.without_url())),
@@ -328,7 +347,7 @@ impl ApiError {
             }
             E::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
-                let retry_after = retry_after_secs(response.headers());
+                let retry_after = retry_after(response.headers());
                 // Undocumented status with a JSON body (checked by the hook):
                 // read Gong's requestId and messages if they are there.
                 let body = match response.bytes().await {
@@ -347,7 +366,7 @@ impl ApiError {
                     };
                 }
                 match NonJsonStatus::decode(&text) {
-                    Some(s) => Self::from_status(s.status, s.retry_after_secs, None),
+                    Some(s) => Self::from_status(s.status, s.retry_after, None),
                     None => Self::InvalidRequest(text),
                 }
             }

@@ -70,7 +70,8 @@ use crate::entry::LogEntry;
 use crate::error::ApiError;
 use crate::guard::{ChainGuard, GuardError, OutOfRange};
 use crate::log_type::LogType;
-use crate::retry::RetryPolicy;
+use crate::notices::LongWait;
+use crate::retry::{RetryPolicy, WaitVerdict};
 use crate::spool::Spool;
 use crate::throttle::Throttle;
 
@@ -119,6 +120,8 @@ pub struct ExportStats {
     /// (`ceil(total / page)` per type), once every initial slice has
     /// answered; 0 before.
     pub estimated_requests: AtomicU64,
+    /// What the user should hear about: long waits, the server's clock.
+    pub notices: crate::notices::Notices,
 }
 
 impl ExportStats {
@@ -659,20 +662,21 @@ impl Shared {
             }
             match result {
                 Ok(page) => {
+                    if let Some(date) = page.server_date {
+                        self.stats
+                            .notices
+                            .record_server_date(date, Timestamp::now());
+                    }
                     self.observe_rtt(sent.elapsed());
                     self.throttle.succeeded();
                     ExportStats::bump(&self.stats.pages, 1);
                     return Ok(page);
                 }
-                Err(e)
-                    if e.is_retryable()
-                        && attempt <= self.retries_for(&e)
-                        && e.retry_after()
-                            .is_none_or(|wait| wait <= self.options.retry.max_retry_after) =>
-                {
+                Err(e) if e.is_retryable() && attempt <= self.retries_for(&e) => {
                     ExportStats::bump(&self.stats.retries, 1);
                     let wait = match e.retry_after() {
                         Some(wait) => {
+                            self.judge_wait(&e, wait).map_err(|e| (e, attempt))?;
                             // Every request of the process waits it out.
                             self.throttle.pause_for(wait);
                             wait
@@ -693,6 +697,30 @@ impl Shared {
                 }
                 Err(e) => return Err((e, attempt)),
             }
+        }
+    }
+
+    /// A `Retry-After` of `wait` on `e`: waited for (a long one recorded
+    /// when the policy waits those out too), or the error to fail with.
+    fn judge_wait(&self, e: &ApiError, wait: Duration) -> Result<(), ApiError> {
+        let retry = &self.options.retry;
+        let until = crate::notices::until(Timestamp::now(), wait);
+        match retry.judge_wait(wait) {
+            WaitVerdict::Wait => Ok(()),
+            WaitVerdict::WaitOutLong => {
+                self.stats.notices.record_long_wait(LongWait {
+                    wait,
+                    until,
+                    bound: retry.max_retry_after,
+                });
+                Ok(())
+            }
+            WaitVerdict::TooLong => Err(ApiError::WaitTooLong {
+                status: e.status().unwrap_or_default(),
+                wait,
+                until,
+                bound: retry.max_retry_after,
+            }),
         }
     }
 

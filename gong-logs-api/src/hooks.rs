@@ -9,6 +9,7 @@
 //! [`NonJsonStatus::decode`] reads back.
 
 use std::cell::RefCell;
+use std::time::{Duration, SystemTime};
 
 use progenitor_client::{ClientHooks, ClientInfo as _, Error, OperationInfo};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -186,13 +187,13 @@ async fn read_bounded(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NonJsonStatus {
     pub status: u16,
-    pub retry_after_secs: Option<u64>,
+    pub retry_after: Option<Duration>,
 }
 
 impl NonJsonStatus {
     fn encode(self) -> String {
-        match self.retry_after_secs {
-            Some(secs) => format!("{TAG} {} {secs}", self.status),
+        match self.retry_after {
+            Some(wait) => format!("{TAG} {} {}", self.status, wait.as_millis()),
             None => format!("{TAG} {}", self.status),
         }
     }
@@ -201,24 +202,48 @@ impl NonJsonStatus {
     pub fn decode(text: &str) -> Option<Self> {
         let mut words = text.strip_prefix(TAG)?.split_whitespace();
         let status = words.next()?.parse().ok()?;
-        let retry_after_secs = words.next().and_then(|w| w.parse().ok());
+        let retry_after = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .map(Duration::from_millis);
         Some(Self {
             status,
-            retry_after_secs,
+            retry_after,
         })
     }
 }
 
-/// `Retry-After` in whole seconds (Gong sends an integer); an HTTP date or
-/// garbage yields `None`.
-pub(crate) fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
+/// `Retry-After`, the one place it is read: whole seconds (what Gong
+/// sends), a fraction (`1.5`, rounded up to the millisecond) or an
+/// HTTP date (a date already past is 0). Negative, garbage or beyond
+/// `Duration`: `None` (the back-off applies).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    parse_retry_after(text, SystemTime::now())
+}
+
+fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
+    if text.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        let secs: f64 = text.parse().ok()?;
+        let millis = (secs * 1000.0).ceil();
+        // u64 milliseconds last 584 million years.
+        return (millis.is_finite() && millis < u64::MAX as f64)
+            .then(|| Duration::from_millis(millis as u64));
+    }
+    let at = http_date(text)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Date` header, if readable.
+pub(crate) fn server_date(headers: &reqwest::header::HeaderMap) -> Option<jiff::Timestamp> {
+    let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    jiff::Timestamp::try_from(http_date(text)?).ok()
+}
+
+/// An HTTP date (IMF-fixdate, and the obsolete RFC 850 and asctime forms
+/// recipients must accept), as in `Date` and `Retry-After`.
+pub(crate) fn http_date(text: &str) -> Option<SystemTime> {
+    httpdate::parse_http_date(text.trim()).ok()
 }
 
 fn is_json(headers: &reqwest::header::HeaderMap) -> bool {
@@ -271,7 +296,7 @@ impl ClientHooks<()> for Client {
             if response.extensions().get::<ErrorBodyNotJson>().is_some() {
                 let non_json = NonJsonStatus {
                     status: response.status().as_u16(),
-                    retry_after_secs: retry_after_secs(response.headers()),
+                    retry_after: retry_after(response.headers()),
                 };
                 return Err(Error::Custom(non_json.encode()));
             }
@@ -286,7 +311,7 @@ impl ClientHooks<()> for Client {
             if !status.is_success() && !is_json(response.headers()) {
                 let non_json = NonJsonStatus {
                     status: status.as_u16(),
-                    retry_after_secs: retry_after_secs(response.headers()),
+                    retry_after: retry_after(response.headers()),
                 };
                 return Err(Error::Custom(non_json.encode()));
             }
@@ -304,11 +329,11 @@ mod tests {
         for value in [
             NonJsonStatus {
                 status: 502,
-                retry_after_secs: None,
+                retry_after: None,
             },
             NonJsonStatus {
                 status: 429,
-                retry_after_secs: Some(7),
+                retry_after: Some(Duration::from_millis(7_500)),
             },
         ] {
             assert_eq!(NonJsonStatus::decode(&value.encode()), Some(value));
@@ -331,6 +356,31 @@ mod tests {
         ] {
             assert_eq!(Verdict::decode(&value.encode()), Some(value));
         }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_fractions_and_dates() {
+        let now = httpdate::parse_http_date("Tue, 01 Dec 2026 04:11:50 GMT").unwrap();
+        let parse = |text| parse_retry_after(text, now);
+        assert_eq!(parse("0"), Some(Duration::ZERO));
+        assert_eq!(parse("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse("1.5"), Some(Duration::from_millis(1_500)));
+        assert_eq!(parse(".25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse("0.0001"), Some(Duration::from_millis(1)));
+        // IMF-fixdate, RFC 850 and asctime: 10 s after `now`.
+        for date in [
+            "Tue, 01 Dec 2026 04:12:00 GMT",
+            "Tuesday, 01-Dec-26 04:12:00 GMT",
+            "Tue Dec  1 04:12:00 2026",
+        ] {
+            assert_eq!(parse(date), Some(Duration::from_secs(10)), "{date}");
+        }
+        // A date in the past: no wait (the rate limit still spaces).
+        assert_eq!(parse("Mon, 30 Nov 2026 00:00:00 GMT"), Some(Duration::ZERO));
+        for bad in ["-1", "soon", "", "1e999", "NaN", "1.5s", "Tue, 99 Dec 2026"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        assert!(parse("18446744073709551615").is_some_and(|d| d.as_secs() > 1 << 40));
     }
 
     #[test]

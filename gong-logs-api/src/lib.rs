@@ -101,6 +101,7 @@ pub mod generated;
 pub mod guard;
 mod hooks;
 mod log_type;
+pub mod notices;
 mod probe;
 pub mod records;
 mod retry;
@@ -118,7 +119,7 @@ pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use probe::Probe;
 pub use records::{Record, TypedRecord};
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, human_duration};
 pub use throttle::Throttle;
 
 /// The default Gong API host. Each company also has its own base URL (see

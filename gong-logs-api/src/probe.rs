@@ -25,7 +25,7 @@ pub struct Probe {
     pub status: Option<u16>,
     /// The server's `Date` header, as sent.
     pub date: Option<String>,
-    /// The server's `Date` header, parsed (HTTP dates: RFC 2822 style).
+    /// The server's `Date` header, parsed (an HTTP date).
     pub server_time: Option<Timestamp>,
     /// Headers that look like rate-limit information (`*ratelimit*`,
     /// `*rate-limit*`, `Retry-After`), name and value.
@@ -64,7 +64,7 @@ fn read_headers(probe: &mut Probe, headers: &HeaderMap) {
         .and_then(|v| v.to_str().ok())
     {
         probe.date = Some(date.to_owned());
-        probe.server_time = jiff::fmt::rfc2822::parse(date).ok().map(|z| z.timestamp());
+        probe.server_time = crate::hooks::server_date(headers);
     }
     probe.rate_limit_headers = headers
         .iter()

@@ -14,9 +14,31 @@ pub struct RetryPolicy {
     /// Upper bound of one back-off delay.
     pub max_delay: Duration,
     /// The longest `Retry-After` worth waiting for. A longer one (Gong's
-    /// daily quota says "come back tomorrow") fails the request at once, so
-    /// the user hears about it instead of watching a silent process.
+    /// daily quota says "come back tomorrow") fails the request at once
+    /// ([`crate::ApiError::WaitTooLong`]), so the user hears about it
+    /// instead of watching a silent process; unless `wait_out_long`.
     pub max_retry_after: Duration,
+    /// Wait out a `Retry-After` longer than `max_retry_after` too (up to
+    /// [`LONGEST_WAIT_OUT`]), recording it in
+    /// [`crate::notices::Notices::long_wait`]: a process that follows the
+    /// logs has nobody to rerun it.
+    pub wait_out_long: bool,
+}
+
+/// The longest `Retry-After` waited out even with `wait_out_long`: Gong's
+/// daily quota comes back within a day, so a longer wait is a server to
+/// doubt, not one to sleep on.
+pub const LONGEST_WAIT_OUT: Duration = Duration::from_secs(25 * 3_600);
+
+/// What to do about a `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitVerdict {
+    /// Within the bound: wait.
+    Wait,
+    /// Over the bound, but waited out (and reported).
+    WaitOutLong,
+    /// Over the bound: fail now.
+    TooLong,
 }
 
 impl Default for RetryPolicy {
@@ -25,12 +47,24 @@ impl Default for RetryPolicy {
             max_retries: 8,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(15 * 60),
+            max_retry_after: Duration::from_secs(3_600),
+            wait_out_long: false,
         }
     }
 }
 
 impl RetryPolicy {
+    /// Whether a `Retry-After` of `wait` is waited for.
+    pub(crate) fn judge_wait(&self, wait: Duration) -> WaitVerdict {
+        if wait <= self.max_retry_after {
+            WaitVerdict::Wait
+        } else if self.wait_out_long && wait <= LONGEST_WAIT_OUT {
+            WaitVerdict::WaitOutLong
+        } else {
+            WaitVerdict::TooLong
+        }
+    }
+
     /// Exponential back-off with "equal jitter" for retry number `retry`
     /// (1-based): half the exponential delay fixed, half random.
     pub fn backoff(&self, retry: u32) -> Duration {
@@ -44,9 +78,38 @@ impl RetryPolicy {
     }
 }
 
+/// A wait as people read it: `0s`, `1.5s`, `59s`, `2m 5s`, `2h 0m`, `1d 3h`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0..60 => {
+            let text = format!("{:.3}", d.as_secs_f64());
+            format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+        }
+        60..3_600 => format!("{}m {}s", secs / 60, secs % 60),
+        3_600..86_400 => format!("{}h {}m", secs / 3_600, secs % 3_600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3_600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        for (d, text) in [
+            (Duration::ZERO, "0s"),
+            (Duration::from_millis(1_500), "1.5s"),
+            (Duration::from_millis(1), "0.001s"),
+            (Duration::from_secs(59), "59s"),
+            (Duration::from_secs(125), "2m 5s"),
+            (Duration::from_secs(7_200), "2h 0m"),
+            (Duration::from_secs(86_400 + 3 * 3_600 + 5), "1d 3h"),
+        ] {
+            assert_eq!(human_duration(d), text);
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_bounded() {

@@ -377,6 +377,14 @@ pub struct FetchArgs {
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
 
+    /// The longest Retry-After waited for, e.g. 10m or 3h [default: 1h].
+    ///
+    /// When Gong asks to wait longer (its daily quota says "come back
+    /// later"), the export stops and says until when; with --follow, the
+    /// wait is waited out, with a warning.
+    #[arg(long, value_name = "DURATION")]
+    pub max_wait: Option<String>,
+
     /// Stop after N HTTP requests (retries included) [default: unlimited].
     ///
     /// Gong allows 10,000 requests per day per company. When the budget is

@@ -14,7 +14,9 @@ use gong_logs_api::export::{
     Batch, Event, ExportError, ExportOptions, ExportStats, Exporter, FollowOptions, Position,
 };
 use gong_logs_api::guard::{GuardError, OutOfRange};
-use gong_logs_api::{ApiError, BaseUrl, ClientConfig, Credentials, GongClient, LogType};
+use gong_logs_api::{
+    ApiError, BaseUrl, ClientConfig, Credentials, GongClient, LogType, human_duration,
+};
 use jiff::Timestamp;
 
 use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
@@ -259,6 +261,8 @@ fn export(
             signals: Signals::new()?,
             host,
             quota_checked: false,
+            warned_wait: None,
+            skew_warned: false,
             quiet,
         };
         run.execute(resumed, quiet).await
@@ -394,6 +398,10 @@ struct Run<'a> {
     host: String,
     /// Whether the daily-quota estimate was looked at (once per run).
     quota_checked: bool,
+    /// The end of the last long wait warned about.
+    warned_wait: Option<Timestamp>,
+    /// Whether the clock skew was warned about (once per run).
+    skew_warned: bool,
     quiet: bool,
 }
 
@@ -468,6 +476,36 @@ impl Run<'_> {
         {
             self.progress
                 .suspend(|| eprintln!("gong-logs: warning: {warning}"));
+        }
+    }
+
+    /// What the engine noted for the user: a long `Retry-After` being
+    /// waited out (`--follow`), a server clock far from ours (once).
+    fn notices(&mut self) {
+        let notices = &self.exporter.stats().notices;
+        let mut warnings = Vec::new();
+        if let Some(wait) = notices.long_wait()
+            && self.warned_wait.is_none_or(|until| wait.until > until)
+        {
+            self.warned_wait = Some(wait.until);
+            warnings.push(format!(
+                "Gong asked to wait {} (until {}), longer than --max-wait ({}): waiting, as --follow does (Ctrl-C stops; the next run continues from the checkpoint with -o FILE)",
+                human_duration(wait.wait),
+                wait.until,
+                human_duration(wait.bound)
+            ));
+        }
+        if !self.skew_warned
+            && let Some(warning) = notices.clock_skew().and_then(clock_warning)
+        {
+            self.skew_warned = true;
+            warnings.push(warning);
+        }
+        if !self.quiet {
+            for warning in warnings {
+                self.progress
+                    .suspend(|| eprintln!("gong-logs: warning: {}", exit::redact(&warning)));
+            }
         }
     }
 
@@ -607,13 +645,20 @@ impl Run<'_> {
         types: &[(usize, LogType, Position)],
         mark_done: bool,
     ) -> Result<Stop> {
+        // Notices come from requests still under way (a long wait).
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
         loop {
             let item = tokio::select! {
                 biased;
                 () = self.signals.recv() => return Ok(Stop::Interrupted),
                 item = events.next() => item,
+                _ = tick.tick() => {
+                    self.notices();
+                    continue;
+                }
             };
             self.check_quota();
+            self.notices();
             let stop = match item {
                 None => Some(Stop::Done),
                 Some(Err(e)) => {
@@ -744,6 +789,28 @@ fn quota_warning(requests: u64, rate: Option<f64>) -> Option<String> {
     ))
 }
 
+/// How far the clocks may differ before `fetch` warns (the server's
+/// `Date` has whole seconds, and a request takes a while).
+const SKEW_WARN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The warning for a local clock `skew` ahead of the server's (negative:
+/// behind), if it is over [`SKEW_WARN`].
+fn clock_warning(skew: jiff::SignedDuration) -> Option<String> {
+    let off = skew.unsigned_abs();
+    if off <= SKEW_WARN {
+        return None;
+    }
+    Some(format!(
+        "this machine's clock is {} {} the server's (its Date header): the range (--from/--to, relative times, --follow's now) is computed from the local clock, so it is off by as much; sync the clock (NTP)",
+        human_duration(off),
+        if skew.is_positive() {
+            "ahead of"
+        } else {
+            "behind"
+        }
+    ))
+}
+
 /// Maps an export failure to its exit code and a message saying what to do,
 /// naming the host the requests went to.
 fn export_failure(error: &ExportError, options: &ExportOptions, host: &str) -> Failure {
@@ -775,6 +842,14 @@ fn code_and_hint<'a>(
     connect_hint: &'a str,
 ) -> (u8, &'a str) {
     match error.api_error() {
+        Some(ApiError::WaitTooLong { status, .. }) => (
+            if *status == 429 {
+                RATE_LIMITED
+            } else {
+                FAILURE
+            },
+            "rerun after that, or raise --max-wait",
+        ),
         Some(ApiError::RequestBudget { .. }) => (
             RATE_LIMITED,
             "the --max-requests budget is used up: rerun later, or raise --max-requests",

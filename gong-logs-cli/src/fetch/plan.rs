@@ -62,6 +62,7 @@ impl Plan {
         check_format_fits(args, format, output.is_some())?;
         let users = users(&args.user)?;
         let timeout = timeout(args.timeout.as_deref())?;
+        let max_wait = max_wait(args.max_wait.as_deref())?;
         Ok(Self {
             types: crate::cli::expand_types(&args.types),
             from_arg,
@@ -79,7 +80,7 @@ impl Plan {
             resume: args.resume,
             dry_run: args.dry_run,
             csv_safe: args.csv_safe,
-            options: export_options(args),
+            options: export_options(args, max_wait),
             timeout,
         })
     }
@@ -353,12 +354,16 @@ fn users(given: &[String]) -> Result<Vec<String>> {
     Ok(given.iter().map(|u| u.trim().to_owned()).collect())
 }
 
-/// How the engine sends: rate, retries, chains, budget, out-of-range entries.
-fn export_options(args: &FetchArgs) -> ExportOptions {
+/// How the engine sends: rate, retries and waits, chains, budget,
+/// out-of-range entries.
+fn export_options(args: &FetchArgs, max_wait: Duration) -> ExportOptions {
     ExportOptions {
         rate_limit: Some(args.rate_limit),
         retry: RetryPolicy {
             max_retries: args.max_retries,
+            max_retry_after: max_wait,
+            // Nobody reruns a follow: it waits (with a warning).
+            wait_out_long: args.follow,
             ..RetryPolicy::default()
         },
         concurrency: usize::from(args.concurrency),
@@ -380,6 +385,18 @@ fn timeout(text: Option<&str>) -> Result<Duration> {
     span_duration(text).filter(|d| !d.is_zero()).ok_or_else(|| {
         Failure::usage(format!(
             "invalid --timeout: {text:?} is not a positive duration such as 30s, 2m or 1h"
+        ))
+    })
+}
+
+/// `--max-wait`, the longest `Retry-After` waited for.
+fn max_wait(text: Option<&str>) -> Result<Duration> {
+    let Some(text) = text else {
+        return Ok(RetryPolicy::default().max_retry_after);
+    };
+    span_duration(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "invalid --max-wait: {text:?} is not a duration such as 10m, 1h or 1d"
         ))
     })
 }
