@@ -40,7 +40,13 @@ pub struct Probe {
     /// True when the failure happened during the TLS handshake (the server
     /// certificate was refused, or the server does not speak TLS).
     pub tls_failed: bool,
+    /// The `Retry-After` of a 429 waited out before this (second) request.
+    pub waited: Option<Duration>,
 }
+
+/// The longest `Retry-After` of a 429 the probe waits out before asking
+/// again (a daily quota's is hours: then the 429 is the answer).
+pub const PROBE_MAX_WAIT: Duration = Duration::from_secs(30);
 
 impl Probe {
     /// Local clock minus server clock, in whole seconds (positive: the local
@@ -111,10 +117,30 @@ fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 impl GongClient {
-    /// Sends one request for `log_type` over `[from, from + 1 s)` (no retry,
-    /// no throttle: one request) and reports what came back. A 404 (no
-    /// records in the range) counts as success: it proves access.
+    /// Sends one request for `log_type` over `[from, from + 1 s)` (no
+    /// throttle) and reports what came back. A 404 (no records in the
+    /// range) counts as success: it proves access. A 429 (Gong's per-second
+    /// limit, after other requests) is waited out once, for its
+    /// `Retry-After` (1 s without one; at most [`PROBE_MAX_WAIT`]), and the
+    /// second answer is reported.
     pub async fn probe(&self, log_type: LogType, from: Timestamp) -> Probe {
+        let first = self.probe_once(log_type, from).await;
+        let wait = match &first.error {
+            Some(ApiError::RateLimited { retry_after, .. }) => {
+                retry_after.unwrap_or(Duration::from_secs(1))
+            }
+            _ => return first,
+        };
+        if wait > PROBE_MAX_WAIT {
+            return first;
+        }
+        tokio::time::sleep(wait).await;
+        let mut second = self.probe_once(log_type, from).await;
+        second.waited = Some(wait);
+        second
+    }
+
+    async fn probe_once(&self, log_type: LogType, from: Timestamp) -> Probe {
         let to = from
             .checked_add(jiff::SignedDuration::from_secs(1))
             .unwrap_or(from);
@@ -133,6 +159,7 @@ impl GongClient {
             total_records: None,
             error: None,
             tls_failed: false,
+            waited: None,
         };
         let started = Instant::now();
         let result = self
@@ -220,6 +247,8 @@ mod tests {
             total_records: None,
             error: None,
             tls_failed: false,
+            waited: None,
+            waited: None,
         };
         read_headers(&mut probe, &headers);
         assert_eq!(

@@ -260,6 +260,16 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
             ),
         );
     }
+    if let Some(wait) = probe.waited {
+        report.line(
+            "--",
+            "rate limit",
+            format!(
+                "the first answer was 429: waited {} (its Retry-After) and asked again",
+                gong_logs_api::human_duration(wait)
+            ),
+        );
+    }
     if probe.rate_limit_headers.is_empty() {
         report.line(
             "--",
