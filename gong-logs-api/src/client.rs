@@ -12,6 +12,12 @@ use crate::error::ApiError;
 use crate::generated;
 use crate::log_type::LogType;
 
+/// The longest cursor sent back. Gong's are a few hundred bytes; the
+/// cursor goes into the next URL, which servers refuse beyond about 8 KB,
+/// so 4 KiB leaves room for the rest of the URL (and a 1 MB one used to
+/// fail to build as a URL, retried for 70 s as "builder error").
+pub const MAX_CURSOR_BYTES: usize = 4096;
+
 /// Everything needed to talk to one Gong tenant.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -209,6 +215,34 @@ fn is_loopback(host: &str) -> bool {
         || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A redirect to another origin, refused by [`same_origin_redirects`].
+#[derive(Debug, thiserror::Error)]
+#[error("the server at {from} redirected to {to}: refused; check the base URL")]
+pub(crate) struct CrossOriginRedirect {
+    from: String,
+    to: String,
+}
+
+/// Redirects are followed (at most 10) only within the origin of the first
+/// request: same scheme, host and port. Gong's API does not redirect; a
+/// redirect elsewhere would hand the export to a server the base URL did
+/// not name (reqwest drops the credentials there, but the other server's
+/// data would be taken as Gong's).
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if first.as_ref() != Some(&attempt.url().origin()) {
+            let from = first.map(|o| o.ascii_serialization()).unwrap_or_default();
+            let to = attempt.url().origin().ascii_serialization();
+            return attempt.error(CrossOriginRedirect { from, to });
+        }
+        if attempt.previous().len() > 10 {
+            return attempt.error("more than 10 redirects");
+        }
+        attempt.follow()
+    })
+}
+
 /// rustls with the *ring* provider (for this client only) and the
 /// platform's verifier, as reqwest would build it with a provider installed.
 fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
@@ -295,6 +329,7 @@ impl GongClient {
             .read_timeout(config.read_timeout)
             .timeout(config.timeout)
             .https_only(url.is_https())
+            .redirect(same_origin_redirects())
             .tls_backend_preconfigured(tls_config()?)
             .build()
             .map_err(ConfigError::Http)?;
@@ -386,6 +421,14 @@ impl GongClient {
                 let server_date = crate::hooks::server_date(response.headers());
                 let body = response.into_inner();
                 let records = body.records.unwrap_or_default();
+                if let Some(len) = records.cursor.as_ref().map(String::len)
+                    && len > MAX_CURSOR_BYTES
+                {
+                    return Err(ApiError::CursorTooLong {
+                        len,
+                        limit: MAX_CURSOR_BYTES,
+                    });
+                }
                 Ok(Page {
                     entries: body.log_entries,
                     cursor: records.cursor.filter(|c| !c.is_empty()),

@@ -126,6 +126,27 @@ pub enum ApiError {
         /// Content type and size of the body.
         what: String,
     },
+    /// A success status whose body is JSON but not Gong's page (a key
+    /// twice, a member of the wrong type): no more a glitch than HTML.
+    #[error(
+        "the server answered with a {what} that is not Gong's page ({reason}): check the base URL and any proxy in between"
+    )]
+    NotAPage {
+        /// The body's size.
+        what: String,
+        /// Why it does not decode.
+        reason: String,
+    },
+    /// The server handed a cursor too long to send back.
+    #[error(
+        "the server handed a cursor of {len} bytes (limit {limit}: Gong's are a few hundred, and servers refuse URLs over about 8 KB)"
+    )]
+    CursorTooLong {
+        /// Its length, in bytes.
+        len: usize,
+        /// The longest accepted.
+        limit: usize,
+    },
     /// The body is larger than the client accepts.
     #[error("Gong's response is larger than the {} MiB limit", limit / (1024 * 1024))]
     TooLarge {
@@ -179,6 +200,10 @@ pub enum ApiError {
     /// The request could not be built.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The server redirected to another origin (scheme, host or port), or
+    /// too often: not followed.
+    #[error("{0}")]
+    Redirect(String),
 }
 
 /// An error and its causes, innermost last: reqwest's own text ("error
@@ -226,6 +251,7 @@ impl ApiError {
                 | Self::Transport { .. }
                 | Self::Body(_)
                 | Self::NotJson { .. }
+                | Self::NotAPage { .. }
         )
     }
 
@@ -234,7 +260,7 @@ impl ApiError {
     /// often than a glitch.
     pub fn retry_cap(&self) -> Option<u32> {
         match self {
-            Self::NotJson { .. } => Some(2),
+            Self::NotJson { .. } | Self::NotAPage { .. } => Some(2),
             _ => None,
         }
     }
@@ -342,9 +368,12 @@ impl ApiError {
                 Self::from_status(status, retry_after, Some(rv.into_inner()))
             }
             E::ResponseBodyError(e) => Self::Body(format!("body cut off: {}", e.without_url())),
-            E::InvalidResponsePayload(bytes, e) => {
-                Self::Body(format!("invalid JSON in a {}-byte body: {e}", bytes.len()))
-            }
+            // The `exec` hook let it through as JSON: it is JSON that is
+            // not the page (or error) the spec describes.
+            E::InvalidResponsePayload(bytes, e) => Self::NotAPage {
+                what: format!("{}-byte JSON body", bytes.len()),
+                reason: e.to_string(),
+            },
             E::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let retry_after = retry_after(response.headers());
@@ -374,6 +403,12 @@ impl ApiError {
     }
 
     fn transport(e: reqwest::Error) -> Self {
+        if e.is_redirect() {
+            let text = std::error::Error::source(&e)
+                .map(|inner| inner.to_string())
+                .unwrap_or_else(|| e.without_url().to_string());
+            return Self::Redirect(text);
+        }
         let kind = if e.is_timeout() {
             "request to Gong timed out"
         } else if e.is_connect() {

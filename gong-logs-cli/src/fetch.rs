@@ -850,6 +850,12 @@ fn code_and_hint<'a>(
             },
             "rerun after that, or raise --max-wait",
         ),
+        // Their messages say what to check.
+        Some(ApiError::Redirect(_) | ApiError::NotAPage { .. }) => (FAILURE, ""),
+        Some(ApiError::CursorTooLong { .. }) => (
+            FAILURE,
+            "the server does not page like Gong: check the base URL and any proxy in between",
+        ),
         Some(ApiError::RequestBudget { .. }) => (
             RATE_LIMITED,
             "the --max-requests budget is used up: rerun later, or raise --max-requests",
