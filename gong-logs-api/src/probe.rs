@@ -248,7 +248,6 @@ mod tests {
             error: None,
             tls_failed: false,
             waited: None,
-            waited: None,
         };
         read_headers(&mut probe, &headers);
         assert_eq!(
