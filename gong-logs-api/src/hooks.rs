@@ -226,8 +226,9 @@ fn parse_retry_after(text: &str, now: SystemTime) -> Option<Duration> {
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         let secs: f64 = text.parse().ok()?;
         let millis = (secs * 1000.0).ceil();
-        // u64 milliseconds last 584 million years.
-        return (millis.is_finite() && millis < u64::MAX as f64)
+        // Saturates at u64::MAX milliseconds (584 million years).
+        return millis
+            .is_finite()
             .then(|| Duration::from_millis(millis as u64));
     }
     let at = http_date(text)?;

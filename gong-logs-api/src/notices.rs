@@ -51,7 +51,8 @@ impl Notices {
 
 /// The instant `wait` from `now`, rounded up to the second.
 pub(crate) fn until(now: Timestamp, wait: Duration) -> Timestamp {
-    let secs = now.as_second().saturating_add(wait.as_secs() as i64);
+    let wait_secs = i64::try_from(wait.as_secs()).unwrap_or(i64::MAX);
+    let secs = now.as_second().saturating_add(wait_secs);
     let secs = secs.saturating_add(i64::from(
         wait.subsec_nanos() > 0 || now.subsec_nanosecond() > 0,
     ));
