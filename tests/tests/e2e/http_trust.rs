@@ -125,6 +125,16 @@ fn fetch_from(url: &str, extra: &[&str]) -> Run {
         .run()
 }
 
+/// `fetch` of the simulator's whole data range.
+fn fetch_sim(sim: &TestSim, types: &str, extra: &[&str]) -> Run {
+    sim.cmd()
+        .args([
+            "fetch", "--type", types, "--from", DATA_START, "--to", DATA_END,
+        ])
+        .args(extra)
+        .run()
+}
+
 // ---------------------------------------------------------------- Retry-After
 
 /// A 429 with `Retry-After: 0` on every request: the retries still keep to
@@ -138,24 +148,18 @@ fn retry_after_zero_never_beats_the_rate_limit() {
     let sim = TestSim::start(config);
     let rate = 8.0;
     let started = Instant::now();
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "--type",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
+    let run = fetch_sim(
+        &sim,
+        "AccessLog",
+        &[
             "--concurrency",
             "1",
             "--rate-limit",
             "8",
             "--max-retries",
             "4",
-        ])
-        .run();
+        ],
+    );
     let elapsed = started.elapsed();
     run.code(5);
     let requests = sim.requests();
