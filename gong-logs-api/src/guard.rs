@@ -26,6 +26,12 @@ use crate::entry::LogEntry;
 /// two; never this many).
 pub const MAX_STALLED_PAGES: u32 = 16;
 
+/// Pages in a row that may hand a new cursor without any entry at all
+/// (after skipped ones are removed), whatever the server's `totalRecords`
+/// says: Gong answers an empty range with a 404, so even one such page is
+/// odd; three are a server paging nothing, burning the quota.
+pub const MAX_EMPTY_PAGES: u32 = 3;
+
 /// What to do with an entry outside the window or going back in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutOfRange {
@@ -47,6 +53,14 @@ pub enum GuardError {
     RepeatedCursor {
         /// Pages of this chain so far, this one included.
         page: u64,
+    },
+    /// Pages in a row with a new cursor and no entry at all.
+    #[error(
+        "the server is looping: {pages} page(s) in a row handed a new cursor but no entry; stopped so that the request quota is not used up"
+    )]
+    EmptyPages {
+        /// Pages in a row without an entry.
+        pages: u32,
     },
     /// Pages without progress.
     #[error(
@@ -91,6 +105,8 @@ pub struct ChainGuard {
     cursors: HashSet<u64>,
     pages: u64,
     stalled: u32,
+    /// Pages in a row with a cursor and no entry.
+    empty: u32,
     /// Pages in a row allowed without progress.
     stall_limit: u32,
     previous_page: Option<u64>,
@@ -121,6 +137,7 @@ impl ChainGuard {
             cursors: HashSet::new(),
             pages: 0,
             stalled: 0,
+            empty: 0,
             stall_limit: MAX_STALLED_PAGES,
             previous_page: None,
         }
@@ -130,6 +147,7 @@ impl ChainGuard {
     /// instant (at least [`MAX_STALLED_PAGES`], at most a day of Gong's
     /// quota, 10,000): the query's own `totalRecords` says how many entries
     /// may share one instant (10,000 entries in one second fill 100 pages).
+    /// Pages with no entry at all never get more than [`MAX_EMPTY_PAGES`].
     pub fn allow_stalled_pages(&mut self, pages: u64) {
         self.stall_limit = u32::try_from(pages.clamp(u64::from(MAX_STALLED_PAGES), 10_000))
             .unwrap_or(MAX_STALLED_PAGES);
@@ -203,6 +221,7 @@ impl ChainGuard {
             return Err(e);
         }
         self.last = last;
+        self.check_not_empty(next.is_some(), entries.is_empty())?;
 
         let advanced = match (before, self.last) {
             (_, None) => false,
@@ -221,6 +240,19 @@ impl ChainGuard {
             self.stalled = 0;
         }
         Ok(skipped)
+    }
+
+    /// Counts pages in a row that hand a cursor but hold no entry.
+    fn check_not_empty(&mut self, has_next: bool, empty: bool) -> Result<(), GuardError> {
+        if !(has_next && empty) {
+            self.empty = 0;
+            return Ok(());
+        }
+        self.empty += 1;
+        if self.empty >= MAX_EMPTY_PAGES {
+            return Err(GuardError::EmptyPages { pages: self.empty });
+        }
+        Ok(())
     }
 }
 
@@ -347,6 +379,45 @@ mod tests {
             matches!(result, Err(GuardError::NoProgress { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn empty_pages_are_bounded_whatever_the_count() {
+        let mut g = guard(OutOfRange::Error);
+        g.allow_stalled_pages(1_000_000);
+        let mut results = Vec::new();
+        for i in 0..MAX_EMPTY_PAGES {
+            let sent = (i > 0).then(|| format!("c{i}"));
+            results.push(g.check(sent.as_deref(), Some(&format!("c{}", i + 1)), &mut vec![]));
+        }
+        assert_eq!(results[..2], [Ok(0), Ok(0)]);
+        assert_eq!(results[2], Err(GuardError::EmptyPages { pages: 3 }));
+        // An entry in between starts the count again; skipped entries do
+        // not count as entries.
+        let mut g = guard(OutOfRange::Skip);
+        g.check(None, Some("a"), &mut vec![]).unwrap();
+        g.check(
+            Some("a"),
+            Some("b"),
+            &mut vec![entry("2024-01-01T00:00:00Z")],
+        )
+        .unwrap();
+        g.check(Some("b"), Some("c"), &mut vec![]).unwrap();
+        g.check(
+            Some("c"),
+            Some("d"),
+            &mut vec![entry("2023-01-01T00:00:00Z")],
+        )
+        .unwrap();
+        assert!(matches!(
+            g.check(Some("d"), Some("e"), &mut vec![]),
+            Err(GuardError::EmptyPages { pages: 3 })
+        ));
+        // The last page (no cursor) may be empty.
+        let mut g = guard(OutOfRange::Error);
+        g.check(None, Some("a"), &mut vec![]).unwrap();
+        g.check(Some("a"), Some("b"), &mut vec![]).unwrap();
+        g.check(Some("b"), None, &mut vec![]).unwrap();
     }
 
     #[test]

@@ -456,3 +456,21 @@ fn a_name_that_does_not_resolve_fails_fast_naming_the_host() {
         run.stderr
     );
 }
+
+#[test]
+fn empty_pages_with_fresh_cursors_stop_the_export() {
+    let sim = hostile(Misbehave::EmptyPages);
+    // One chain: three empty pages in a row, whatever totalRecords says.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.jsonl");
+    let run = fetch(&sim, &["-o", out.to_str().unwrap(), "--resume"]);
+    run.code(1).one_line_error("looping");
+    assert!(run.stderr.contains("--resume"), "{}", run.stderr);
+    assert!(sim.requests() <= 4, "{} requests", sim.requests());
+    check_resumable_jsonl(&out, "");
+    // 8 chains at once: each stops after its own three.
+    sim.reset();
+    let run = fetch_chains(&sim, "8", &[]);
+    run.code(1).one_line_error("looping");
+    assert!(sim.requests() <= 4 * 8, "{} requests", sim.requests());
+}
