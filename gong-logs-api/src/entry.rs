@@ -13,6 +13,9 @@ use serde::de::{Deserializer, Error as _, IgnoredAny};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// At most this many characters of a server's value are quoted in an error.
+pub const MAX_QUOTED_CHARS: usize = 64;
+
 /// One audit-log entry, as the exact JSON object Gong sent.
 #[derive(Clone)]
 pub struct LogEntry {
@@ -45,6 +48,12 @@ impl<'de> Deserialize<'de> for Present {
         IgnoredAny::deserialize(deserializer)?;
         Ok(Self(true))
     }
+}
+
+/// Any JSON value's text, `null` included (`Option` alone reads `null` as
+/// missing).
+fn any_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// A JSON string's value, or the raw text of any other JSON value.
@@ -98,8 +107,32 @@ impl LogEntry {
     }
 
     /// `eventTime` as an instant, if present and valid ISO-8601 with offset.
+    /// An entry without one never gets past the paging guard
+    /// ([`crate::guard::ChainGuard`]): it is an error or skipped.
     pub fn event_time(&self) -> Option<jiff::Timestamp> {
         self.event_time
+    }
+
+    /// The JSON text of `eventTime` as sent, cut to [`MAX_QUOTED_CHARS`]
+    /// characters; `None` when the key is missing. For messages about an
+    /// `eventTime` that does not parse.
+    pub fn event_time_text(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Only<'a> {
+            #[serde(rename = "eventTime", borrow, default, deserialize_with = "any_raw")]
+            event_time: Option<&'a RawValue>,
+        }
+        let only: Only<'_> = serde_json::from_str(self.raw.get()).ok()?;
+        let text = only.event_time?.get();
+        Some(match text.char_indices().nth(MAX_QUOTED_CHARS) {
+            None => text.to_owned(),
+            Some((at, _)) => format!("{}...", &text[..at]),
+        })
+    }
+
+    /// Whether the entry carries its own `"logType"` key (any value).
+    pub fn has_log_type(&self) -> bool {
+        self.has_log_type
     }
 
     /// `userId`, if present.

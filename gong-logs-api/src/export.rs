@@ -722,7 +722,7 @@ impl Shared {
             .map_err(|source| ExportError::Protocol { log_type, source })?;
         if skipped > 0 {
             ExportStats::bump(&self.stats.skipped, skipped);
-            tracing::warn!(%log_type, skipped, "skipped entries outside the range or out of order");
+            tracing::warn!(%log_type, skipped, "skipped entries without a valid time, outside the range or out of order");
         }
         Ok(())
     }

@@ -9,10 +9,14 @@
 //! - a page that hands a new cursor must add an entry past what the chain
 //!   has delivered: the same page again, or a bounded number of pages in a
 //!   row that add nothing, mean the server is looping;
-//! - every entry must lie in `[from, to)` and none may go back in time.
+//! - every entry must have an `eventTime` that is an ISO-8601 time with an
+//!   offset, lie in `[from, to)`, and none may go back in time;
+//! - a page that hands a new cursor must hold an entry: at most
+//!   [`MAX_EMPTY_PAGES`] in a row may not, whatever `totalRecords` says.
 //!
-//! Out-of-range and backwards entries are errors, or, with
-//! [`OutOfRange::Skip`], removed from the page and counted.
+//! Entries without a valid time, out-of-range and backwards entries are
+//! errors, or, with [`OutOfRange::Skip`], removed from the page and counted.
+//! Every entry that passes has an `event_time()`.
 
 use std::collections::HashSet;
 use std::hash::{Hash as _, Hasher as _};
@@ -32,7 +36,8 @@ pub const MAX_STALLED_PAGES: u32 = 16;
 /// odd; three are a server paging nothing, burning the quota.
 pub const MAX_EMPTY_PAGES: u32 = 3;
 
-/// What to do with an entry outside the window or going back in time.
+/// What to do with an entry without a valid time, outside the window or
+/// going back in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutOfRange {
     /// Stop the export with [`GuardError`] (the default).
@@ -81,6 +86,15 @@ pub enum GuardError {
         from: Timestamp,
         /// The window's end (exclusive).
         to: Timestamp,
+    },
+    /// An entry whose `eventTime` is missing or not an ISO-8601 time with
+    /// an offset.
+    #[error(
+        "the server sent an entry whose eventTime ({value}) is not an ISO-8601 time with an offset"
+    )]
+    BadTime {
+        /// The `eventTime` as sent (its JSON text, cut), or `missing`.
+        value: String,
     },
     /// An entry earlier than the one before it.
     #[error(
@@ -193,25 +207,30 @@ impl ChainGuard {
             if failure.is_some() {
                 return true;
             }
-            let Some(time) = entry.event_time() else {
-                return true;
-            };
-            let problem = if time < from || time >= to {
-                Some(GuardError::OutOfRange { time, from, to })
-            } else {
-                last.filter(|p| time < *p)
-                    .map(|previous| GuardError::Backwards { time, previous })
+            let problem = match entry.event_time() {
+                None => Err(GuardError::BadTime {
+                    value: entry
+                        .event_time_text()
+                        .unwrap_or_else(|| "missing".to_owned()),
+                }),
+                Some(time) if time < from || time >= to => {
+                    Err(GuardError::OutOfRange { time, from, to })
+                }
+                Some(time) => match last.filter(|p| time < *p) {
+                    Some(previous) => Err(GuardError::Backwards { time, previous }),
+                    None => Ok(time),
+                },
             };
             match (problem, policy) {
-                (None, _) => {
+                (Ok(time), _) => {
                     last = Some(time);
                     true
                 }
-                (Some(_), OutOfRange::Skip) => {
+                (Err(_), OutOfRange::Skip) => {
                     skipped += 1;
                     false
                 }
-                (Some(e), OutOfRange::Error) => {
+                (Err(e), OutOfRange::Error) => {
                     failure = Some(e);
                     true
                 }
@@ -418,6 +437,53 @@ mod tests {
         g.check(None, Some("a"), &mut vec![]).unwrap();
         g.check(Some("a"), Some("b"), &mut vec![]).unwrap();
         g.check(Some("b"), None, &mut vec![]).unwrap();
+    }
+
+    #[test]
+    fn an_event_time_that_does_not_parse_is_an_error_or_skipped() {
+        for value in [
+            r#""2024-01-01T10:00:00""#,
+            "null",
+            "123",
+            r#""""#,
+            r#""garbage""#,
+            r#"{"at":"2024-01-01T10:00:00Z"}"#,
+            r#""2024-01-01T10:00:00.1234567891Z""#,
+            r#""2024-W01-1T10:00:00Z""#,
+            r#""2024-001T10:00:00Z""#,
+            r#"["2024-01-01T10:00:00Z"]"#,
+        ] {
+            let bad = LogEntry::from_json(&format!(r#"{{"eventTime":{value},"n":1}}"#)).unwrap();
+            let page = vec![entry("2024-01-01T01:00:00Z"), bad];
+            let err = guard(OutOfRange::Error)
+                .check(None, None, &mut page.clone())
+                .unwrap_err();
+            assert_eq!(
+                err,
+                GuardError::BadTime {
+                    value: value.to_owned()
+                },
+                "{value}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("not an ISO-8601 time with an offset")
+            );
+            let mut p = page.clone();
+            assert_eq!(guard(OutOfRange::Skip).check(None, None, &mut p), Ok(1));
+            assert_eq!(p, page[..1]);
+        }
+        let missing = LogEntry::from_json(r#"{"n":1}"#).unwrap();
+        let err = guard(OutOfRange::Error)
+            .check(None, None, &mut vec![missing])
+            .unwrap_err();
+        assert!(err.to_string().contains("(missing)"), "{err}");
+        // A long value is cut.
+        let long = format!(r#"{{"eventTime":"{}"}}"#, "x".repeat(10_000));
+        let err = guard(OutOfRange::Error)
+            .check(None, None, &mut vec![LogEntry::from_json(&long).unwrap()])
+            .unwrap_err();
+        assert!(err.to_string().len() < 200, "{err}");
     }
 
     #[test]

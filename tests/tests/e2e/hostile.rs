@@ -474,3 +474,33 @@ fn empty_pages_with_fresh_cursors_stop_the_export() {
     run.code(1).one_line_error("looping");
     assert!(sim.requests() <= 4 * 8, "{} requests", sim.requests());
 }
+
+#[test]
+fn an_event_time_without_offset_is_an_error_or_skipped() {
+    let sim = hostile(Misbehave::TimelessEntry);
+    for chains in ["1", "8"] {
+        let run = fetch_chains(&sim, chains, &[]);
+        run.code(1)
+            .one_line_error("not an ISO-8601 time with an offset");
+        // The value as sent: a slice's start without its offset.
+        let value = run.stderr.split("eventTime (").nth(1).unwrap_or("");
+        let value = value.split(')').next().unwrap();
+        let time = value.trim_matches('"');
+        assert!(
+            value.starts_with('"') && time.parse::<jiff::civil::DateTime>().is_ok(),
+            "names the value: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--skip-out-of-range"), "{}", run.stderr);
+        assert!(
+            !run.stdout.contains("misbehave"),
+            "written:\n{}",
+            run.stdout
+        );
+        assert_nothing_twice(&sim, &run);
+        let run = fetch_chains(&sim, chains, &["--skip-out-of-range"]);
+        run.ok();
+        assert_eq!(run.stdout, expected(&sim), "exactly the range, once");
+        assert!(run.stderr.contains("skipped"), "{}", run.stderr);
+    }
+}
