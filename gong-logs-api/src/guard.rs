@@ -96,6 +96,18 @@ pub enum GuardError {
         /// The `eventTime` as sent (its JSON text, cut), or `missing`.
         value: String,
     },
+    /// A page whose `records.currentPageSize` is missing or disagrees with
+    /// the entries it holds (a page without `logEntries` holds none).
+    #[error(
+        "the server sent a page whose records.currentPageSize ({}) disagrees with its logEntries ({got} entries; a missing logEntries holds none): it is not Gong's page",
+        claimed.map_or_else(|| "missing".to_owned(), |n| n.to_string())
+    )]
+    PageSize {
+        /// `records.currentPageSize`, if sent.
+        claimed: Option<u64>,
+        /// Entries in `logEntries`.
+        got: u64,
+    },
     /// An entry earlier than the one before it.
     #[error(
         "the server sent entries out of order: an entry at {time} came after one at {previous}"
@@ -165,6 +177,19 @@ impl ChainGuard {
     pub fn allow_stalled_pages(&mut self, pages: u64) {
         self.stall_limit = u32::try_from(pages.clamp(u64::from(MAX_STALLED_PAGES), 10_000))
             .unwrap_or(MAX_STALLED_PAGES);
+    }
+
+    /// Checks that a page (a 200, not Gong's 404 for an empty range) holds
+    /// as many entries as its `records.currentPageSize` says: Gong documents
+    /// it as "the number of records in the current page" and sends it on
+    /// every page; a page that lost its entries (no `logEntries`) must not
+    /// pass for an empty one.
+    pub fn check_page_size(claimed: Option<u64>, got: usize) -> Result<(), GuardError> {
+        let got = got as u64;
+        if claimed == Some(got) {
+            return Ok(());
+        }
+        Err(GuardError::PageSize { claimed, got })
     }
 
     /// Checks one page: `sent` is the cursor the request carried, `next`
@@ -484,6 +509,17 @@ mod tests {
             .check(None, None, &mut vec![LogEntry::from_json(&long).unwrap()])
             .unwrap_err();
         assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    #[test]
+    fn a_page_holds_what_its_page_size_says() {
+        assert_eq!(ChainGuard::check_page_size(Some(2), 2), Ok(()));
+        assert_eq!(ChainGuard::check_page_size(Some(0), 0), Ok(()));
+        for (claimed, got) in [(Some(1), 0), (Some(99), 100), (None, 0), (None, 3)] {
+            let err = ChainGuard::check_page_size(claimed, got).unwrap_err();
+            assert!(err.to_string().contains("currentPageSize"), "{err}");
+            assert!(err.to_string().contains("logEntries"), "{err}");
+        }
     }
 
     #[test]

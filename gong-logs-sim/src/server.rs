@@ -643,7 +643,9 @@ impl Shared {
         b.extend_from_slice(
             format!(
                 "\",\"records\":{{\"totalRecords\":{total},\"currentPageSize\":{},\"currentPageNumber\":{page}",
-                n + bend.page_size_extra
+                n + usize::from(bend.first.is_some())
+                    + usize::from(bend.last.is_some())
+                    + bend.page_size_extra
             )
             .as_bytes(),
         );

@@ -52,8 +52,9 @@ fn page_body(index: usize, page: &ScriptPage) -> (u16, String) {
             (
                 200,
                 format!(
-                    r#"{{"requestId":"r","records":{{"totalRecords":{}{cursor}}},"logEntries":[{}]}}"#,
+                    r#"{{"requestId":"r","records":{{"totalRecords":{},"currentPageSize":{}{cursor}}},"logEntries":[{}]}}"#,
                     page.total,
+                    entries.len(),
                     entries.join(",")
                 ),
             )

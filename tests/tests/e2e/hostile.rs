@@ -504,3 +504,26 @@ fn an_event_time_without_offset_is_an_error_or_skipped() {
         assert!(run.stderr.contains("skipped"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_page_without_log_entries_is_an_error() {
+    let sim = hostile(Misbehave::NoLogEntries);
+    let run = fetch(&sim, &[]);
+    run.code(1).one_line_error("logEntries");
+    assert!(run.stdout.is_empty());
+    assert!(
+        !run.stderr.contains("gong-logs: 0 entries"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sim.requests(), 1, "not retried");
+}
+
+#[test]
+fn a_page_size_that_disagrees_with_the_entries_is_an_error() {
+    let sim = hostile(Misbehave::WrongPageSize);
+    let run = fetch(&sim, &[]);
+    run.code(1).one_line_error("currentPageSize");
+    assert!(run.stdout.is_empty(), "nothing of the page written");
+    assert_eq!(sim.requests(), 1, "not retried");
+}
