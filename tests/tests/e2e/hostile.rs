@@ -527,3 +527,47 @@ fn a_page_size_that_disagrees_with_the_entries_is_an_error() {
     assert!(run.stdout.is_empty(), "nothing of the page written");
     assert_eq!(sim.requests(), 1, "not retried");
 }
+
+#[test]
+fn an_entrys_own_log_type_never_replaces_the_label() {
+    let sim = hostile(Misbehave::OwnLogType);
+    let synthetic = gong_logs_sim::own_log_type_entry(ts(DATA_START));
+    let relabelled = format!(
+        "{{\"logType\":\"{TYPE}\",\"gongLogType\":\"UserCallPlay\",\"gongGongLogType\":\"x\",{}",
+        &synthetic[synthetic.find("\"userId\"").unwrap()..]
+    );
+    // jsonl: the label first, the server's value moved, nothing else changed.
+    let fetch_as = |format: &str, extra: &[&str]| {
+        sim.cmd()
+            .args([
+                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
+            ])
+            .args(["--concurrency", "1", "--format", format])
+            .args(extra)
+            .run()
+    };
+    let run = fetch_as("jsonl", &[]);
+    run.ok();
+    assert_eq!(run.stdout, format!("{relabelled}\n{}", expected(&sim)));
+    // json: the same objects in an array.
+    let run = fetch_as("json", &[]);
+    run.ok();
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(items[0].get(), relabelled);
+    assert_eq!(items.len(), ENTRIES + 1);
+    // csv: the label in its column, the server's values in `extra`.
+    let run = fetch_as("csv", &[]);
+    run.ok();
+    let line = run.stdout.lines().nth(1).unwrap();
+    assert!(line.starts_with(&format!("{TYPE},")), "{line}");
+    assert!(
+        line.contains(r#"{""gongLogType"":""UserCallPlay"",""gongGongLogType"":""x""}"#),
+        "{line}"
+    );
+    let run = fetch_as("csv", &["--fields", "logType,gongLogType"]);
+    run.ok();
+    assert_eq!(
+        run.stdout.lines().nth(1),
+        Some(&*format!("{TYPE},UserCallPlay"))
+    );
+}
