@@ -293,6 +293,9 @@ pub struct Page {
     pub total_records: Option<u64>,
     /// `records.currentPageNumber`.
     pub page_number: Option<i64>,
+    /// `records.currentPageSize`: the entries this page holds, by Gong's
+    /// count (`None` when missing or negative).
+    pub page_size: Option<u64>,
     /// Gong's `requestId`.
     pub request_id: Option<String>,
     /// True when Gong answered 404 ("no log records in this range").
@@ -434,6 +437,9 @@ impl GongClient {
                     cursor: records.cursor.filter(|c| !c.is_empty()),
                     total_records: records.total_records.and_then(|n| u64::try_from(n).ok()),
                     page_number: records.current_page_number.map(i64::from),
+                    page_size: records
+                        .current_page_size
+                        .and_then(|n| u64::try_from(n).ok()),
                     request_id: body.request_id,
                     not_found: false,
                     server_date,

@@ -13,6 +13,9 @@ use serde::de::{Deserializer, Error as _, IgnoredAny};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+/// At most this many characters of a server's value are quoted in an error.
+pub const MAX_QUOTED_CHARS: usize = 64;
+
 /// One audit-log entry, as the exact JSON object Gong sent.
 #[derive(Clone)]
 pub struct LogEntry {
@@ -45,6 +48,12 @@ impl<'de> Deserialize<'de> for Present {
         IgnoredAny::deserialize(deserializer)?;
         Ok(Self(true))
     }
+}
+
+/// Any JSON value's text, `null` included (`Option` alone reads `null` as
+/// missing).
+fn any_raw<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// A JSON string's value, or the raw text of any other JSON value.
@@ -98,8 +107,32 @@ impl LogEntry {
     }
 
     /// `eventTime` as an instant, if present and valid ISO-8601 with offset.
+    /// An entry without one never gets past the paging guard
+    /// ([`crate::guard::ChainGuard`]): it is an error or skipped.
     pub fn event_time(&self) -> Option<jiff::Timestamp> {
         self.event_time
+    }
+
+    /// The JSON text of `eventTime` as sent, cut to [`MAX_QUOTED_CHARS`]
+    /// characters; `None` when the key is missing. For messages about an
+    /// `eventTime` that does not parse.
+    pub fn event_time_text(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Only<'a> {
+            #[serde(rename = "eventTime", borrow, default, deserialize_with = "any_raw")]
+            event_time: Option<&'a RawValue>,
+        }
+        let only: Only<'_> = serde_json::from_str(self.raw.get()).ok()?;
+        let text = only.event_time?.get();
+        Some(match text.char_indices().nth(MAX_QUOTED_CHARS) {
+            None => text.to_owned(),
+            Some((at, _)) => format!("{}...", &text[..at]),
+        })
+    }
+
+    /// Whether the entry carries its own `"logType"` key (any value).
+    pub fn has_log_type(&self) -> bool {
+        self.has_log_type
     }
 
     /// `userId`, if present.
@@ -146,8 +179,15 @@ impl LogEntry {
 
     /// Appends the entry to `out` as one JSON object with `"logType"` added
     /// as its first key, every other byte unchanged (raw line breaks, which
-    /// JSON allows only as whitespace between tokens, become spaces). If Gong ever sends its own
-    /// `logType` key, the entry is written unchanged instead (no duplicate key).
+    /// JSON allows only as whitespace between tokens, become spaces).
+    ///
+    /// The label is authoritative: if the entry carries its own `logType`
+    /// key (any value, `null` included), that member is kept under
+    /// `"gongLogType"`; a `gongLogType` already there moves on to
+    /// `"gongGongLogType"`, and so on ([`displaced_name`]), so that no key
+    /// is ever written twice and nothing is lost. Such an entry is written
+    /// member by member: every value byte for byte, keys as compact JSON
+    /// strings, no whitespace between tokens.
     pub fn write_with_log_type(&self, log_type: &str, out: &mut Vec<u8>) {
         // A raw line break can only be insignificant whitespace (inside JSON
         // strings it must be escaped): make it a space so one entry stays one
@@ -158,20 +198,83 @@ impl LogEntry {
             owned = text.replace(['\n', '\r'], " ");
             text = &owned;
         }
+        out.extend_from_slice(b"{\"logType\":");
+        serde_json::to_writer(&mut *out, log_type).expect("writing to a Vec cannot fail");
         if self.has_log_type {
-            out.extend_from_slice(text.as_bytes());
+            write_displaced(text, out);
             return;
         }
         // The text is a JSON object (checked when parsed): `{` then either
         // `}` or the first member.
         let body = text.trim_start().strip_prefix('{').unwrap_or(text);
-        out.extend_from_slice(b"{\"logType\":");
-        serde_json::to_writer(&mut *out, log_type).expect("writing to a Vec cannot fail");
         if !body.trim_start().starts_with('}') {
             out.push(b',');
         }
         out.extend_from_slice(body.as_bytes());
     }
+}
+
+/// The name a member takes when the label displaces it: `logType` →
+/// `gongLogType` → `gongGongLogType` → ...
+pub fn displaced_name(name: &str) -> String {
+    let mut chars = name.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase());
+    format!(
+        "gong{}{}",
+        first.map(String::from).unwrap_or_default(),
+        chars.as_str()
+    )
+}
+
+/// The members of `text` after the label's `{"logType":...`: each member
+/// in order, the chain of names from `logType` that the label displaces
+/// renamed one step along it.
+fn write_displaced(text: &str, out: &mut Vec<u8>) {
+    let members = object_members(text).unwrap_or_default();
+    let taken: std::collections::HashSet<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+    let mut displaced = std::collections::HashMap::new();
+    let mut name = "logType".to_owned();
+    while taken.contains(name.as_str()) {
+        let next = displaced_name(&name);
+        displaced.insert(name, next.clone());
+        name = next;
+    }
+    for (key, value) in &members {
+        out.push(b',');
+        let key = displaced.get(key).unwrap_or(key);
+        serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        out.extend_from_slice(value.get().as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// The members of a JSON object, in order, values as their raw text;
+/// `None` if `text` is not one object.
+pub fn object_members(text: &str) -> Option<Vec<(String, &RawValue)>> {
+    struct Members;
+    impl<'de> serde::de::Visitor<'de> for Members {
+        type Value = Vec<(String, &'de RawValue)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let members = de.deserialize_map(Members).ok()?;
+    de.end().ok()?;
+    Some(members)
 }
 
 /// Two entries are equal when their JSON text is byte-for-byte equal.
@@ -241,5 +344,46 @@ impl schemars::JsonSchema for LogEntry {
             "additionalProperties": true,
         });
         serde_json::from_value(schema).expect("a valid JSON Schema object")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(text: &str) -> String {
+        let mut out = Vec::new();
+        LogEntry::from_json(text)
+            .unwrap()
+            .write_with_log_type("AccessLog", &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_label_comes_first_and_an_own_log_type_is_moved() {
+        assert_eq!(
+            written(r#"{"eventTime":"2024-01-01T00:00:00Z", "n" : 1}"#),
+            r#"{"logType":"AccessLog","eventTime":"2024-01-01T00:00:00Z", "n" : 1}"#
+        );
+        assert_eq!(written("{}"), r#"{"logType":"AccessLog"}"#);
+        assert_eq!(
+            written(r#"{"n":1.50, "logType" : "UserCallPlay"}"#),
+            r#"{"logType":"AccessLog","n":1.50,"gongLogType":"UserCallPlay"}"#
+        );
+        // The chain: each displaced name moves one step, nothing collides.
+        assert_eq!(
+            written(r#"{"gongGongLogType":3,"logType":null,"gongLogType":{"a":[1]},"x":"\u0041"}"#),
+            r#"{"logType":"AccessLog","gongGongGongLogType":3,"gongLogType":null,"gongGongLogType":{"a":[1]},"x":"\u0041"}"#
+        );
+        // A gongLogType alone (no logType) is the entry's own field: kept.
+        assert_eq!(
+            written(r#"{"gongLogType":1}"#),
+            r#"{"logType":"AccessLog","gongLogType":1}"#
+        );
+        // An escaped spelling of logType is the same key.
+        assert_eq!(
+            written(r#"{"log\u0054ype":"X"}"#),
+            r#"{"logType":"AccessLog","gongLogType":"X"}"#
+        );
     }
 }

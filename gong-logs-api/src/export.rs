@@ -745,12 +745,16 @@ impl Shared {
         sent: Option<&str>,
         page: &mut Page,
     ) -> Result<(), ExportError> {
+        let protocol = |source| ExportError::Protocol { log_type, source };
+        if !page.not_found {
+            ChainGuard::check_page_size(page.page_size, page.entries.len()).map_err(protocol)?;
+        }
         let skipped = guard
             .check(sent, page.cursor.as_deref(), &mut page.entries)
-            .map_err(|source| ExportError::Protocol { log_type, source })?;
+            .map_err(protocol)?;
         if skipped > 0 {
             ExportStats::bump(&self.stats.skipped, skipped);
-            tracing::warn!(%log_type, skipped, "skipped entries outside the range or out of order");
+            tracing::warn!(%log_type, skipped, "skipped entries without a valid time, outside the range or out of order");
         }
         Ok(())
     }

@@ -9,10 +9,14 @@
 //! - a page that hands a new cursor must add an entry past what the chain
 //!   has delivered: the same page again, or a bounded number of pages in a
 //!   row that add nothing, mean the server is looping;
-//! - every entry must lie in `[from, to)` and none may go back in time.
+//! - every entry must have an `eventTime` that is an ISO-8601 time with an
+//!   offset, lie in `[from, to)`, and none may go back in time;
+//! - a page that hands a new cursor must hold an entry: at most
+//!   [`MAX_EMPTY_PAGES`] in a row may not, whatever `totalRecords` says.
 //!
-//! Out-of-range and backwards entries are errors, or, with
-//! [`OutOfRange::Skip`], removed from the page and counted.
+//! Entries without a valid time, out-of-range and backwards entries are
+//! errors, or, with [`OutOfRange::Skip`], removed from the page and counted.
+//! Every entry that passes has an `event_time()`.
 
 use std::collections::HashSet;
 use std::hash::{Hash as _, Hasher as _};
@@ -26,7 +30,14 @@ use crate::entry::LogEntry;
 /// two; never this many).
 pub const MAX_STALLED_PAGES: u32 = 16;
 
-/// What to do with an entry outside the window or going back in time.
+/// Pages in a row that may hand a new cursor without any entry at all
+/// (after skipped ones are removed), whatever the server's `totalRecords`
+/// says: Gong answers an empty range with a 404, so even one such page is
+/// odd; three are a server paging nothing, burning the quota.
+pub const MAX_EMPTY_PAGES: u32 = 3;
+
+/// What to do with an entry without a valid time, outside the window or
+/// going back in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutOfRange {
     /// Stop the export with [`GuardError`] (the default).
@@ -48,6 +59,14 @@ pub enum GuardError {
         /// Pages of this chain so far, this one included.
         page: u64,
     },
+    /// Pages in a row with a new cursor and no entry at all.
+    #[error(
+        "the server is looping: {pages} page(s) in a row handed a new cursor but no entry; stopped so that the request quota is not used up"
+    )]
+    EmptyPages {
+        /// Pages in a row without an entry.
+        pages: u32,
+    },
     /// Pages without progress.
     #[error(
         "the server is looping: {pages} page(s) in a row handed a new cursor but no entry after {at}; stopped so that nothing is written twice"
@@ -67,6 +86,27 @@ pub enum GuardError {
         from: Timestamp,
         /// The window's end (exclusive).
         to: Timestamp,
+    },
+    /// An entry whose `eventTime` is missing or not an ISO-8601 time with
+    /// an offset.
+    #[error(
+        "the server sent an entry whose eventTime ({value}) is not an ISO-8601 time with an offset"
+    )]
+    BadTime {
+        /// The `eventTime` as sent (its JSON text, cut), or `missing`.
+        value: String,
+    },
+    /// A page whose `records.currentPageSize` is missing or disagrees with
+    /// the entries it holds (a page without `logEntries` holds none).
+    #[error(
+        "the server sent a page whose records.currentPageSize ({}) disagrees with its logEntries ({got} entries; a missing logEntries holds none): it is not Gong's page",
+        claimed.map_or_else(|| "missing".to_owned(), |n| n.to_string())
+    )]
+    PageSize {
+        /// `records.currentPageSize`, if sent.
+        claimed: Option<u64>,
+        /// Entries in `logEntries`.
+        got: u64,
     },
     /// An entry earlier than the one before it.
     #[error(
@@ -91,6 +131,8 @@ pub struct ChainGuard {
     cursors: HashSet<u64>,
     pages: u64,
     stalled: u32,
+    /// Pages in a row with a cursor and no entry.
+    empty: u32,
     /// Pages in a row allowed without progress.
     stall_limit: u32,
     previous_page: Option<u64>,
@@ -121,6 +163,7 @@ impl ChainGuard {
             cursors: HashSet::new(),
             pages: 0,
             stalled: 0,
+            empty: 0,
             stall_limit: MAX_STALLED_PAGES,
             previous_page: None,
         }
@@ -130,9 +173,23 @@ impl ChainGuard {
     /// instant (at least [`MAX_STALLED_PAGES`], at most a day of Gong's
     /// quota, 10,000): the query's own `totalRecords` says how many entries
     /// may share one instant (10,000 entries in one second fill 100 pages).
+    /// Pages with no entry at all never get more than [`MAX_EMPTY_PAGES`].
     pub fn allow_stalled_pages(&mut self, pages: u64) {
         self.stall_limit = u32::try_from(pages.clamp(u64::from(MAX_STALLED_PAGES), 10_000))
             .unwrap_or(MAX_STALLED_PAGES);
+    }
+
+    /// Checks that a page (a 200, not Gong's 404 for an empty range) holds
+    /// as many entries as its `records.currentPageSize` says: Gong documents
+    /// it as "the number of records in the current page" and sends it on
+    /// every page; a page that lost its entries (no `logEntries`) must not
+    /// pass for an empty one.
+    pub fn check_page_size(claimed: Option<u64>, got: usize) -> Result<(), GuardError> {
+        let got = got as u64;
+        if claimed == Some(got) {
+            return Ok(());
+        }
+        Err(GuardError::PageSize { claimed, got })
     }
 
     /// Checks one page: `sent` is the cursor the request carried, `next`
@@ -175,25 +232,30 @@ impl ChainGuard {
             if failure.is_some() {
                 return true;
             }
-            let Some(time) = entry.event_time() else {
-                return true;
-            };
-            let problem = if time < from || time >= to {
-                Some(GuardError::OutOfRange { time, from, to })
-            } else {
-                last.filter(|p| time < *p)
-                    .map(|previous| GuardError::Backwards { time, previous })
+            let problem = match entry.event_time() {
+                None => Err(GuardError::BadTime {
+                    value: entry
+                        .event_time_text()
+                        .unwrap_or_else(|| "missing".to_owned()),
+                }),
+                Some(time) if time < from || time >= to => {
+                    Err(GuardError::OutOfRange { time, from, to })
+                }
+                Some(time) => match last.filter(|p| time < *p) {
+                    Some(previous) => Err(GuardError::Backwards { time, previous }),
+                    None => Ok(time),
+                },
             };
             match (problem, policy) {
-                (None, _) => {
+                (Ok(time), _) => {
                     last = Some(time);
                     true
                 }
-                (Some(_), OutOfRange::Skip) => {
+                (Err(_), OutOfRange::Skip) => {
                     skipped += 1;
                     false
                 }
-                (Some(e), OutOfRange::Error) => {
+                (Err(e), OutOfRange::Error) => {
                     failure = Some(e);
                     true
                 }
@@ -203,6 +265,7 @@ impl ChainGuard {
             return Err(e);
         }
         self.last = last;
+        self.check_not_empty(next.is_some(), entries.is_empty())?;
 
         let advanced = match (before, self.last) {
             (_, None) => false,
@@ -221,6 +284,19 @@ impl ChainGuard {
             self.stalled = 0;
         }
         Ok(skipped)
+    }
+
+    /// Counts pages in a row that hand a cursor but hold no entry.
+    fn check_not_empty(&mut self, has_next: bool, empty: bool) -> Result<(), GuardError> {
+        if !(has_next && empty) {
+            self.empty = 0;
+            return Ok(());
+        }
+        self.empty += 1;
+        if self.empty >= MAX_EMPTY_PAGES {
+            return Err(GuardError::EmptyPages { pages: self.empty });
+        }
+        Ok(())
     }
 }
 
@@ -347,6 +423,103 @@ mod tests {
             matches!(result, Err(GuardError::NoProgress { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn empty_pages_are_bounded_whatever_the_count() {
+        let mut g = guard(OutOfRange::Error);
+        g.allow_stalled_pages(1_000_000);
+        let mut results = Vec::new();
+        for i in 0..MAX_EMPTY_PAGES {
+            let sent = (i > 0).then(|| format!("c{i}"));
+            results.push(g.check(sent.as_deref(), Some(&format!("c{}", i + 1)), &mut vec![]));
+        }
+        assert_eq!(results[..2], [Ok(0), Ok(0)]);
+        assert_eq!(results[2], Err(GuardError::EmptyPages { pages: 3 }));
+        // An entry in between starts the count again; skipped entries do
+        // not count as entries.
+        let mut g = guard(OutOfRange::Skip);
+        g.check(None, Some("a"), &mut vec![]).unwrap();
+        g.check(
+            Some("a"),
+            Some("b"),
+            &mut vec![entry("2024-01-01T00:00:00Z")],
+        )
+        .unwrap();
+        g.check(Some("b"), Some("c"), &mut vec![]).unwrap();
+        g.check(
+            Some("c"),
+            Some("d"),
+            &mut vec![entry("2023-01-01T00:00:00Z")],
+        )
+        .unwrap();
+        assert!(matches!(
+            g.check(Some("d"), Some("e"), &mut vec![]),
+            Err(GuardError::EmptyPages { pages: 3 })
+        ));
+        // The last page (no cursor) may be empty.
+        let mut g = guard(OutOfRange::Error);
+        g.check(None, Some("a"), &mut vec![]).unwrap();
+        g.check(Some("a"), Some("b"), &mut vec![]).unwrap();
+        g.check(Some("b"), None, &mut vec![]).unwrap();
+    }
+
+    #[test]
+    fn an_event_time_that_does_not_parse_is_an_error_or_skipped() {
+        for value in [
+            r#""2024-01-01T10:00:00""#,
+            "null",
+            "123",
+            r#""""#,
+            r#""garbage""#,
+            r#"{"at":"2024-01-01T10:00:00Z"}"#,
+            r#""2024-01-01T10:00:00.1234567891Z""#,
+            r#""2024-W01-1T10:00:00Z""#,
+            r#""2024-001T10:00:00Z""#,
+            r#"["2024-01-01T10:00:00Z"]"#,
+        ] {
+            let bad = LogEntry::from_json(&format!(r#"{{"eventTime":{value},"n":1}}"#)).unwrap();
+            let page = vec![entry("2024-01-01T01:00:00Z"), bad];
+            let err = guard(OutOfRange::Error)
+                .check(None, None, &mut page.clone())
+                .unwrap_err();
+            assert_eq!(
+                err,
+                GuardError::BadTime {
+                    value: value.to_owned()
+                },
+                "{value}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("not an ISO-8601 time with an offset")
+            );
+            let mut p = page.clone();
+            assert_eq!(guard(OutOfRange::Skip).check(None, None, &mut p), Ok(1));
+            assert_eq!(p, page[..1]);
+        }
+        let missing = LogEntry::from_json(r#"{"n":1}"#).unwrap();
+        let err = guard(OutOfRange::Error)
+            .check(None, None, &mut vec![missing])
+            .unwrap_err();
+        assert!(err.to_string().contains("(missing)"), "{err}");
+        // A long value is cut.
+        let long = format!(r#"{{"eventTime":"{}"}}"#, "x".repeat(10_000));
+        let err = guard(OutOfRange::Error)
+            .check(None, None, &mut vec![LogEntry::from_json(&long).unwrap()])
+            .unwrap_err();
+        assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    #[test]
+    fn a_page_holds_what_its_page_size_says() {
+        assert_eq!(ChainGuard::check_page_size(Some(2), 2), Ok(()));
+        assert_eq!(ChainGuard::check_page_size(Some(0), 0), Ok(()));
+        for (claimed, got) in [(Some(1), 0), (Some(99), 100), (None, 0), (None, 3)] {
+            let err = ChainGuard::check_page_size(claimed, got).unwrap_err();
+            assert!(err.to_string().contains("currentPageSize"), "{err}");
+            assert!(err.to_string().contains("logEntries"), "{err}");
+        }
     }
 
     #[test]

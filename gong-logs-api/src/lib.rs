@@ -113,7 +113,7 @@ mod trace;
 pub use auth::{Credentials, Secret};
 pub use client::{BaseUrl, validate_base_url};
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
-pub use entry::LogEntry;
+pub use entry::{LogEntry, displaced_name, object_members};
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};

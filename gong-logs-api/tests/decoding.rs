@@ -135,7 +135,8 @@ fn entries_that_are_not_objects_are_rejected_and_odd_values_tolerated() {
     let has_type = LogEntry::from_json(r#"{"logType":"X","a":1}"#).unwrap();
     let mut out = Vec::new();
     has_type.write_with_log_type("AccessLog", &mut out);
-    assert_eq!(out, br#"{"logType":"X","a":1}"#);
+    // The label is authoritative; the entry's own value is kept, moved.
+    assert_eq!(out, br#"{"logType":"AccessLog","gongLogType":"X","a":1}"#);
 }
 
 fn describe(result: Result<gong_logs_api::Page, ApiError>) -> serde_json::Value {

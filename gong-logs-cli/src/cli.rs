@@ -394,7 +394,8 @@ pub struct FetchArgs {
     pub max_requests: Option<u64>,
 
     /// Skip (with a warning, counted in the summary) entries the server
-    /// sends outside the asked range or out of time order, instead of
+    /// sends outside the asked range, out of time order, or whose
+    /// eventTime is not an ISO-8601 time with an offset, instead of
     /// stopping with an error.
     #[arg(long)]
     pub skip_out_of_range: bool,

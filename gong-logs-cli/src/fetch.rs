@@ -869,7 +869,9 @@ fn code_and_hint<'a>(
         None if matches!(
             error,
             ExportError::Protocol {
-                source: GuardError::OutOfRange { .. } | GuardError::Backwards { .. },
+                source: GuardError::OutOfRange { .. }
+                    | GuardError::Backwards { .. }
+                    | GuardError::BadTime { .. },
                 ..
             }
         ) && options.out_of_range == OutOfRange::Error =>

@@ -3,7 +3,6 @@
 //! escape kept as Gong spelled it.
 
 use serde::Deserialize as _;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// The members of a JSON object, in order, values as raw text.
@@ -13,35 +12,12 @@ pub struct Members<'a>(pub Vec<(String, &'a RawValue)>);
 impl<'a> Members<'a> {
     /// Parses `text` as an object; `None` if it is not one.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let members = de
-            .deserialize_map(MembersVisitor(std::marker::PhantomData))
-            .ok()?;
-        de.end().ok()?;
-        Some(members)
+        gong_logs_api::object_members(text).map(Self)
     }
 
     /// The first member named `key`.
     pub fn get(&self, key: &str) -> Option<&'a RawValue> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
-}
-
-struct MembersVisitor<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de> Visitor<'de> for MembersVisitor<'de> {
-    type Value = Members<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-            out.push((k, v));
-        }
-        Ok(Members(out))
     }
 }
 

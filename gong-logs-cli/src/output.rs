@@ -190,8 +190,11 @@ impl CsvWriter {
     /// every unknown field, also goes into `extra` (a JSON object) so the row
     /// loses nothing.
     pub fn standard_row(log_type: LogType, entry: &LogEntry) -> Vec<String> {
-        let members = Members::parse(entry.json());
+        let text = as_written(log_type, entry);
+        let members = Members::parse(&text);
         let members = members.as_ref().map(|m| m.0.as_slice()).unwrap_or(&[]);
+        // The label, when written into the text, is the first column.
+        let members = &members[usize::from(entry.has_log_type()).min(members.len())..];
         let mut row = vec![log_type.to_string()];
         for column in CSV_STRING_COLUMNS {
             let value = members.iter().find(|(k, _)| k == column).map(|(_, v)| *v);
@@ -247,12 +250,29 @@ impl EntryWriter for CsvWriter {
     }
 }
 
+/// A field of the entry as JSON lines show it: `logType` is the label, and
+/// an entry's own `logType` is found under the name it was moved to.
 fn field_text(field: &FieldPath, log_type: LogType, entry: &LogEntry) -> String {
-    match field.lookup(entry.json()) {
-        Some(raw) => cell_text(raw),
-        None if field.is_log_type() => log_type.to_string(),
-        None => String::new(),
+    if field.is_log_type() {
+        return log_type.to_string();
     }
+    field
+        .lookup(&as_written(log_type, entry))
+        .map(cell_text)
+        .unwrap_or_default()
+}
+
+/// The entry's text as JSON lines write it, when that is more than the
+/// label added in front: for an entry carrying its own `logType`.
+fn as_written(log_type: LogType, entry: &LogEntry) -> std::borrow::Cow<'_, str> {
+    if !entry.has_log_type() {
+        return entry.json().into();
+    }
+    let mut buf = Vec::new();
+    entry_json(log_type, entry, &mut buf);
+    String::from_utf8(buf)
+        .expect("an entry's JSON text is UTF-8")
+        .into()
 }
 
 /// Aligned columns. Rows are held until enough are seen to size the columns

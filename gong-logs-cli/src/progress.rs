@@ -197,7 +197,7 @@ pub fn summary(
     let skipped = stats.skipped;
     if skipped > 0 {
         line.push_str(&format!(
-            ", {skipped} {} skipped (outside the range or out of order)",
+            ", {skipped} {} skipped (no valid time, outside the range or out of order)",
             plural(skipped, "entry", "entries")
         ));
     }

@@ -79,10 +79,22 @@ fn line_object(log_type: LogType, generator: &mut SchemaGenerator) -> SchemaObje
         const_value: Some(serde_json::Value::String(log_type.to_string())),
         ..Default::default()
     };
-    log_type_schema.metadata().description =
-        Some("The log type, added by gong-logs as the first key.".to_owned());
+    log_type_schema.metadata().description = Some(
+        "The log type requested, added by gong-logs as the first key; it always says the \
+         type the entry was fetched as."
+            .to_owned(),
+    );
+    let mut own = SchemaObject::default();
+    own.metadata().description = Some(
+        "Only when Gong's entry carried its own \"logType\" key: that member's value, any \
+         JSON, exactly as sent (moved here so that the label above is never replaced and \
+         no key is written twice). A \"gongLogType\" Gong sent itself moves on to \
+         \"gongGongLogType\", and so on."
+            .to_owned(),
+    );
     let mut properties = schemars::Map::new();
     properties.insert("logType".to_owned(), Schema::Object(log_type_schema));
+    properties.insert("gongLogType".to_owned(), Schema::Object(own));
     for (name, property) in std::mem::take(&mut object.properties) {
         if name == "logRecord" {
             properties.insert(name, record.clone());
@@ -99,7 +111,8 @@ fn line_object(log_type: LogType, generator: &mut SchemaGenerator) -> SchemaObje
         &format!(
             "One line of `gong-logs fetch --type {log_type}` (jsonl; an element of the \
              --format json array): the entry exactly as Gong sent it, every field kept, \
-             with \"logType\" added first. {}",
+             with \"logType\" added first (an own \"logType\" of the entry moved to \
+             \"gongLogType\"). {}",
             if has_user {
                 "Entries of this type carry the user fields."
             } else {

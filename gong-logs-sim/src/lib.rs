@@ -38,6 +38,6 @@ mod stats;
 pub use config::{FaultConfig, LogType, SimConfig};
 pub use data::{Dataset, Entry};
 pub use error::{ParseLogTypeError, SimError};
-pub use misbehave::Misbehave;
+pub use misbehave::{Misbehave, own_log_type_entry, timeless_time};
 pub use server::Simulator;
 pub use stats::{FaultStats, Stats};

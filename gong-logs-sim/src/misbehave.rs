@@ -43,11 +43,23 @@ pub enum Misbehave {
     LyingTotal,
     /// Every request: 200 with an HTML body (a login page, a portal).
     Html200,
+    /// Every page: no entry, a fresh cursor, `totalRecords: 1000000`.
+    EmptyPages,
+    /// The first page of a query starts with an entry whose `eventTime`
+    /// has no offset (`2026-11-20T10:00:00`-like, inside the range).
+    TimelessEntry,
+    /// Every request: 200 whose body has no `logEntries` at all.
+    NoLogEntries,
+    /// Every page says one entry more in `currentPageSize` than it holds.
+    WrongPageSize,
+    /// The first page of a query starts with an entry carrying its own
+    /// `"logType"` (another type's) and a `"gongLogType"` key.
+    OwnLogType,
 }
 
 impl Misbehave {
     /// Every mode.
-    pub const ALL: [Misbehave; 16] = [
+    pub const ALL: [Misbehave; 21] = [
         Misbehave::EchoCredentials,
         Misbehave::EscapeSequences,
         Misbehave::HugeErrorMessage,
@@ -64,6 +76,11 @@ impl Misbehave {
         Misbehave::OtherJson404,
         Misbehave::LyingTotal,
         Misbehave::Html200,
+        Misbehave::EmptyPages,
+        Misbehave::TimelessEntry,
+        Misbehave::NoLogEntries,
+        Misbehave::WrongPageSize,
+        Misbehave::OwnLogType,
     ];
 
     /// The mode's name, as `--misbehave` takes it.
@@ -85,8 +102,26 @@ impl Misbehave {
             Misbehave::OtherJson404 => "other-json-404",
             Misbehave::LyingTotal => "lying-total",
             Misbehave::Html200 => "html-200",
+            Misbehave::EmptyPages => "empty-pages",
+            Misbehave::TimelessEntry => "timeless-entry",
+            Misbehave::NoLogEntries => "no-log-entries",
+            Misbehave::WrongPageSize => "wrong-page-size",
+            Misbehave::OwnLogType => "own-log-type",
         }
     }
+}
+
+/// The `eventTime` of [`Misbehave::TimelessEntry`]: `time` without its
+/// offset (`2026-11-20T10:00:00`).
+pub fn timeless_time(time: jiff::Timestamp) -> String {
+    time.to_string().trim_end_matches('Z').to_owned()
+}
+
+/// The entry [`Misbehave::OwnLogType`] puts first on a query's first page.
+pub fn own_log_type_entry(time: jiff::Timestamp) -> String {
+    format!(
+        r#"{{"logType":"UserCallPlay","gongLogType":"x","userId":"9999","eventTime":"{time}","logRecord":{{"misbehave":true}}}}"#
+    )
 }
 
 impl fmt::Display for Misbehave {

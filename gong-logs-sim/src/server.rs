@@ -42,7 +42,7 @@ use crate::config::{LogType, SimConfig};
 use crate::cursor::{Claims, CursorSigner, params_hash};
 use crate::data::Dataset;
 use crate::error::SimError;
-use crate::misbehave::Misbehave;
+use crate::misbehave::{Misbehave, own_log_type_entry, timeless_time};
 use crate::rng::Rng;
 use crate::stats::{Counters, FaultKind, Stats};
 
@@ -658,7 +658,10 @@ impl Shared {
         b.extend_from_slice(request_id().as_bytes());
         b.extend_from_slice(
             format!(
-                "\",\"records\":{{\"totalRecords\":{total},\"currentPageSize\":{n},\"currentPageNumber\":{page}"
+                "\",\"records\":{{\"totalRecords\":{total},\"currentPageSize\":{},\"currentPageNumber\":{page}",
+                n + usize::from(bend.first.is_some())
+                    + usize::from(bend.last.is_some())
+                    + bend.page_size_extra
             )
             .as_bytes(),
         );
@@ -685,6 +688,8 @@ struct Bend {
     total: Option<u64>,
     /// The cursor instead of the real one (`Some(None)`: no cursor).
     cursor: Option<Option<String>>,
+    /// Added to the true `currentPageSize`.
+    page_size_extra: usize,
 }
 
 fn synthetic_entry(time: Timestamp) -> String {
@@ -837,6 +842,35 @@ impl Shared {
                 b"<html><body>Please sign in</body></html>".to_vec(),
                 None,
             ),
+            Misbehave::EmptyPages => {
+                self.counters.page(0);
+                let id = request_id();
+                let body = format!(
+                    r#"{{"requestId":"{id}","records":{{"totalRecords":1000000,"currentPageSize":0,"currentPageNumber":0,"cursor":"empty-{id}"}},"logEntries":[]}}"#
+                );
+                self.respond(StatusCode::OK, JSON, body.into_bytes(), None)
+            }
+            Misbehave::NoLogEntries => {
+                self.counters.page(0);
+                let body = r#"{"requestId":"r","records":{"totalRecords":1,"currentPageSize":1,"currentPageNumber":0}}"#;
+                self.respond(StatusCode::OK, JSON, body.as_bytes().to_vec(), None)
+            }
+            Misbehave::TimelessEntry if first_page => {
+                let entry = format!(
+                    r#"{{"userId":"9999","eventTime":"{}","logRecord":{{"misbehave":true}}}}"#,
+                    timeless_time(req.from)
+                );
+                return self.bent_page(req, range, Bend {
+                    first: Some(entry),
+                    ..Bend::default()
+                });
+            }
+            Misbehave::OwnLogType if first_page => {
+                return self.bent_page(req, range, Bend {
+                    first: Some(own_log_type_entry(req.from)),
+                    ..Bend::default()
+                });
+            }
             _ => return None,
         })
     }
@@ -1056,7 +1090,7 @@ async fn logs(
     };
     let range = s.dataset.range(req.log_type, req.from, req.to);
     if let Some(mode) = s.config.misbehave {
-        if mode == Misbehave::LyingTotal {
+        if matches!(mode, Misbehave::LyingTotal | Misbehave::WrongPageSize) {
             // Below: a normal answer, with the lie.
         } else if let Some(response) = s.misbehave(mode, &req, &range, &headers) {
             return response;
@@ -1077,6 +1111,7 @@ async fn logs(
         None => {
             let bend = Bend {
                 total: (s.config.misbehave == Some(Misbehave::LyingTotal)).then_some(2_147_483_647),
+                page_size_extra: usize::from(s.config.misbehave == Some(Misbehave::WrongPageSize)),
                 ..Bend::default()
             };
             let (status, body, n) = s.bent_response(&req, range, offset, page, &bend);

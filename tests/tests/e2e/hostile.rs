@@ -456,3 +456,118 @@ fn a_name_that_does_not_resolve_fails_fast_naming_the_host() {
         run.stderr
     );
 }
+
+#[test]
+fn empty_pages_with_fresh_cursors_stop_the_export() {
+    let sim = hostile(Misbehave::EmptyPages);
+    // One chain: three empty pages in a row, whatever totalRecords says.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.jsonl");
+    let run = fetch(&sim, &["-o", out.to_str().unwrap(), "--resume"]);
+    run.code(1).one_line_error("looping");
+    assert!(run.stderr.contains("--resume"), "{}", run.stderr);
+    assert!(sim.requests() <= 4, "{} requests", sim.requests());
+    check_resumable_jsonl(&out, "");
+    // 8 chains at once: each stops after its own three.
+    sim.reset();
+    let run = fetch_chains(&sim, "8", &[]);
+    run.code(1).one_line_error("looping");
+    assert!(sim.requests() <= 4 * 8, "{} requests", sim.requests());
+}
+
+#[test]
+fn an_event_time_without_offset_is_an_error_or_skipped() {
+    let sim = hostile(Misbehave::TimelessEntry);
+    for chains in ["1", "8"] {
+        let run = fetch_chains(&sim, chains, &[]);
+        run.code(1)
+            .one_line_error("not an ISO-8601 time with an offset");
+        // The value as sent: a slice's start without its offset.
+        let value = run.stderr.split("eventTime (").nth(1).unwrap_or("");
+        let value = value.split(')').next().unwrap();
+        let time = value.trim_matches('"');
+        assert!(
+            value.starts_with('"') && time.parse::<jiff::civil::DateTime>().is_ok(),
+            "names the value: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--skip-out-of-range"), "{}", run.stderr);
+        assert!(
+            !run.stdout.contains("misbehave"),
+            "written:\n{}",
+            run.stdout
+        );
+        assert_nothing_twice(&sim, &run);
+        let run = fetch_chains(&sim, chains, &["--skip-out-of-range"]);
+        run.ok();
+        assert_eq!(run.stdout, expected(&sim), "exactly the range, once");
+        assert!(run.stderr.contains("skipped"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_page_without_log_entries_is_an_error() {
+    let sim = hostile(Misbehave::NoLogEntries);
+    let run = fetch(&sim, &[]);
+    run.code(1).one_line_error("logEntries");
+    assert!(run.stdout.is_empty());
+    assert!(
+        !run.stderr.contains("gong-logs: 0 entries"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sim.requests(), 1, "not retried");
+}
+
+#[test]
+fn a_page_size_that_disagrees_with_the_entries_is_an_error() {
+    let sim = hostile(Misbehave::WrongPageSize);
+    let run = fetch(&sim, &[]);
+    run.code(1).one_line_error("currentPageSize");
+    assert!(run.stdout.is_empty(), "nothing of the page written");
+    assert_eq!(sim.requests(), 1, "not retried");
+}
+
+#[test]
+fn an_entrys_own_log_type_never_replaces_the_label() {
+    let sim = hostile(Misbehave::OwnLogType);
+    let synthetic = gong_logs_sim::own_log_type_entry(ts(DATA_START));
+    let relabelled = format!(
+        "{{\"logType\":\"{TYPE}\",\"gongLogType\":\"UserCallPlay\",\"gongGongLogType\":\"x\",{}",
+        &synthetic[synthetic.find("\"userId\"").unwrap()..]
+    );
+    // jsonl: the label first, the server's value moved, nothing else changed.
+    let fetch_as = |format: &str, extra: &[&str]| {
+        sim.cmd()
+            .args([
+                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
+            ])
+            .args(["--concurrency", "1", "--format", format])
+            .args(extra)
+            .run()
+    };
+    let run = fetch_as("jsonl", &[]);
+    run.ok();
+    assert_eq!(run.stdout, format!("{relabelled}\n{}", expected(&sim)));
+    // json: the same objects in an array.
+    let run = fetch_as("json", &[]);
+    run.ok();
+    let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(items[0].get(), relabelled);
+    assert_eq!(items.len(), ENTRIES + 1);
+    // csv: the label in its column, the server's values in `extra`.
+    let run = fetch_as("csv", &[]);
+    run.ok();
+    let line = run.stdout.lines().nth(1).unwrap();
+    assert!(line.starts_with(&format!("{TYPE},")), "{line}");
+    assert!(
+        line.contains(r#"{""gongLogType"":""UserCallPlay"",""gongGongLogType"":""x""}"#),
+        "{line}"
+    );
+    let run = fetch_as("csv", &["--fields", "logType,gongLogType"]);
+    run.ok();
+    assert_eq!(
+        run.stdout.lines().nth(1),
+        Some(&*format!("{TYPE},UserCallPlay"))
+    );
+}

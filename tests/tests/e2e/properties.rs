@@ -321,30 +321,52 @@ fn prop_json_and_jsonl_carry_every_member_with_log_type_added() {
 }
 
 #[test]
-fn prop_an_entry_with_its_own_log_type_is_written_unchanged() {
+fn prop_an_entrys_own_log_type_is_moved_and_the_label_comes_first() {
     check(
-        "prop_an_entry_with_its_own_log_type_is_written_unchanged",
+        "prop_an_entrys_own_log_type_is_moved_and_the_label_comes_first",
         ENTRY_CASES,
         (
             json_entry(),
-            json_value().prop_filter("null: see the ignored test below", |v| v != "null"),
+            json_value(),
+            prop::option::of(json_value()),
             any::<bool>(),
         ),
-        |(text, value, first)| {
-            let inner = &text[1..text.len() - 1];
-            let text = if inner.trim().is_empty() {
-                format!("{{\"logType\":{value}}}")
-            } else if first {
-                format!("{{\"logType\":{value},{inner}}}")
-            } else {
-                format!("{{{inner},\"logType\":{value}}}")
-            };
+        |(text, value, gong_value, first)| {
+            let inner = text[1..text.len() - 1].trim();
+            let mut own = vec![format!("\"logType\":{value}")];
+            if let Some(g) = gong_value {
+                own.push(format!("\"gongLogType\":{g}"));
+            }
+            if !inner.is_empty() {
+                if first {
+                    own.push(inner.to_owned());
+                } else {
+                    own.insert(0, inner.to_owned());
+                }
+            }
+            let text = format!("{{{}}}", own.join(","));
             let entry = match LogEntry::from_json(&text) {
                 Ok(e) => e,
                 Err(e) => return Err(TestCaseError::fail(format!("{text}: {e}"))),
             };
             let written = entry_with_log_type(&entry, "AccessLog");
-            prop_assert_eq!(written, text.replace(['\n', '\r'], " "));
+            let members = Members::parse(&written).expect("an object");
+            let original = Members::parse(&text).expect("an object");
+            prop_assert_eq!(&members.0[0].0, "logType");
+            prop_assert_eq!(members.0[0].1.get(), "\"AccessLog\"");
+            prop_assert_eq!(members.0.len(), original.0.len() + 1);
+            // Every member kept in order, its value byte for byte; the
+            // names the label displaces move one step along their chain.
+            for ((k1, v1), (k2, v2)) in members.0[1..].iter().zip(&original.0) {
+                let moved = match k2.as_str() {
+                    "logType" => "gongLogType",
+                    "gongLogType" => "gongGongLogType",
+                    other => other,
+                };
+                prop_assert_eq!(k1.as_str(), moved);
+                prop_assert_eq!(v1.get(), v2.get().replace(['\n', '\r'], " "));
+            }
+            prop_assert_eq!(members.0.iter().filter(|(k, _)| k == "logType").count(), 1);
             Ok(())
         },
     );
@@ -384,15 +406,16 @@ fn prop_a_resumed_writer_continues_the_same_output() {
     );
 }
 
-/// Product bug: `LogEntry` reads `"logType": null` as "no logType key" (an
-/// `Option` field), so the writer adds a second `logType` key:
-/// `{"logType":"AccessLog","logType":null}`. Run with `--ignored`.
+/// Product bug: `LogEntry` read `"logType": null` as "no logType key" (an
+/// `Option` field), so the writer added a second `logType` key:
+/// `{"logType":"AccessLog","logType":null}`. The server's `null` is kept
+/// under `gongLogType` like any other value.
 #[test]
-fn a_null_log_type_is_written_unchanged() {
+fn a_null_log_type_is_moved_not_duplicated() {
     let entry =
         LogEntry::from_json(r#"{"logType":null,"eventTime":"2024-01-01T00:00:00Z"}"#).unwrap();
     assert_eq!(
         entry_with_log_type(&entry, "AccessLog"),
-        r#"{"logType":null,"eventTime":"2024-01-01T00:00:00Z"}"#
+        r#"{"logType":"AccessLog","gongLogType":null,"eventTime":"2024-01-01T00:00:00Z"}"#
     );
 }
