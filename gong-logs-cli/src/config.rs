@@ -28,9 +28,10 @@ use crate::exit::{Failure, Result};
 /// Reads an environment variable; empty counts as unset. Injected for tests.
 pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// The process environment, empty values treated as unset.
+/// The process environment as [`crate::env`] read and checked it, empty
+/// values treated as unset.
 pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    crate::env::var(name)
 }
 
 /// One profile of the config file.

@@ -64,6 +64,7 @@ impl Ready {
         let identity = plan.identity(&connection.base_url);
         let output = plan_output(&mut plan, &identity)?;
         check_stdout_open(&plan)?;
+        let client = client(&connection.base_url, credentials, &plan)?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).
         if !quiet {
@@ -71,7 +72,6 @@ impl Ready {
                 eprintln!("gong-logs: warning: {warning}");
             }
         }
-        let client = client(&connection.base_url, credentials, &plan)?;
         let state = match &output {
             OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
             _ => fresh_state(&plan, identity, &output),
@@ -275,8 +275,7 @@ fn table_width() -> Option<usize> {
     {
         return Some(usize::from(w.0));
     }
-    std::env::var("COLUMNS")
-        .ok()
+    crate::env::var("COLUMNS")
         .and_then(|c| c.parse().ok())
         .filter(|w| *w > 0)
 }

@@ -24,4 +24,5 @@ mod requests;
 mod resume;
 mod schemas;
 mod secrets;
+mod settings;
 mod terminal;

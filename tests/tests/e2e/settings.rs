@@ -1,0 +1,181 @@
+//! Settings that cannot be used are errors, never a fallback to a default:
+//! variables that are not UTF-8, malformed proxy variables, profiles that
+//! do not exist, config files that are not regular files.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt as _;
+
+use gong_logs_e2e::*;
+
+/// `text` followed by a byte that is not UTF-8.
+fn not_utf8(text: &str) -> OsString {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.push(0xff);
+    OsString::from_vec(bytes)
+}
+
+fn fetch_args() -> Vec<&'static str> {
+    vec![
+        "fetch",
+        "-t",
+        "AccessLog",
+        "--from",
+        DATA_START,
+        "--to",
+        DATA_END,
+        "--max-retries",
+        "0",
+    ]
+}
+
+/// Every variable gong-logs reads, set to text plus a byte that is not
+/// UTF-8: exit 2, one line naming the variable, never its value, and no
+/// request (today such a value is ignored: the default base URL, the
+/// `[default]` profile, "no credentials").
+#[test]
+fn a_variable_that_is_not_utf8_is_a_usage_error_naming_it() {
+    let sim = TestSim::small(5);
+    // The CLI's list and the api crate's proxy variables: every one read.
+    let vars = gong_logs_cli::env::VARS
+        .into_iter()
+        .chain(gong_logs_api::PROXY_VARIABLES.into_iter().flatten());
+    let mut failures = Vec::new();
+    for var in vars {
+        for dry_run in [true, false] {
+            let mut cmd = sim.cmd();
+            cmd.args(fetch_args()).env(var, not_utf8("valuemarker"));
+            if dry_run {
+                cmd.args(["--dry-run"]);
+            }
+            let run = cmd.run();
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            let ok = run.code == Some(2)
+                && run.stdout.is_empty()
+                && lines.len() == 1
+                && lines[0].starts_with("gong-logs: error: ")
+                && lines[0].contains(var)
+                && lines[0].contains("not valid UTF-8")
+                && !run.stderr.contains("valuemarker");
+            if !ok {
+                failures.push(format!(
+                    "{var} (dry run {dry_run}): exit {:?}\nstdout {:.300}\nstderr {}",
+                    run.code, run.stdout, run.stderr
+                ));
+            }
+        }
+    }
+    assert_eq!(sim.requests(), 0, "a request was sent");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A flag value that is not UTF-8: exit 2 naming the flag, not clap's
+/// "one or more arguments".
+#[test]
+fn a_flag_that_is_not_utf8_is_a_usage_error_naming_it() {
+    let sim = TestSim::small(5);
+    for flag in ["--profile", "--base-url", "--access-key", "--from"] {
+        let mut cmd = sim.cmd();
+        cmd.args(["fetch", "-t", "AccessLog", "--to", DATA_END]);
+        if flag != "--from" {
+            cmd.args(["--from", DATA_START]);
+        }
+        let run = cmd
+            .args([OsString::from(flag), not_utf8("valuemarker")])
+            .run();
+        run.code(2).one_line_error(flag);
+        assert!(run.stderr.contains("not valid UTF-8"), "{}", run.stderr);
+        assert!(!run.stderr.contains("valuemarker"), "{}", run.stderr);
+    }
+    assert_eq!(sim.requests(), 0);
+}
+
+/// A profile that does not exist is exit 2 from `--profile` and from
+/// `GONG_PROFILE` alike, with a config file and without one.
+#[test]
+fn a_missing_profile_is_a_usage_error_from_flag_and_environment() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sim = TestSim::small(5);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[default]\nbase_url = \"{}\"\n", sim.base_url()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for with_file in [true, false] {
+        for from_env in [true, false] {
+            let mut cmd = sim.cmd();
+            cmd.args(fetch_args());
+            if with_file {
+                cmd.env("GONG_LOGS_CONFIG", &config);
+            }
+            if from_env {
+                cmd.env("GONG_PROFILE", "nope");
+            } else {
+                cmd.args(["--profile", "nope"]);
+            }
+            let run = cmd.run();
+            run.code(2).one_line_error("profile \"nope\"");
+        }
+    }
+    assert_eq!(sim.requests(), 0);
+}
+
+/// A listener that accepts nothing: connections wait in its backlog, and
+/// [`Listener::connections`] counts them afterwards.
+struct Listener(std::net::TcpListener);
+
+impl Listener {
+    fn new() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Self(listener)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.0.local_addr().unwrap())
+    }
+
+    fn connections(&self) -> usize {
+        std::iter::from_fn(|| self.0.accept().ok()).count()
+    }
+}
+
+/// A proxy variable reqwest would ignore (and connect directly) is exit 2
+/// naming the variable, never its password, and no connection is made;
+/// a usable one is used (its listener sees the connection).
+#[test]
+fn a_malformed_proxy_variable_is_a_usage_error_and_nothing_connects() {
+    let target = Listener::new();
+    let fetch = |var: &str, value: &str| {
+        Cmd::new()
+            .env("GONG_BASE_URL", target.url())
+            .env("GONG_ACCESS_KEY", ACCESS_KEY)
+            .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
+            .env(var, value)
+            .args(fetch_args())
+            .args(["--timeout", "1s"])
+            .run()
+    };
+    for (var, value) in [
+        ("HTTP_PROXY", "http://[bad"),
+        ("HTTP_PROXY", "http://127.0.0.1:3128 "),
+        ("http_proxy", "http://user:hunter2@[bad"),
+        ("ALL_PROXY", "ftp://127.0.0.1:21"),
+        ("all_proxy", "socks5://127.0.0.1:1080"),
+        ("HTTPS_PROXY", "http://127.0.0.1:99999"),
+    ] {
+        let run = fetch(var, value);
+        run.code(2).one_line_error(&format!("proxy variable {var}"));
+        assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+        assert!(!run.stderr.contains("127.0.0.1:"), "{}", run.stderr);
+        assert_eq!(target.connections(), 0, "{var}={value:?} connected");
+    }
+    // The control: a usable proxy gets the connection, the target none.
+    let proxy = Listener::new();
+    let run = fetch("HTTP_PROXY", &proxy.url());
+    run.code(1);
+    assert_eq!(target.connections(), 0, "{}", run.stderr);
+    assert!(proxy.connections() >= 1, "{}", run.stderr);
+}
