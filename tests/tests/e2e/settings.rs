@@ -179,3 +179,65 @@ fn a_malformed_proxy_variable_is_a_usage_error_and_nothing_connects() {
     assert_eq!(target.connections(), 0, "{}", run.stderr);
     assert!(proxy.connections() >= 1, "{}", run.stderr);
 }
+
+/// A FIFO at `path` (made by `mkfifo`).
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// The config file must be a regular file of at most 1 MiB, read without
+/// blocking: a FIFO (which used to hang for ever), /dev/zero (which used
+/// to take 2 GB and die), a directory, a file over the bound — each exit 2
+/// in one line, from GONG_LOGS_CONFIG and at the default path (also for
+/// `config path`'s neighbour, shell completion of --profile: no hang).
+#[test]
+fn a_config_file_that_is_not_a_small_regular_file_is_refused_at_once() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sim = TestSim::small(5);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.toml");
+    mkfifo(&fifo);
+    let big = dir.path().join("big.toml");
+    let mut text = "[default]\n".to_owned();
+    text.push_str(&"# padding\n".repeat(110_000));
+    std::fs::write(&big, text).unwrap();
+    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cases: [(&std::path::Path, &str); 4] = [
+        (&fifo, "not a regular file"),
+        (std::path::Path::new("/dev/zero"), "not a regular file"),
+        (dir.path(), "not a regular file"),
+        (&big, "larger than 1 MiB"),
+    ];
+    for (path, needle) in cases {
+        let run = sim
+            .cmd()
+            .env("GONG_LOGS_CONFIG", path)
+            .args(fetch_args())
+            .run();
+        run.code(2).one_line_error(needle);
+        assert!(run.stderr.contains(&path.display().to_string()));
+    }
+    // At the default path ($XDG_CONFIG_HOME/gong-logs/config.toml).
+    let xdg = tempfile::tempdir().unwrap();
+    std::fs::create_dir(xdg.path().join("gong-logs")).unwrap();
+    mkfifo(&xdg.path().join("gong-logs/config.toml"));
+    let run = sim
+        .cmd()
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .args(fetch_args())
+        .run();
+    run.code(2).one_line_error("not a regular file");
+    // Completing --profile reads the same file: no candidates, no hang.
+    let run = Cmd::new()
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .env("GONG_LOGS_COMPLETE", "fish")
+        .env("_CLAP_COMPLETE_INDEX", "3")
+        .args(["--", "gong-logs", "fetch", "--profile", ""])
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(sim.requests(), 0);
+}
