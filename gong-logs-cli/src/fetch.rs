@@ -331,12 +331,23 @@ fn dry_run(
     }
 }
 
-/// SIGINT and SIGTERM.
+/// SIGINT, SIGTERM and SIGHUP: each ends the run the same way.
 struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+/// Which signal stopped the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sig {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP: a terminal closing, `systemctl reload`, a postrotate script.
+    Hangup,
 }
 
 impl Signals {
@@ -348,21 +359,33 @@ impl Signals {
             Ok(Self {
                 int: signal(SignalKind::interrupt()).map_err(err)?,
                 term: signal(SignalKind::terminate()).map_err(err)?,
+                hup: signal(SignalKind::hangup()).map_err(err)?,
             })
         }
         #[cfg(not(unix))]
         Ok(Self {})
     }
 
-    async fn recv(&mut self) {
+    async fn recv(&mut self) -> Sig {
         #[cfg(unix)]
         tokio::select! {
-            _ = self.int.recv() => {}
-            _ = self.term.recv() => {}
+            _ = self.int.recv() => Sig::Stop,
+            _ = self.term.recv() => Sig::Stop,
+            _ = self.hup.recv() => Sig::Hangup,
         }
         #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Sig::Stop
+        }
     }
+}
+
+/// Writes one line to stderr, ignoring a failure: after SIGHUP the
+/// terminal may be gone, and `eprintln!` would panic.
+fn note(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Why pumping a type stopped.
@@ -371,8 +394,8 @@ enum Stop {
     Done,
     /// `--limit` reached.
     Limit,
-    /// SIGINT/SIGTERM.
-    Interrupted,
+    /// SIGINT/SIGTERM/SIGHUP.
+    Interrupted(Sig),
     /// Stdout was closed by the reader.
     Closed,
 }
@@ -490,24 +513,28 @@ impl Run<'_> {
         match self.all_types().await {
             Ok(Stop::Done | Stop::Limit) => self.complete(true, started, quiet),
             Ok(Stop::Closed) => self.complete(false, started, quiet),
-            Ok(Stop::Interrupted) => Err(self.interrupted()),
+            Ok(Stop::Interrupted(sig)) => Err(self.interrupted(sig)),
             Err(failure) => Err(self.failed(failure)),
         }
     }
 
-    /// Stops on SIGINT/SIGTERM: the sink is abandoned (a resumable one
-    /// kept for `--resume`), and the message says what is left.
-    fn interrupted(&mut self) -> Failure {
+    /// Stops on SIGINT/SIGTERM/SIGHUP: the sink is abandoned (a resumable
+    /// one kept for `--resume`), and the message says what is left.
+    fn interrupted(&mut self, sig: Sig) -> Failure {
         self.progress.finish();
         let target = self.sink().describe();
         let resumable = self.sink().resumable().is_some();
         if let Some(sink) = self.sink.take() {
             sink.abort();
         }
+        let what = match sig {
+            Sig::Stop => "interrupted",
+            Sig::Hangup => "interrupted (SIGHUP)",
+        };
         let message = match (resumable, target) {
-            (true, _) => "interrupted; rerun the same command with --resume to continue".to_owned(),
-            (false, Some(target)) => format!("interrupted; {target} was not written"),
-            (false, None) => "interrupted".to_owned(),
+            (true, _) => format!("{what}; rerun the same command with --resume to continue"),
+            (false, Some(target)) => format!("{what}; {target} was not written"),
+            (false, None) => what.to_owned(),
         };
         Failure::new(INTERRUPTED, anyhow!(message))
     }
@@ -551,7 +578,8 @@ impl Run<'_> {
                 .zip(&self.this_run)
                 .map(|(t, n)| (t.to_string(), *n))
                 .collect();
-            eprintln!(
+            // After SIGHUP the terminal may be gone: the summary is best effort.
+            note(&format!(
                 "gong-logs: {}",
                 progress::summary(
                     &per_type,
@@ -560,7 +588,7 @@ impl Run<'_> {
                     started,
                     target.as_deref()
                 )
-            );
+            ));
         }
         Ok(())
     }
@@ -591,8 +619,22 @@ impl Run<'_> {
             .exporter
             .follow(starts, plan.to, FollowOptions::new(interval, plan.lag));
         match self.pump(events, &pending, false).await? {
-            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-            Stop::Interrupted => Ok(Stop::Done),
+            // In follow mode, Ctrl-C/SIGTERM/SIGHUP is the normal way out.
+            Stop::Interrupted(sig) => {
+                if sig == Sig::Hangup && !self.quiet {
+                    let kept = if self.sink().resumable().is_some() {
+                        ", the checkpoint kept"
+                    } else {
+                        ""
+                    };
+                    self.progress.suspend(|| {
+                        note(&format!(
+                            "gong-logs: note: SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
+                        ));
+                    });
+                }
+                Ok(Stop::Done)
+            }
             other => Ok(other),
         }
     }
@@ -609,7 +651,7 @@ impl Run<'_> {
         loop {
             let item = tokio::select! {
                 biased;
-                () = self.signals.recv() => return Ok(Stop::Interrupted),
+                sig = self.signals.recv() => return Ok(Stop::Interrupted(sig)),
                 item = events.next() => item,
             };
             self.check_quota();

@@ -22,6 +22,7 @@ mod localfiles;
 mod properties;
 mod requests;
 mod resume;
+mod rotation;
 mod schemas;
 mod secrets;
 mod settings;
