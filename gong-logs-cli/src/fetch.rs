@@ -73,7 +73,9 @@ impl Ready {
             }
         }
         let state = match &output {
-            OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
+            OutputPlan::ResumeContinue(_, ckpt) | OutputPlan::ResumeRotated(_, ckpt) => {
+                (**ckpt).clone()
+            }
             _ => fresh_state(&plan, identity, &output),
         };
         Ok(Self {
@@ -210,6 +212,7 @@ fn open_sink(output: OutputPlan, compression: Compression, state: &Checkpoint) -
         OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock, compression),
         OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone()),
         OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt),
+        OutputPlan::ResumeRotated(spec, ckpt) => Sink::resumable_rotated(spec, *ckpt),
         OutputPlan::AlreadyDone(..) => unreachable!("handled before"),
     }
 }
@@ -433,6 +436,9 @@ impl Run<'_> {
     /// after it took the first `n` bytes (so the summary counts only the
     /// entries that reached it), `Ok(None)` when all was written.
     fn emit_counted(&mut self) -> Result<Option<usize>> {
+        if !self.buf.is_empty() {
+            self.sink().check_in_place()?;
+        }
         let bytes = std::mem::take(&mut self.buf);
         let tty = self.stdout_tty;
         let progress = &self.progress;
@@ -547,6 +553,14 @@ impl Run<'_> {
         let target = self.sink().describe();
         if let Some(sink) = self.sink.take() {
             sink.abort();
+        }
+        // A rotated FILE's message already says how to continue.
+        if failure
+            .error
+            .downcast_ref::<crate::sink::Rotated>()
+            .is_some()
+        {
+            return failure;
         }
         let hint = if resumable {
             Some("rerun the same command with --resume to continue where it stopped".to_owned())

@@ -3,12 +3,15 @@
 //! replaced under it stops and continues with `--rotated`, losing and
 //! repeating nothing.
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 use gong_logs_e2e::*;
 
 use crate::localfiles::{
-    args, expected, follow_args, signal, slow_sim, spawn, wait_for_growth, wait_for_len,
+    args, declared_len, expected, follow_args, signal, slow_sim, spawn, wait_for_growth,
+    wait_for_len,
 };
 
 /// SIGHUP (a terminal closing, `systemctl reload`, a postrotate script)
@@ -16,14 +19,13 @@ use crate::localfiles::{
 /// its checkpoint kept; the rerun continues with nothing twice.
 #[test]
 fn sighup_ends_a_follow_like_sigterm_with_a_note() {
-    let sim = slow_sim(0);
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("siem.jsonl");
-    let want = expected(&sim);
-    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
-    wait_for_len(&mut child, &out, want.len() as u64);
-    signal(&child, "-HUP");
-    let run = Run::new(child.wait_with_output().unwrap());
+    let Followed {
+        sim,
+        _dir,
+        out,
+        want,
+        run,
+    } = follow_until_caught_up("-HUP");
     run.ok();
     let notes: Vec<&str> = run
         .stderr
@@ -34,15 +36,48 @@ fn sighup_ends_a_follow_like_sigterm_with_a_note() {
     assert!(notes[0].starts_with("gong-logs: note: "), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
     assert!(checkpoint_of(&out).exists());
-    let mut again = spawn(sim.cmd().args(follow_args(&out, true)));
+    let again = spawn(sim.cmd().args(follow_args(&out, true)));
+    stop_after_polls(&sim, again, "-HUP").ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+}
+
+/// A `--follow -o FILE` stopped by a signal once caught up.
+struct Followed {
+    sim: TestSim,
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    want: String,
+    run: Run,
+}
+
+fn follow_until_caught_up(sig: &str) -> Followed {
+    let sim = slow_sim(0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.jsonl");
+    let want = expected(&sim);
+    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
+    wait_for_len(&mut child, &out, want.len() as u64);
+    signal(&child, sig);
+    let run = Run::new(child.wait_with_output().unwrap());
+    Followed {
+        sim,
+        _dir: dir,
+        out,
+        want,
+        run,
+    }
+}
+
+/// Sends `sig` to a follow once the simulator saw two more requests (it
+/// polls), and waits for it.
+fn stop_after_polls(sim: &TestSim, mut child: Child, sig: &str) -> Run {
     let polled = sim.requests();
     while sim.requests() < polled + 2 {
-        assert!(again.try_wait().unwrap().is_none(), "exited early");
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
         std::thread::sleep(Duration::from_millis(10));
     }
-    signal(&again, "-HUP");
-    Run::new(again.wait_with_output().unwrap()).ok();
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+    signal(&child, sig);
+    Run::new(child.wait_with_output().unwrap())
 }
 
 /// SIGHUP outside `--follow`: like SIGTERM, exit 130 and one line saying
@@ -64,4 +99,159 @@ fn sighup_interrupts_a_resumable_export_like_sigterm() {
     check_resumable_jsonl(&out, &want);
     sim.cmd().args(&args).run().ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+}
+
+/// How logrotate (or a person) moves FILE away under the writer.
+#[derive(Clone, Copy, Debug)]
+enum Rotation {
+    /// `copytruncate`: copied to FILE.1, then FILE cut to 0 bytes (done
+    /// while the writer is stopped, so that the copy holds every commit).
+    CopyTruncate,
+    /// Rename rotation without `create`: FILE.1, and no FILE.
+    Rename,
+    /// Rename rotation with `create`: FILE.1, and a new empty FILE.
+    RenameCreate,
+}
+
+fn rotated_path(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.1", out.display()))
+}
+
+fn rotate(child: &Child, out: &Path, how: Rotation) {
+    let old = rotated_path(out);
+    match how {
+        Rotation::CopyTruncate => {
+            signal(child, "-STOP");
+            std::fs::copy(out, &old).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(out)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            signal(child, "-CONT");
+        }
+        Rotation::Rename => std::fs::rename(out, &old).unwrap(),
+        Rotation::RenameCreate => {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::rename(out, &old).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(out)
+                .unwrap();
+        }
+    }
+}
+
+/// Waits for `child` to exit (a hang guard, not a timing).
+fn wait_exit(mut child: Child) -> Run {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let run = Run::new(child.wait_with_output().unwrap());
+            panic!("did not stop after the rotation; stderr:\n{}", run.stderr);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Run::new(child.wait_with_output().unwrap())
+}
+
+/// FILE rotated under a `--follow -o FILE` in the middle of its catch-up:
+/// it stops with exit 1 and a message saying what happened and to rerun
+/// with `--rotated`; `--resume` alone is refused naming `--rotated`; the
+/// rerun with it starts a new FILE from the checkpoint's position, and the
+/// rotated data the checkpoint covers plus the new FILE is the export,
+/// exactly once.
+fn rotation_under_follow(how: Rotation, what: &str) {
+    let sim = slow_sim(15);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.jsonl");
+    let old = rotated_path(&out);
+    let want = expected(&sim);
+    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
+    wait_for_growth(&mut child, &out, 2_000);
+    while declared_len(&out) == 0 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    rotate(&child, &out, how);
+    let run = wait_exit(child);
+    run.code(1).one_line_error(what);
+    assert!(run.stderr.contains("--rotated"), "{}", run.stderr);
+    let covered = declared_len(&out) as usize;
+    let rotated = std::fs::read_to_string(&old).unwrap();
+    assert!(
+        covered > 0 && rotated.len() >= covered,
+        "{covered} of {}",
+        rotated.len()
+    );
+    assert!(
+        want.starts_with(&rotated[..covered]),
+        "the rotated data is a prefix"
+    );
+    if !matches!(how, Rotation::CopyTruncate) {
+        assert_eq!(
+            rotated.len(),
+            covered,
+            "the rotated file is what is covered"
+        );
+    }
+    let mut resume = follow_args(&out, true);
+    let refused = sim.cmd().args(&resume).run();
+    refused.code(2).one_line_error("--rotated");
+    eprintln!("{how:?}: {}{}", run.stderr, refused.stderr);
+    resume.push("--rotated".into());
+    let mut second = spawn(sim.cmd().args(&resume));
+    wait_for_len(&mut second, &out, (want.len() - covered) as u64);
+    signal(&second, "-TERM");
+    Run::new(second.wait_with_output().unwrap()).ok();
+    let new = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(format!("{}{new}", &rotated[..covered]), want);
+    // --rotated on a FILE that was not rotated is a plain --resume.
+    let third = spawn(sim.cmd().args(&resume));
+    stop_after_polls(&sim, third, "-TERM").ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), new);
+}
+
+#[test]
+fn copytruncate_under_follow_stops_and_continues_with_rotated() {
+    rotation_under_follow(Rotation::CopyTruncate, "was truncated");
+}
+
+#[test]
+fn rename_under_follow_stops_and_continues_with_rotated() {
+    rotation_under_follow(Rotation::Rename, "was renamed or deleted");
+}
+
+#[test]
+fn rename_and_create_under_follow_stops_and_continues_with_rotated() {
+    rotation_under_follow(Rotation::RenameCreate, "was replaced");
+}
+
+/// `--rotated` never overwrites a FILE holding data its checkpoint does
+/// not cover.
+#[test]
+fn rotated_refuses_a_file_it_did_not_write() {
+    let Followed {
+        sim,
+        _dir,
+        out,
+        run,
+        ..
+    } = follow_until_caught_up("-TERM");
+    run.ok();
+    std::fs::write(&out, "someone else's data\n").unwrap();
+    let mut resume = follow_args(&out, true);
+    resume.push("--rotated".into());
+    sim.cmd()
+        .args(&resume)
+        .run()
+        .code(2)
+        .one_line_error("move it away");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "someone else's data\n"
+    );
 }

@@ -241,3 +241,57 @@ fn a_config_file_that_is_not_a_small_regular_file_is_refused_at_once() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(sim.requests(), 0);
 }
+
+/// `--lag` reaching back past `--from`: the follow has nothing to ask for
+/// until then, and says so once (a warning, not an error: it starts by
+/// itself once the lag has passed).
+#[test]
+fn a_lag_longer_than_the_span_is_warned_about_once() {
+    let sim = TestSim::small(5);
+    let args = [
+        "fetch",
+        "-t",
+        "AccessLog",
+        "--since",
+        "1m",
+        "--follow",
+        "--lag",
+        "5m",
+        "--interval",
+        "1s",
+    ];
+    let run = sim.cmd().args(args).args(["--dry-run"]).run();
+    run.ok();
+    let warned = |stderr: &str| stderr.lines().filter(|l| l.contains("--lag")).count();
+    assert_eq!(warned(&run.stderr), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("gong-logs: warning: --lag 5m"),
+        "{}",
+        run.stderr
+    );
+    // A real run: the warning once, however many polls.
+    let dir = tempfile::tempdir().unwrap();
+    let err = dir.path().join("err");
+    let mut child = sim
+        .cmd()
+        .args(args)
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while warned(&std::fs::read_to_string(&err).unwrap()) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        assert!(started.elapsed().as_secs() < 30, "no warning");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(warned(&stderr), 1, "{stderr}");
+}
