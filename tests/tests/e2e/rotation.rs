@@ -145,6 +145,18 @@ fn rotate(child: &Child, out: &Path, how: Rotation) {
     }
 }
 
+/// A `--follow -o FILE` rotated `how` once it committed some data, run
+/// until it stops.
+fn rotated_mid_catch_up(sim: &TestSim, out: &Path, how: Rotation) -> Run {
+    let mut child = spawn(sim.cmd().args(follow_args(out, false)));
+    wait_for_growth(&mut child, out, 2_000);
+    while declared_len(out) == 0 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    rotate(&child, out, how);
+    wait_exit(child)
+}
+
 /// Waits for `child` to exit (a hang guard, not a timing).
 fn wait_exit(mut child: Child) -> Run {
     let started = Instant::now();
@@ -171,13 +183,7 @@ fn rotation_under_follow(how: Rotation, what: &str) {
     let out = dir.path().join("siem.jsonl");
     let old = rotated_path(&out);
     let want = expected(&sim);
-    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
-    wait_for_growth(&mut child, &out, 2_000);
-    while declared_len(&out) == 0 {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    rotate(&child, &out, how);
-    let run = wait_exit(child);
+    let run = rotated_mid_catch_up(&sim, &out, how);
     run.code(1).one_line_error(what);
     assert!(run.stderr.contains("--rotated"), "{}", run.stderr);
     let covered = declared_len(&out) as usize;
@@ -254,4 +260,33 @@ fn rotated_refuses_a_file_it_did_not_write() {
         std::fs::read_to_string(&out).unwrap(),
         "someone else's data\n"
     );
+}
+
+/// A csv FILE renamed under the follow: the new FILE starts with its own
+/// header, and the rows of both files are the export's, each once.
+#[test]
+fn a_rotated_csv_starts_the_new_file_with_its_header() {
+    let sim = slow_sim(15);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.csv");
+    let old = rotated_path(&out);
+    rotated_mid_catch_up(&sim, &out, Rotation::Rename)
+        .code(1)
+        .one_line_error("--rotated");
+    let mut resume = follow_args(&out, true);
+    resume.push("--rotated".into());
+    let whole_path = dir.path().join("whole.csv");
+    sim.cmd().args(args(&whole_path, &[])).run().ok();
+    let whole = std::fs::read_to_string(&whole_path).unwrap();
+    let rotated = std::fs::read_to_string(&old).unwrap();
+    let rows_left = whole.len() - rotated.len();
+    let mut second = spawn(sim.cmd().args(&resume));
+    let header = whole.lines().next().unwrap();
+    wait_for_len(&mut second, &out, (rows_left + header.len() + 2) as u64);
+    signal(&second, "-TERM");
+    Run::new(second.wait_with_output().unwrap()).ok();
+    let new = std::fs::read_to_string(&out).unwrap();
+    assert!(new.starts_with(&format!("{header}\r\n")), "{:.200}", new);
+    let rows = &new[header.len() + 2..];
+    assert_eq!(format!("{rotated}{rows}"), whole);
 }
