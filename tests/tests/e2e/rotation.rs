@@ -25,7 +25,7 @@ fn sighup_ends_a_follow_like_sigterm_with_a_note() {
         out,
         want,
         run,
-    } = follow_until_caught_up("-HUP");
+    } = follow_until_caught_up("-HUP", |_| {});
     run.ok();
     let notes: Vec<&str> = run
         .stderr
@@ -50,15 +50,21 @@ struct Followed {
     run: Run,
 }
 
-fn follow_until_caught_up(sig: &str) -> Followed {
+/// Once every entry is written and committed (the follow idles), `before`
+/// gets FILE, then the follow gets `sig`.
+fn follow_until_caught_up(sig: &str, before: impl FnOnce(&Path)) -> Followed {
     let sim = slow_sim(0);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl");
     let want = expected(&sim);
     let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
     wait_for_len(&mut child, &out, want.len() as u64);
+    while declared_len(&out) < want.len() as u64 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    before(&out);
     signal(&child, sig);
-    let run = Run::new(child.wait_with_output().unwrap());
+    let run = wait_exit(child);
     Followed {
         sim,
         _dir: dir,
@@ -246,7 +252,7 @@ fn rotated_refuses_a_file_it_did_not_write() {
         out,
         run,
         ..
-    } = follow_until_caught_up("-TERM");
+    } = follow_until_caught_up("-TERM", |_| {});
     run.ok();
     std::fs::write(&out, "someone else's data\n").unwrap();
     let mut resume = follow_args(&out, true);
@@ -289,4 +295,27 @@ fn a_rotated_csv_starts_the_new_file_with_its_header() {
     assert!(new.starts_with(&format!("{header}\r\n")), "{:.200}", new);
     let rows = &new[header.len() + 2..];
     assert_eq!(format!("{rotated}{rows}"), whole);
+}
+
+/// The README's logrotate recipe: rename FILE while the follow is idle,
+/// then SIGHUP (postrotate): exit 0 with the renamed file complete; the
+/// restart with `--rotated` continues in a new FILE, repeating nothing.
+#[test]
+fn rename_then_sighup_as_the_readme_says_loses_and_repeats_nothing() {
+    let Followed {
+        sim,
+        _dir,
+        out,
+        want,
+        run,
+    } = follow_until_caught_up("-HUP", |out| {
+        std::fs::rename(out, rotated_path(out)).unwrap();
+    });
+    run.ok();
+    assert_eq!(std::fs::read_to_string(rotated_path(&out)).unwrap(), want);
+    let mut resume = follow_args(&out, true);
+    resume.push("--rotated".into());
+    stop_after_polls(&sim, spawn(sim.cmd().args(&resume)), "-HUP").ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
+    assert_eq!(std::fs::read_to_string(rotated_path(&out)).unwrap(), want);
 }
