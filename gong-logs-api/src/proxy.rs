@@ -63,12 +63,13 @@ impl ProxyEnv {
                 reason: "REQUEST_METHOD is set (a CGI environment), in which the HTTP client ignores every proxy variable; unset REQUEST_METHOD".to_owned(),
             });
         }
-        let used = |own: &Option<(&'static str, String)>| {
-            own.as_ref()
-                .or(all.as_ref())
-                .filter(|(_, v)| !v.is_empty())
+        // An empty value is no proxy of its own: ALL_PROXY then applies.
+        let set = |v: &Option<(&'static str, String)>| {
+            v.as_ref()
+                .filter(|(_, value)| !value.is_empty())
                 .map(|(name, _)| *name)
         };
+        let used = |own: &Option<(&'static str, String)>| set(own).or(set(&all));
         Ok(Self {
             https: used(&https),
             http: used(&http),
@@ -176,8 +177,10 @@ mod tests {
         assert_eq!(env.https, Some("https_proxy"));
         assert_eq!(env.http, Some("ALL_PROXY"));
         assert_eq!(env.no_proxy.as_deref(), Some("localhost, .internal"));
-        // Empty: no proxy, as reqwest reads it.
+        // Empty: no proxy of its own, as reqwest reads it (ALL_PROXY applies).
         assert_eq!(read(&[("HTTPS_PROXY", "")]).unwrap().https, None);
+        let empty_and_all = [("HTTPS_PROXY", ""), ("ALL_PROXY", "http://p:1")];
+        assert_eq!(read(&empty_and_all).unwrap().https, Some("ALL_PROXY"));
         // The same value twice is fine.
         let both = [("HTTP_PROXY", "http://p:1"), ("http_proxy", "http://p:1")];
         assert_eq!(read(&both).unwrap().http, Some("HTTP_PROXY"));
