@@ -262,6 +262,7 @@ fn export(
             signals: Signals::new()?,
             host,
             quota_checked: false,
+            footer: false,
             quiet,
         };
         run.execute(resumed, quiet).await
@@ -419,6 +420,8 @@ struct Run<'a> {
     host: String,
     /// Whether the daily-quota estimate was looked at (once per run).
     quota_checked: bool,
+    /// The last write of the run (the footer) is under way.
+    footer: bool,
     quiet: bool,
 }
 
@@ -437,7 +440,8 @@ impl Run<'_> {
     /// entries that reached it), `Ok(None)` when all was written.
     fn emit_counted(&mut self) -> Result<Option<usize>> {
         if !self.buf.is_empty() {
-            self.sink().check_in_place()?;
+            let footer = self.footer;
+            self.sink().check_in_place(footer)?;
         }
         let bytes = std::mem::take(&mut self.buf);
         let tty = self.stdout_tty;
@@ -578,6 +582,7 @@ impl Run<'_> {
         if footer {
             self.writer.flush(&mut self.buf);
             self.writer.footer(&mut self.buf);
+            self.footer = true;
             self.emit()?;
         }
         self.progress.finish();

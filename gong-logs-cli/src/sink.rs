@@ -292,12 +292,14 @@ impl Sink {
 
     /// A followed FILE must still be the one being appended to, as long
     /// as written: else the [`Rotated`] failure (exit 1) saying what
-    /// happened and how to continue. Called before each write.
-    pub fn check_in_place(&self) -> Result<()> {
+    /// happened and how to continue. Called before each write. The
+    /// `footer` (json's `]`, the run's last write) still goes to a FILE
+    /// renamed or replaced with its data intact, completing the rotated file.
+    pub fn check_in_place(&self, footer: bool) -> Result<()> {
         match self {
             Self::Resumable(r) => match r.moved()? {
-                Some(moved) => Err(r.rotated(moved)),
-                None => Ok(()),
+                Some(moved) if !(footer && moved.keeps_data()) => Err(r.rotated(moved)),
+                _ => Ok(()),
             },
             _ => Ok(()),
         }

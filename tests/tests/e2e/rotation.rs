@@ -319,3 +319,42 @@ fn rename_then_sighup_as_the_readme_says_loses_and_repeats_nothing() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     assert_eq!(std::fs::read_to_string(rotated_path(&out)).unwrap(), want);
 }
+
+/// The same with a json FILE: the SIGHUP's closing `]` completes the
+/// renamed file (exit 0, a JSON array of every entry), and the new FILE
+/// is an array of its own.
+#[test]
+fn a_json_file_renamed_then_sighup_is_completed_with_its_bracket() {
+    let sim = slow_sim(0);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.json");
+    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
+    let whole_path = dir.path().join("whole.json");
+    sim.cmd().args(args(&whole_path, &[])).run().ok();
+    let whole: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&whole_path).unwrap()).unwrap();
+    let entries = whole.as_array().unwrap().len() as u64;
+    let started = Instant::now();
+    while std::fs::read_to_string(checkpoint_of(&out))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["entries"].as_u64())
+        != Some(entries)
+    {
+        assert!(child.try_wait().unwrap().is_none(), "exited early");
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    rotate(&child, &out, Rotation::Rename);
+    signal(&child, "-HUP");
+    wait_exit(child).ok();
+    let rotated: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rotated_path(&out)).unwrap()).unwrap();
+    assert_eq!(rotated, whole);
+    let mut resume = follow_args(&out, true);
+    resume.push("--rotated".into());
+    stop_after_polls(&sim, spawn(sim.cmd().args(&resume)), "-TERM").ok();
+    let new: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(new, serde_json::json!([]));
+}
