@@ -385,13 +385,6 @@ impl Signals {
     }
 }
 
-/// Writes one line to stderr, ignoring a failure: after SIGHUP the
-/// terminal may be gone, and `eprintln!` would panic.
-fn note(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
 /// Why pumping a type stopped.
 enum Stop {
     /// The range is exported.
@@ -598,7 +591,7 @@ impl Run<'_> {
                 .map(|(t, n)| (t.to_string(), *n))
                 .collect();
             // After SIGHUP the terminal may be gone: the summary is best effort.
-            note(&format!(
+            crate::stderr_line(&format!(
                 "gong-logs: {}",
                 progress::summary(
                     &per_type,
@@ -647,7 +640,7 @@ impl Run<'_> {
                         ""
                     };
                     self.progress.suspend(|| {
-                        note(&format!(
+                        crate::stderr_line(&format!(
                             "gong-logs: note: SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
                         ));
                     });

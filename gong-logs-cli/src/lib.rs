@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("gong-logs: error: {}", failure.message());
+            stderr_line(&format!("gong-logs: error: {}", failure.message()));
             ExitCode::from(failure.code)
         }
     }
@@ -142,6 +142,13 @@ pub(crate) fn stdout_is_closed() -> bool {
     {
         false
     }
+}
+
+/// Writes one line to stderr, ignoring a failure: after a terminal closed
+/// (SIGHUP) every write to it fails, and `eprintln!` would panic, turning
+/// the documented exit code into an abort.
+pub(crate) fn stderr_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -342,10 +349,10 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        stderr_line(&format!(
             "gong-logs: internal error (a bug, please report it): {}{location}",
             exit::redact(&exit::one_line(&payload))
-        );
+        ));
         std::process::exit(i32::from(exit::FAILURE));
     }));
 }

@@ -358,3 +358,99 @@ fn a_json_file_renamed_then_sighup_is_completed_with_its_bracket() {
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(new, serde_json::json!([]));
 }
+
+/// A terminal that closes: its tty hung up (every write to it fails with
+/// EIO), then SIGHUP. Run in tmux by a shell that outlives the terminal to
+/// record the exit code; `None` when tmux is not installed.
+fn exit_code_after_the_terminal_closes(sim: &TestSim, dir: &Path, args: &str) -> Option<i32> {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: tmux is not installed");
+        return None;
+    }
+    let rc = dir.join("rc");
+    let script = dir.join("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "trap '' HUP\nenv -i PATH=\"$PATH\" TERM=xterm HOME={home} GONG_BASE_URL={url} GONG_ACCESS_KEY={ACCESS_KEY} GONG_ACCESS_KEY_SECRET=sim-secret {bin} {args}\necho $? > {rc}\n",
+            home = dir.display(),
+            url = sim.base_url(),
+            bin = binary().display(),
+            rc = rc.display(),
+        ),
+    )
+    .unwrap();
+    let session = format!("glhup-{}", std::process::id());
+    let tmux = |args: &[&str]| gong_logs_e2e::tmux(&session, args);
+    let script = format!("sh {}", script.display());
+    gong_logs_e2e::tmux_start(&session, 80, 10, script.as_str());
+    // Started, and written something (the partial or followed file).
+    let begun = Instant::now();
+    let pid = loop {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", &format!("{} {args}", binary().display())])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+        let wrote = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().ends_with("checkpoint"));
+        if !pid.is_empty() && wrote {
+            break pid;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(30), "did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    tmux(&["kill-server"]);
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    let begun = Instant::now();
+    while !std::fs::read_to_string(&rc).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(begun.elapsed() < Duration::from_secs(30), "did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(
+        std::fs::read_to_string(&rc)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap(),
+    )
+}
+
+/// Closing the terminal of a run: stderr is gone, so messages cannot be
+/// printed, yet the exit code is the documented one (a failed print used
+/// to panic twice and abort: exit 134), and the data is consistent.
+#[test]
+fn closing_the_terminal_ends_a_run_with_its_documented_code() {
+    let sim = slow_sim(15);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.jsonl");
+    let fetch = format!(
+        "fetch -t AccessLog,UserCallPlay --from {DATA_START} --to {DATA_END} --rate-limit 1000 --concurrency 2 --resume -o {}",
+        out.display()
+    );
+    let Some(code) = exit_code_after_the_terminal_closes(&sim, dir.path(), &fetch) else {
+        return;
+    };
+    assert_eq!(code, 130);
+    check_resumable_jsonl(&out, &expected(&sim));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("siem.jsonl");
+    let follow = format!(
+        "fetch -t AccessLog,UserCallPlay --from {DATA_START} --follow --interval 1s --rate-limit 1000 -o {}",
+        out.display()
+    );
+    let code = exit_code_after_the_terminal_closes(&sim, dir.path(), &follow);
+    assert_eq!(code, Some(0));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(expected(&sim).starts_with(&written));
+    assert_eq!(declared_len(&out), written.len() as u64);
+}
