@@ -492,7 +492,7 @@ impl Run<'_> {
             && !self.quiet
         {
             self.progress
-                .suspend(|| eprintln!("gong-logs: warning: {warning}"));
+                .suspend(|| crate::stderr_line(&format!("gong-logs: warning: {warning}")));
         }
     }
 
