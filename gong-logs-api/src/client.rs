@@ -91,6 +91,15 @@ pub enum ConfigError {
     /// TLS could not be set up (the platform's certificate verifier).
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// A proxy variable is set to something the HTTP client would ignore
+    /// (and connect directly): see [`crate::ProxyEnv`].
+    #[error("the proxy variable {variable} cannot be used: {reason}; correct or unset it")]
+    Proxy {
+        /// The variable (its value is never shown: it may hold a password).
+        variable: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A base URL checked once, when it is made ([`BaseUrl::parse`]): http(s),
@@ -305,7 +314,8 @@ pub struct Page {
 }
 
 impl GongClient {
-    /// Builds a client. Fails on credentials that cannot be sent or a TLS
+    /// Builds a client. Fails on credentials that cannot be sent, a proxy
+    /// variable the HTTP client would ignore ([`crate::ProxyEnv`]) or a TLS
     /// set-up that fails.
     ///
     /// TLS is rustls with the *ring* crypto provider, chosen for this client
@@ -313,6 +323,9 @@ impl GongClient {
     /// certificate verifier.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let url = &config.base_url;
+        // reqwest reads the proxy variables itself and ignores what it
+        // cannot use: refuse those first.
+        crate::proxy::ProxyEnv::from_env()?;
 
         let mut headers = HeaderMap::new();
         let auth = config

@@ -413,6 +413,9 @@ fn hash_prefix(file: &mut File, len: u64) -> std::io::Result<Sha256> {
     Ok(hasher)
 }
 
+/// How the messages of [`verify_data`] end.
+pub const START_OVER: &str = "delete both to start over";
+
 /// Checks that `data` starts with exactly the bytes `checkpoint` covers
 /// (length and hash). Returns the file, the hash state of the committed
 /// prefix, and the file's full length.
@@ -423,7 +426,7 @@ pub fn verify_data(
 ) -> Result<(File, Sha256, u64)> {
     let broken = |what: String| {
         Failure::usage(format!(
-            "{what}, but checkpoint {} says {} bytes were written: the data and its checkpoint disagree; delete both to start over",
+            "{what}, but checkpoint {} says {} bytes were written: the data and its checkpoint disagree; {START_OVER}",
             checkpoint_file.display(),
             checkpoint.data_len
         ))
@@ -447,7 +450,7 @@ pub fn verify_data(
         .map_err(|e| broken(format!("cannot read {}: {e}", data.display())))?;
     if hex(&hasher.clone().finalize()) != checkpoint.data_sha256 {
         return Err(Failure::usage(format!(
-            "the first {} bytes of {} differ from what checkpoint {} recorded (the file was changed): delete both to start over",
+            "the first {} bytes of {} differ from what checkpoint {} recorded (the file was changed); {START_OVER}",
             checkpoint.data_len,
             data.display(),
             checkpoint_file.display()

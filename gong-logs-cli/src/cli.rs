@@ -332,12 +332,25 @@ pub struct FetchArgs {
     /// After catching up, keep polling for new entries until Ctrl-C/SIGTERM.
     ///
     /// Each poll asks for entries from the last one seen up to now, and
-    /// emits each new entry once. Ctrl-C or SIGTERM flushes and exits 0.
-    /// With -o FILE, entries are appended to FILE itself and a checkpoint is
-    /// committed after every batch; after a crash, add --resume to continue
-    /// exactly where it stopped.
+    /// emits each new entry once. Ctrl-C, SIGTERM or SIGHUP flushes and
+    /// exits 0. With -o FILE, entries are appended to FILE itself and a
+    /// checkpoint is committed after every batch; after a crash, add
+    /// --resume to continue exactly where it stopped. A FILE truncated,
+    /// renamed or replaced under it (log rotation) stops the run with exit
+    /// 1: continue with --rotated.
     #[arg(long, conflicts_with = "to")]
     pub follow: bool,
+
+    /// With --follow --resume -o FILE: if FILE was rotated away (it is
+    /// missing or empty), start a new FILE from the checkpoint's position.
+    ///
+    /// For log rotation: the rotated file holds what the checkpoint covered,
+    /// the new FILE continues after it, nothing lost or repeated (after
+    /// copytruncate, the copy may hold more than the checkpoint covered: see
+    /// the README). A FILE that still matches its checkpoint is simply
+    /// continued; one holding other data is refused.
+    #[arg(long, requires = "follow", requires = "resume")]
+    pub rotated: bool,
 
     /// Time between two polls in --follow mode (e.g. 30s, 5m) [default: 60s].
     #[arg(long, value_name = "DURATION", requires = "follow")]
@@ -349,6 +362,8 @@ pub struct FetchArgs {
     /// entry Gong records a little after the moment it describes is still
     /// picked up: entries are followed by their eventTime, and one that
     /// arrives with an eventTime already passed would otherwise be missed.
+    /// A lag longer than the time since --from leaves nothing to ask for
+    /// until it has passed (a warning says until when).
     #[arg(long, value_name = "DURATION", requires = "follow")]
     pub lag: Option<String>,
 

@@ -28,9 +28,10 @@ use crate::exit::{Failure, Result};
 /// Reads an environment variable; empty counts as unset. Injected for tests.
 pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// The process environment, empty values treated as unset.
+/// The process environment as [`crate::env`] read and checked it, empty
+/// values treated as unset.
 pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    crate::env::var(name)
 }
 
 /// One profile of the config file.
@@ -134,24 +135,65 @@ pub fn config_path(env: EnvFn<'_>) -> Option<(PathBuf, bool)> {
     Some((base.join("gong-logs").join("config.toml"), false))
 }
 
+/// The largest config file read: a profile is a few lines.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads the config file at `path`: opened without blocking (a FIFO would
+/// wait for a writer), checked on the opened file to be a regular file, and
+/// read up to [`MAX_CONFIG_BYTES`]. `Ok(None)` when it does not exist.
+/// Returns the text and the file's metadata (its mode, for
+/// [`check_private`]).
+fn read_config(path: &Path) -> Result<Option<(String, std::fs::Metadata)>> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let cannot = |e: std::io::Error| {
+        Failure::usage(format!(
+            "cannot read config file {shown}: {e}; check the path and its permissions"
+        ))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
+    };
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Failure::usage(format!(
+            "config file {shown} is not a regular file: point GONG_LOGS_CONFIG at a TOML file"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Failure::usage(format!(
+            "config file {shown} is larger than 1 MiB: it holds a few profiles, check the path"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::usage(format!("config file {shown} is not UTF-8 text")))?;
+    Ok(Some((text, meta)))
+}
+
 /// Loads the config file's profiles. `Ok(None)` when the default path does
 /// not exist.
 pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<String, Profile>>> {
     let shown = path.display();
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map_err(|_| Failure::usage(format!("config file {shown} is not UTF-8 text")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Failure::usage(format!(
-                "config file {shown} (from GONG_LOGS_CONFIG) does not exist: create it or unset GONG_LOGS_CONFIG"
-            )));
+    let Some((text, meta)) = read_config(path)? else {
+        if !explicit {
+            return Ok(None);
         }
-        Err(e) => {
-            return Err(Failure::usage(format!(
-                "cannot read config file {shown}: {e}; check the path and its permissions"
-            )));
-        }
+        return Err(Failure::usage(format!(
+            "config file {shown} (from GONG_LOGS_CONFIG) does not exist: create it or unset GONG_LOGS_CONFIG"
+        )));
     };
     let profiles: BTreeMap<String, Profile> = toml::from_str(&text).map_err(|e| {
         // Only the message and the line: toml's full rendering quotes the
@@ -166,7 +208,7 @@ pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<Stri
         ))
     })?;
     if profiles.values().any(Profile::holds_secret) {
-        check_private(path)?;
+        check_private(path, &meta)?;
     }
     Ok(Some(profiles))
 }
@@ -278,11 +320,11 @@ pub fn check_trusted(_path: &Path, _home: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a config file holding secrets that group or others can read
+/// (`meta`: of the file as opened).
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<()> {
+fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Failure::usage(format!("cannot read config file {}: {e}", path.display())))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Failure::usage(format!(
@@ -294,7 +336,7 @@ fn check_private(path: &Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<()> {
+fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
@@ -305,7 +347,7 @@ pub fn profile_names(env: EnvFn<'_>) -> Vec<String> {
     let Some((path, _)) = config_path(env) else {
         return Vec::new();
     };
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(Some((text, _))) = read_config(&path) else {
         return Vec::new();
     };
     toml::from_str::<BTreeMap<String, toml::Value>>(&text)

@@ -13,7 +13,7 @@ pub const USAGE: u8 = 2;
 pub const AUTH: u8 = 3;
 /// Exit code: still rate-limited (HTTP 429) after every retry.
 pub const RATE_LIMITED: u8 = 5;
-/// Exit code: interrupted by SIGINT/SIGTERM before the export finished.
+/// Exit code: interrupted by SIGINT/SIGTERM/SIGHUP before the export finished.
 pub const INTERRUPTED: u8 = 130;
 
 /// A failure and the exit code it maps to.

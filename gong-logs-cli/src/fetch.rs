@@ -66,6 +66,7 @@ impl Ready {
         let identity = plan.identity(&connection.base_url);
         let output = plan_output(&mut plan, &identity)?;
         check_stdout_open(&plan)?;
+        let client = client(&connection.base_url, credentials, &plan)?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).
         if !quiet {
@@ -73,9 +74,10 @@ impl Ready {
                 eprintln!("gong-logs: warning: {warning}");
             }
         }
-        let client = client(&connection.base_url, credentials, &plan)?;
         let state = match &output {
-            OutputPlan::ResumeContinue(_, ckpt) => (**ckpt).clone(),
+            OutputPlan::ResumeContinue(_, ckpt) | OutputPlan::ResumeRotated(_, ckpt) => {
+                (**ckpt).clone()
+            }
             _ => fresh_state(&plan, identity, &output),
         };
         Ok(Self {
@@ -212,6 +214,7 @@ fn open_sink(output: OutputPlan, compression: Compression, state: &Checkpoint) -
         OutputPlan::Temp(path, keep, lock) => Sink::temp(&path, keep, lock, compression),
         OutputPlan::ResumeFresh(spec) => Sink::resumable_fresh(spec, state.clone()),
         OutputPlan::ResumeContinue(spec, ckpt) => Sink::resumable_continue(spec, *ckpt),
+        OutputPlan::ResumeRotated(spec, ckpt) => Sink::resumable_rotated(spec, *ckpt),
         OutputPlan::AlreadyDone(..) => unreachable!("handled before"),
     }
 }
@@ -263,6 +266,7 @@ fn export(
             quota_checked: false,
             warned_wait: None,
             skew_warned: false,
+            footer: false,
             quiet,
         };
         run.execute(resumed, quiet).await
@@ -279,8 +283,7 @@ fn table_width() -> Option<usize> {
     {
         return Some(usize::from(w.0));
     }
-    std::env::var("COLUMNS")
-        .ok()
+    crate::env::var("COLUMNS")
         .and_then(|c| c.parse().ok())
         .filter(|w| *w > 0)
 }
@@ -336,12 +339,23 @@ fn dry_run(
     }
 }
 
-/// SIGINT and SIGTERM.
+/// SIGINT, SIGTERM and SIGHUP: each ends the run the same way.
 struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+/// Which signal stopped the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sig {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP: a terminal closing, `systemctl reload`, a postrotate script.
+    Hangup,
 }
 
 impl Signals {
@@ -353,20 +367,25 @@ impl Signals {
             Ok(Self {
                 int: signal(SignalKind::interrupt()).map_err(err)?,
                 term: signal(SignalKind::terminate()).map_err(err)?,
+                hup: signal(SignalKind::hangup()).map_err(err)?,
             })
         }
         #[cfg(not(unix))]
         Ok(Self {})
     }
 
-    async fn recv(&mut self) {
+    async fn recv(&mut self) -> Sig {
         #[cfg(unix)]
         tokio::select! {
-            _ = self.int.recv() => {}
-            _ = self.term.recv() => {}
+            _ = self.int.recv() => Sig::Stop,
+            _ = self.term.recv() => Sig::Stop,
+            _ = self.hup.recv() => Sig::Hangup,
         }
         #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Sig::Stop
+        }
     }
 }
 
@@ -376,8 +395,8 @@ enum Stop {
     Done,
     /// `--limit` reached.
     Limit,
-    /// SIGINT/SIGTERM.
-    Interrupted,
+    /// SIGINT/SIGTERM/SIGHUP.
+    Interrupted(Sig),
     /// Stdout was closed by the reader.
     Closed,
 }
@@ -402,6 +421,8 @@ struct Run<'a> {
     warned_wait: Option<Timestamp>,
     /// Whether the clock skew was warned about (once per run).
     skew_warned: bool,
+    /// The last write of the run (the footer) is under way.
+    footer: bool,
     quiet: bool,
 }
 
@@ -419,6 +440,10 @@ impl Run<'_> {
     /// after it took the first `n` bytes (so the summary counts only the
     /// entries that reached it), `Ok(None)` when all was written.
     fn emit_counted(&mut self) -> Result<Option<usize>> {
+        if !self.buf.is_empty() {
+            let footer = self.footer;
+            self.sink().check_in_place(footer)?;
+        }
         let bytes = std::mem::take(&mut self.buf);
         let tty = self.stdout_tty;
         let progress = &self.progress;
@@ -475,7 +500,7 @@ impl Run<'_> {
             && !self.quiet
         {
             self.progress
-                .suspend(|| eprintln!("gong-logs: warning: {warning}"));
+                .suspend(|| crate::stderr_line(&format!("gong-logs: warning: {warning}")));
         }
     }
 
@@ -503,8 +528,9 @@ impl Run<'_> {
         }
         if !self.quiet {
             for warning in warnings {
-                self.progress
-                    .suspend(|| eprintln!("gong-logs: warning: {}", exit::redact(&warning)));
+                self.progress.suspend(|| {
+                    crate::stderr_line(&format!("gong-logs: warning: {}", exit::redact(&warning)))
+                });
             }
         }
     }
@@ -529,24 +555,28 @@ impl Run<'_> {
         match self.all_types().await {
             Ok(Stop::Done | Stop::Limit) => self.complete(true, started, quiet),
             Ok(Stop::Closed) => self.complete(false, started, quiet),
-            Ok(Stop::Interrupted) => Err(self.interrupted()),
+            Ok(Stop::Interrupted(sig)) => Err(self.interrupted(sig)),
             Err(failure) => Err(self.failed(failure)),
         }
     }
 
-    /// Stops on SIGINT/SIGTERM: the sink is abandoned (a resumable one
-    /// kept for `--resume`), and the message says what is left.
-    fn interrupted(&mut self) -> Failure {
+    /// Stops on SIGINT/SIGTERM/SIGHUP: the sink is abandoned (a resumable
+    /// one kept for `--resume`), and the message says what is left.
+    fn interrupted(&mut self, sig: Sig) -> Failure {
         self.progress.finish();
         let target = self.sink().describe();
         let resumable = self.sink().resumable().is_some();
         if let Some(sink) = self.sink.take() {
             sink.abort();
         }
+        let what = match sig {
+            Sig::Stop => "interrupted",
+            Sig::Hangup => "interrupted (SIGHUP)",
+        };
         let message = match (resumable, target) {
-            (true, _) => "interrupted; rerun the same command with --resume to continue".to_owned(),
-            (false, Some(target)) => format!("interrupted; {target} was not written"),
-            (false, None) => "interrupted".to_owned(),
+            (true, _) => format!("{what}; rerun the same command with --resume to continue"),
+            (false, Some(target)) => format!("{what}; {target} was not written"),
+            (false, None) => what.to_owned(),
         };
         Failure::new(INTERRUPTED, anyhow!(message))
     }
@@ -559,6 +589,14 @@ impl Run<'_> {
         let target = self.sink().describe();
         if let Some(sink) = self.sink.take() {
             sink.abort();
+        }
+        // A rotated FILE's message already says how to continue.
+        if failure
+            .error
+            .downcast_ref::<crate::sink::Rotated>()
+            .is_some()
+        {
+            return failure;
         }
         let hint = if resumable {
             Some("rerun the same command with --resume to continue where it stopped".to_owned())
@@ -576,6 +614,7 @@ impl Run<'_> {
         if footer {
             self.writer.flush(&mut self.buf);
             self.writer.footer(&mut self.buf);
+            self.footer = true;
             self.emit()?;
         }
         self.progress.finish();
@@ -590,7 +629,8 @@ impl Run<'_> {
                 .zip(&self.this_run)
                 .map(|(t, n)| (t.to_string(), *n))
                 .collect();
-            eprintln!(
+            // After SIGHUP the terminal may be gone: the summary is best effort.
+            crate::stderr_line(&format!(
                 "gong-logs: {}",
                 progress::summary(
                     &per_type,
@@ -599,7 +639,7 @@ impl Run<'_> {
                     started,
                     target.as_deref()
                 )
-            );
+            ));
         }
         Ok(())
     }
@@ -630,8 +670,22 @@ impl Run<'_> {
             .exporter
             .follow(starts, plan.to, FollowOptions::new(interval, plan.lag));
         match self.pump(events, &pending, false).await? {
-            // In follow mode, Ctrl-C/SIGTERM is the normal way out.
-            Stop::Interrupted => Ok(Stop::Done),
+            // In follow mode, Ctrl-C/SIGTERM/SIGHUP is the normal way out.
+            Stop::Interrupted(sig) => {
+                if sig == Sig::Hangup && !self.quiet {
+                    let kept = if self.sink().resumable().is_some() {
+                        ", the checkpoint kept"
+                    } else {
+                        ""
+                    };
+                    self.progress.suspend(|| {
+                        crate::stderr_line(&format!(
+                            "gong-logs: note: SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
+                        ));
+                    });
+                }
+                Ok(Stop::Done)
+            }
             other => Ok(other),
         }
     }
@@ -650,7 +704,7 @@ impl Run<'_> {
         loop {
             let item = tokio::select! {
                 biased;
-                () = self.signals.recv() => return Ok(Stop::Interrupted),
+                sig = self.signals.recv() => return Ok(Stop::Interrupted(sig)),
                 item = events.next() => item,
                 _ = tick.tick() => {
                     self.notices();

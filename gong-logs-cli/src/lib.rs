@@ -12,6 +12,7 @@ pub mod cli;
 pub mod compress;
 pub mod config;
 mod doctor;
+pub mod env;
 pub mod exit;
 mod fetch;
 pub mod fields;
@@ -36,6 +37,11 @@ use crate::exit::{Failure, Result};
 /// Runs the command line; returns the exit code.
 pub fn main() -> ExitCode {
     install_panic_hook();
+    // Every variable read, checked once: one that is not UTF-8 is an error.
+    if let Err(failure) = env::init() {
+        eprintln!("gong-logs: error: {}", failure.message());
+        return ExitCode::from(failure.code);
+    }
     // Asked by a completion script (`gong-logs completions SHELL`): print the
     // candidates and exit.
     clap_complete::CompleteEnv::with_factory(Cli::command)
@@ -49,7 +55,7 @@ pub fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            eprintln!("gong-logs: error: {}", failure.message());
+            stderr_line(&format!("gong-logs: error: {}", failure.message()));
             ExitCode::from(failure.code)
         }
     }
@@ -138,6 +144,13 @@ pub(crate) fn stdout_is_closed() -> bool {
     }
 }
 
+/// Writes one line to stderr, ignoring a failure: after a terminal closed
+/// (SIGHUP) every write to it fails, and `eprintln!` would panic, turning
+/// the documented exit code into an abort.
+pub(crate) fn stderr_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -213,6 +226,13 @@ fn clap_error(error: &clap::Error) -> ExitCode {
                 exit::OK
             })
         }
+        ErrorKind::InvalidUtf8 => {
+            eprintln!(
+                "gong-logs: error: {} is not valid UTF-8: correct it (see --help)",
+                invalid_utf8_argument(std::env::args_os().skip(1))
+            );
+            ExitCode::from(exit::USAGE)
+        }
         _ => {
             let rendered = error.render().to_string();
             let main = rendered.split("\n\nUsage:").next().unwrap_or(&rendered);
@@ -229,10 +249,34 @@ fn clap_error(error: &clap::Error) -> ExitCode {
     }
 }
 
+/// Names the first argument that is not UTF-8, by its flag when it is a
+/// flag's value (`--flag VALUE` or `--flag=VALUE`); never the value itself.
+fn invalid_utf8_argument(args: impl Iterator<Item = std::ffi::OsString>) -> String {
+    let args: Vec<std::ffi::OsString> = args.collect();
+    let Some(i) = args.iter().position(|a| a.to_str().is_none()) else {
+        return "an argument".to_owned();
+    };
+    let bytes = args[i].as_encoded_bytes();
+    let flag = if bytes.starts_with(b"-") {
+        bytes
+            .iter()
+            .position(|b| *b == b'=')
+            .and_then(|eq| std::str::from_utf8(&bytes[..eq]).ok())
+    } else {
+        i.checked_sub(1)
+            .and_then(|p| args[p].to_str())
+            .filter(|p| p.starts_with('-'))
+    };
+    match flag {
+        Some(flag) => format!("the value of {}", exit::redact(flag)),
+        None => format!("argument {}", i + 1),
+    }
+}
+
 fn init_tracing(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+    let filter = match env::var("RUST_LOG") {
+        Some(spec) => EnvFilter::new(spec),
         _ if quiet || verbose == 0 => return,
         _ => {
             let level = if verbose == 1 { "info" } else { "debug" };
@@ -305,10 +349,10 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
+        stderr_line(&format!(
             "gong-logs: internal error (a bug, please report it): {}{location}",
             exit::redact(&exit::one_line(&payload))
-        );
+        ));
         std::process::exit(i32::from(exit::FAILURE));
     }));
 }

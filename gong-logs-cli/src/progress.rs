@@ -95,7 +95,7 @@ pub fn render(snapshot: &Snapshot, width: usize) -> String {
 fn stderr_width() -> usize {
     terminal_size::terminal_size_of(std::io::stderr())
         .map(|(w, _)| usize::from(w.0))
-        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+        .or_else(|| crate::env::var("COLUMNS").and_then(|c| c.parse().ok()))
         .unwrap_or(80)
 }
 

@@ -74,6 +74,9 @@ pub struct Resumable {
     keep: Option<Keep>,
     /// The compressor, if the output is compressed.
     encoder: Option<Encoder>,
+    /// Following: the device and inode of the FILE being appended to, to
+    /// notice it rotated away (see [`Moved`]).
+    identity: Option<(u64, u64)>,
     _lock: OutputLock,
 }
 
@@ -88,6 +91,9 @@ pub struct ResumableSpec {
     pub target: PathBuf,
     /// `--follow`: append to the output itself.
     pub follow: bool,
+    /// `--follow --resume --rotated`: continue in a new FILE when the old
+    /// one was rotated away.
+    pub rotated: bool,
     /// The mode of the output it replaces (not following).
     pub keep: Option<Keep>,
     /// The output's lock.
@@ -161,49 +167,67 @@ impl Sink {
                         data.display()
                     ))
                 } else {
-                    Failure::usage(format!(
-                        "cannot create {}: {e}; check that the directory exists and is writable",
-                        data.display()
-                    ))
+                    cannot_create(&data, &e)
                 }
             })?
         } else {
             localfs::create_replacing(&data, true)?
         };
-        Ok(Self::Resumable(Box::new(Resumable {
-            file,
-            checkpoint_path: checkpoint::checkpoint_path(&spec.target),
-            data,
-            target: spec.target,
-            checkpoint,
-            hasher: Sha256::new(),
-            len: 0,
-            follow: spec.follow,
-            keep: spec.keep,
-            encoder: Encoder::new(spec.compression),
-            _lock: spec.lock,
-        })))
+        Resumable::open(spec, file, checkpoint, Sha256::new())
     }
 
     /// A resumed sink: the data file verified against `checkpoint` and
-    /// truncated to what it covers.
+    /// truncated to what it covers. A followed FILE that does not match
+    /// says how `--rotated` continues (or, with it, to move FILE away).
     pub fn resumable_continue(spec: ResumableSpec, checkpoint: Checkpoint) -> Result<Self> {
         let data = spec.data_path();
         let checkpoint_path = checkpoint::checkpoint_path(&spec.target);
-        let (file, hasher) = checkpoint::reopen_data(&data, &checkpoint, &checkpoint_path)?;
-        Ok(Self::Resumable(Box::new(Resumable {
-            file,
-            checkpoint_path,
-            data,
-            target: spec.target,
-            len: checkpoint.data_len,
-            checkpoint,
-            hasher,
-            follow: spec.follow,
-            keep: spec.keep,
-            encoder: Encoder::new(spec.compression),
-            _lock: spec.lock,
-        })))
+        let (file, hasher) = checkpoint::reopen_data(&data, &checkpoint, &checkpoint_path)
+            .map_err(|failure| {
+                if !spec.follow {
+                    return failure;
+                }
+                let message = failure.message();
+                let what = message
+                    .strip_suffix(checkpoint::START_OVER)
+                    .map_or(message.as_str(), |m| m.trim_end_matches([';', ' ', ':']));
+                let shown = data.display();
+                Failure::usage(if spec.rotated {
+                    format!(
+                        "{what}; --rotated starts a new {shown} only where there is none or an empty one: move it away, then rerun"
+                    )
+                } else {
+                    format!(
+                        "{what}; if {shown} was rotated (renamed, truncated or replaced), rerun with --rotated to start a new {shown} from the checkpoint's position, nothing lost or repeated; otherwise {}",
+                        checkpoint::START_OVER
+                    )
+                })
+            })?;
+        Resumable::open(spec, file, checkpoint, hasher)
+    }
+
+    /// `--follow --resume --rotated` after FILE was rotated away: a new
+    /// FILE (or the empty one rotation created) continues from the
+    /// checkpoint's position; the rotated file keeps what it covered.
+    pub fn resumable_rotated(spec: ResumableSpec, mut checkpoint: Checkpoint) -> Result<Self> {
+        let data = spec.data_path();
+        let file = match localfs::create_new(&data, true) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let file = localfs::open_own(&data)?;
+                if file.metadata().map(|m| m.len()).unwrap_or(1) != 0 {
+                    return Err(Failure::usage(format!(
+                        "{} is no longer empty: move it away, then rerun",
+                        data.display()
+                    )));
+                }
+                file
+            }
+            Err(e) => return Err(cannot_create(&data, &e)),
+        };
+        checkpoint.data_len = 0;
+        checkpoint.data_sha256 = String::new();
+        Resumable::open(spec, file, checkpoint, Sha256::new())
     }
 
     /// Where the data goes, for messages.
@@ -266,12 +290,36 @@ impl Sink {
         }
     }
 
+    /// A followed FILE must still be the one being appended to, as long
+    /// as written: else the [`Rotated`] failure (exit 1) saying what
+    /// happened and how to continue. Called before each write. The
+    /// `footer` (json's `]`, the run's last write) still goes to a FILE
+    /// renamed or replaced with its data intact, completing the rotated file.
+    pub fn check_in_place(&self, footer: bool) -> Result<()> {
+        match self {
+            Self::Resumable(r) => match r.moved()? {
+                Some(moved) if !(footer && moved.keeps_data()) => Err(r.rotated(moved)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// Makes everything written so far durable and records it in the
     /// checkpoint (resumable sinks only): the data first, then the
-    /// checkpoint that covers it (its length and hash).
+    /// checkpoint that covers it (its length and hash). A followed FILE
+    /// rotated away is a [`Rotated`] failure; if renamed or replaced with
+    /// its data intact, that data is committed first (the rotated file is
+    /// then exactly what the checkpoint covers).
     pub fn commit(&mut self) -> Result<()> {
-        if !matches!(self, Self::Resumable(_)) {
+        let Self::Resumable(r) = self else {
             return Ok(());
+        };
+        let moved = r.moved()?;
+        if let Some(moved) = moved
+            && !moved.keeps_data()
+        {
+            return Err(r.rotated(moved));
         }
         if let Err(e) = self.close_unit(false) {
             let shown = self.describe().unwrap_or_default();
@@ -290,7 +338,11 @@ impl Sink {
                 e,
                 format!("cannot write checkpoint {}", r.checkpoint_path.display()),
             )
-        })
+        })?;
+        match moved {
+            Some(moved) => Err(r.rotated(moved)),
+            None => Ok(()),
+        }
     }
 
     /// Completes the output: the file is synced and renamed into place; a
@@ -368,7 +420,141 @@ fn persist_temp(file: NamedTempFile, target: &Path, keep: Option<Keep>) -> Resul
     Ok(())
 }
 
+fn cannot_create(path: &Path, e: &std::io::Error) -> Failure {
+    Failure::usage(format!(
+        "cannot create {}: {e}; check that the directory exists and is writable",
+        path.display()
+    ))
+}
+
+/// What happened to a followed FILE under the writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Moved {
+    /// No file at the path any more: renamed or deleted.
+    Gone { intact: bool },
+    /// Another file at the path (rename rotation with `create`).
+    Replaced { intact: bool },
+    /// Shorter than written (`copytruncate`).
+    Truncated { now: u64 },
+    /// Longer than written: someone else appends.
+    Grew { now: u64 },
+}
+
+impl Moved {
+    /// The file written to still holds exactly the data written.
+    fn keeps_data(self) -> bool {
+        matches!(
+            self,
+            Self::Gone { intact: true } | Self::Replaced { intact: true }
+        )
+    }
+}
+
+/// A followed FILE rotated under the writer; the message says what
+/// happened and how to continue (the run stops with exit 1).
+#[derive(Debug)]
+pub struct Rotated(String);
+
+impl std::fmt::Display for Rotated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rotated {}
+
 impl Resumable {
+    /// The sink over `file`, holding the data `hasher` has hashed
+    /// (`checkpoint.data_len` bytes).
+    fn open(
+        spec: ResumableSpec,
+        file: File,
+        checkpoint: Checkpoint,
+        hasher: Sha256,
+    ) -> Result<Sink> {
+        let data = spec.data_path();
+        let identity = if spec.follow {
+            use std::os::unix::fs::MetadataExt as _;
+            let meta = file
+                .metadata()
+                .map_err(|e| io_failure(e, format!("cannot inspect {}", data.display())))?;
+            Some((meta.dev(), meta.ino()))
+        } else {
+            None
+        };
+        Ok(Sink::Resumable(Box::new(Self {
+            file,
+            checkpoint_path: checkpoint::checkpoint_path(&spec.target),
+            data,
+            target: spec.target,
+            len: checkpoint.data_len,
+            checkpoint,
+            hasher,
+            follow: spec.follow,
+            keep: spec.keep,
+            encoder: Encoder::new(spec.compression),
+            identity,
+            _lock: spec.lock,
+        })))
+    }
+
+    /// Whether a followed FILE was moved away, cut or appended to by
+    /// someone else since the last write (device and inode at the path,
+    /// length of the open file).
+    fn moved(&self) -> Result<Option<Moved>> {
+        use std::os::unix::fs::MetadataExt as _;
+        let Some(identity) = self.identity else {
+            return Ok(None);
+        };
+        let inspect = |e| io_failure(e, format!("cannot inspect {}", self.data.display()));
+        let now = self.file.metadata().map_err(inspect)?.len();
+        let intact = now == self.len;
+        match std::fs::symlink_metadata(&self.data) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Some(Moved::Gone { intact }));
+            }
+            Err(e) => return Err(inspect(e)),
+            Ok(m) if (m.dev(), m.ino()) != identity => {
+                return Ok(Some(Moved::Replaced { intact }));
+            }
+            Ok(_) => {}
+        }
+        Ok(match now.cmp(&self.len) {
+            std::cmp::Ordering::Less => Some(Moved::Truncated { now }),
+            std::cmp::Ordering::Greater => Some(Moved::Grew { now }),
+            std::cmp::Ordering::Equal => None,
+        })
+    }
+
+    /// The failure for a FILE that `moved`, saying how to continue.
+    fn rotated(&self, moved: Moved) -> Failure {
+        let file = self.data.display();
+        let ckpt = self.checkpoint_path.display();
+        let covered = self.checkpoint.data_len;
+        let rerun = format!(
+            "rerun with --follow --resume --rotated to continue in a new {file} from the checkpoint's position, nothing lost or repeated"
+        );
+        let what = match moved {
+            Moved::Gone { intact: true } => format!(
+                "{file} was renamed or deleted while gong-logs appended to it (log rotation?): the renamed file holds everything written, as checkpoint {ckpt} records; {rerun}"
+            ),
+            Moved::Replaced { intact: true } => format!(
+                "{file} was replaced by another file while gong-logs appended to it (log rotation with create?): the renamed file holds everything written, as checkpoint {ckpt} records; {rerun}"
+            ),
+            Moved::Gone { .. } | Moved::Replaced { .. } => format!(
+                "{file} was renamed or replaced, and changed, while gong-logs appended to it: checkpoint {ckpt} covers its first {covered} bytes; rerun with --follow --resume --rotated to continue in a new {file} from there"
+            ),
+            Moved::Truncated { now } => format!(
+                "{file} was truncated to {now} bytes while gong-logs appended to it (logrotate's copytruncate?): nothing more was written; checkpoint {ckpt} covers the first {covered} bytes of the copy; rerun with --follow --resume --rotated to start {file} afresh from there, and rotate by renaming instead (see the README)"
+            ),
+            Moved::Grew { now } => format!(
+                "{file} holds {} bytes that gong-logs did not write: another program writes to it; nothing more was written; move it away, then rerun with --follow --resume --rotated",
+                now - self.len
+            ),
+        };
+        Failure::new(FAILURE, Rotated(what))
+    }
+
     /// Completes the output: the data synced; unless following, renamed
     /// into place (with the mode it replaces) and the checkpoint deleted.
     fn finish(self) -> Result<()> {

@@ -404,6 +404,37 @@ pub fn dir_listing(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Runs `tmux -L server ARGS` (a tmux server of the test's own).
+pub fn tmux(server: &str, args: &[&str]) -> Output {
+    Command::new("tmux")
+        .args(["-L", server])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("tmux runs")
+}
+
+/// Starts a detached tmux session `server` (on a server of that name)
+/// of `cols` × `rows` running `command`.
+pub fn tmux_start(server: &str, cols: u16, rows: u16, command: &str) {
+    let (cols, rows) = (cols.to_string(), rows.to_string());
+    let started = tmux(
+        server,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            server,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            command,
+        ],
+    );
+    assert!(started.status.success(), "{started:?}");
+}
+
 /// Every log type, in documentation order.
 pub const ALL_TYPES: [&str; 5] = [
     "AccessLog",

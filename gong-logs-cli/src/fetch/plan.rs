@@ -41,6 +41,9 @@ pub(super) struct Plan {
     pub limit: Option<u64>,
     pub output: Option<PathBuf>,
     pub resume: bool,
+    /// `--rotated`: a followed FILE rotated away starts anew from the
+    /// checkpoint.
+    pub rotated: bool,
     pub dry_run: bool,
     pub csv_safe: bool,
     pub options: ExportOptions,
@@ -78,6 +81,7 @@ impl Plan {
             limit: args.limit,
             output,
             resume: args.resume,
+            rotated: args.rotated,
             dry_run: args.dry_run,
             csv_safe: args.csv_safe,
             options: export_options(args, max_wait),
@@ -141,6 +145,9 @@ impl Plan {
         if let Some(warning) = self.userless_warning() {
             warnings.push(warning);
         }
+        if let Some(warning) = self.lag_warning(now) {
+            warnings.push(warning);
+        }
         for t in &self.types {
             let info = LogTypeInfo::of(*t);
             if let Some(earliest) = crate::time::retention_start(*t, now)
@@ -155,6 +162,26 @@ impl Plan {
             }
         }
         warnings
+    }
+
+    /// `--follow` with a `--lag` reaching back past `--from`: nothing can
+    /// be asked for until the lag has passed (a warning: it then starts by
+    /// itself).
+    fn lag_warning(&self, now: Timestamp) -> Option<String> {
+        if self.follow.is_none() || self.lag.is_zero() || self.from < self.to {
+            return None;
+        }
+        let lag = jiff::SignedDuration::try_from(self.lag).ok()?;
+        let starts = self.from.checked_add(lag).ok()?;
+        // Whole seconds, in jiff's friendly units (`4m 59s`).
+        let whole = |d: jiff::SignedDuration| jiff::SignedDuration::from_secs(d.as_secs());
+        Some(format!(
+            "--lag {:#} is longer than the time since --from ({}): nothing can be asked for before {} (in {:#}); the follow waits until then",
+            whole(lag),
+            format_time(self.from),
+            format_time(starts),
+            whole(starts.duration_since(now)),
+        ))
     }
 
     /// `--user` over types that carry no user fields.
@@ -409,6 +436,9 @@ pub(super) enum OutputPlan {
     Temp(PathBuf, Option<Keep>, OutputLock),
     ResumeFresh(ResumableSpec),
     ResumeContinue(ResumableSpec, Box<Checkpoint>),
+    /// `--follow --resume --rotated`: FILE was rotated away (missing or
+    /// empty); a new one continues from the checkpoint's position.
+    ResumeRotated(ResumableSpec, Box<Checkpoint>),
     /// The export finished; only its checkpoint was left behind.
     AlreadyDone(PathBuf, PathBuf, OutputLock),
 }
@@ -497,6 +527,7 @@ impl Output {
         ResumableSpec {
             target: self.path.clone(),
             follow,
+            rotated: follow && plan.rotated,
             keep: if follow { None } else { self.keep },
             lock,
             compression: plan.compression,
@@ -565,7 +596,20 @@ fn resume(
     if !follow {
         plan.to = ckpt.to;
     }
+    if spec.rotated && rotated_away(&spec.data_path(), &ckpt) {
+        return Ok(OutputPlan::ResumeRotated(spec, Box::new(ckpt)));
+    }
     Ok(OutputPlan::ResumeContinue(spec, Box::new(ckpt)))
+}
+
+/// A followed FILE that rotation moved away: missing, or empty while its
+/// checkpoint covers data (a new FILE made by logrotate's `create`, or one
+/// cut by `copytruncate`).
+fn rotated_away(data: &Path, ckpt: &Checkpoint) -> bool {
+    match std::fs::symlink_metadata(data) {
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Ok(meta) => meta.is_file() && meta.len() == 0 && ckpt.data_len > 0,
+    }
 }
 
 /// The checkpoint was written by the same command, for this data file.

@@ -338,7 +338,7 @@ fn cases(sim_url: &str) -> Vec<Case> {
         c("invalid type", t(&[])).config("[default]\naccess_key = 5\n", 0o600),
         c("invalid type", t(&[])).config("default = \"x\"\n", 0o600),
         c("not UTF-8", t(&[])).config("[default]\naccess_key = \"\u{0}\"\n", 0o600),
-        c("cannot read config file", t(&[])).env("GONG_LOGS_CONFIG", "/tmp"),
+        c("is not a regular file", t(&[])).env("GONG_LOGS_CONFIG", "/tmp"),
         c("does not exist", t(&[])).env("GONG_LOGS_CONFIG", "/nonexistent/gong.toml"),
     ]
 }

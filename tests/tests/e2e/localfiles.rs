@@ -16,14 +16,14 @@ use gong_logs_e2e::*;
 
 const TYPES: &str = "AccessLog,UserCallPlay";
 
-fn slow_sim(latency_ms: u64) -> TestSim {
+pub(crate) fn slow_sim(latency_ms: u64) -> TestSim {
     let mut config = SimConfig::testing(21, 240);
     config.page_size = 8;
     config.faults.latency_ms = latency_ms;
     TestSim::start(config)
 }
 
-fn args(out: &Path, extra: &[&str]) -> Vec<String> {
+pub(crate) fn args(out: &Path, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = [
         "fetch",
         "-t",
@@ -46,7 +46,7 @@ fn args(out: &Path, extra: &[&str]) -> Vec<String> {
     v
 }
 
-fn expected(sim: &TestSim) -> String {
+pub(crate) fn expected(sim: &TestSim) -> String {
     sim.expected_jsonl(&["AccessLog", "UserCallPlay"], DATA_START, DATA_END)
 }
 
@@ -291,7 +291,7 @@ fn side_files_of_another_user_are_refused() {
 
 // ---- one writer ----
 
-fn spawn(cmd: &mut Cmd) -> Child {
+pub(crate) fn spawn(cmd: &mut Cmd) -> Child {
     cmd.command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -299,7 +299,7 @@ fn spawn(cmd: &mut Cmd) -> Child {
         .unwrap()
 }
 
-fn wait_for_growth(child: &mut Child, file: &Path, bytes: u64) {
+pub(crate) fn wait_for_growth(child: &mut Child, file: &Path, bytes: u64) {
     let started = Instant::now();
     loop {
         let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -352,7 +352,7 @@ fn a_second_run_on_the_same_output_fails_at_once() {
 
 // ---- durable follow ----
 
-fn follow_args(out: &Path, resume: bool) -> Vec<String> {
+pub(crate) fn follow_args(out: &Path, resume: bool) -> Vec<String> {
     let mut v: Vec<String> = [
         "fetch",
         "-t",
@@ -378,7 +378,7 @@ fn follow_args(out: &Path, resume: bool) -> Vec<String> {
     v
 }
 
-fn declared_len(out: &Path) -> u64 {
+pub(crate) fn declared_len(out: &Path) -> u64 {
     std::fs::read_to_string(checkpoint_of(out))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -386,7 +386,7 @@ fn declared_len(out: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn wait_for_len(child: &mut Child, file: &Path, len: u64) {
+pub(crate) fn wait_for_len(child: &mut Child, file: &Path, len: u64) {
     let started = Instant::now();
     while std::fs::metadata(file).map(|m| m.len()).unwrap_or(0) < len {
         assert!(child.try_wait().unwrap().is_none(), "exited early");
@@ -395,7 +395,7 @@ fn wait_for_len(child: &mut Child, file: &Path, len: u64) {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()

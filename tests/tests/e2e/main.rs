@@ -23,6 +23,8 @@ mod localfiles;
 mod properties;
 mod requests;
 mod resume;
+mod rotation;
 mod schemas;
 mod secrets;
+mod settings;
 mod terminal;

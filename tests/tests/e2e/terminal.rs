@@ -424,26 +424,8 @@ fn progress_on_a_40_column_terminal() {
         to = DATA_END,
         out = out.display(),
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", &session])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("tmux runs")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "40",
-        "-y",
-        "10",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
+    let tmux = |args: &[&str]| gong_logs_e2e::tmux(&session, args);
+    gong_logs_e2e::tmux_start(&session, 40, 10, command.as_str());
     let mut seen = None;
     for _ in 0..100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
