@@ -17,6 +17,7 @@ mod fetch;
 pub mod fields;
 mod fit;
 pub mod localfs;
+pub mod man;
 pub mod output;
 mod progress;
 pub mod redact;
@@ -89,6 +90,17 @@ fn run(cli: &Cli) -> Result<()> {
                 )
                 .map_err(|e| Failure::new(exit::FAILURE, anyhow::anyhow!(e)))?;
             write_stdout(&out)
+        }
+        Command::Man(args) => {
+            let page = man::page(&args.command).ok_or_else(|| {
+                let names: Vec<String> = man::pages().into_iter().map(|p| p.name).collect();
+                Failure::usage(format!(
+                    "no command `{}`: the pages are {}",
+                    args.command.join(" "),
+                    names.join(", ")
+                ))
+            })?;
+            write_stdout(page.roff.as_bytes())
         }
         Command::Config(args) => match args.command {
             ConfigCommand::Path => match config::config_path(&config::process_env) {
