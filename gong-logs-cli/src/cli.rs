@@ -97,6 +97,16 @@ Examples:
   gong-logs doctor --profile oauth
   GONG_BASE_URL=https://company-17.api.gong.io gong-logs auth check";
 
+const MAN_EXAMPLES: &str = "\
+The pages are rendered from the same definitions as --help, with the examples
+and the exit codes; a release archive and the Debian package carry them as
+files (gong-logs.1, gong-logs-fetch.1, ...).
+
+Examples:
+  gong-logs man | man -l -
+  gong-logs man fetch | man -l -
+  gong-logs man config path > gong-logs-config-path.1";
+
 const CONFIG_EXAMPLES: &str = "\
 Config file (TOML), one table per profile; keys base_url, access_key,
 access_key_secret, bearer_token. It must not be readable by others (chmod 600).
@@ -177,6 +187,9 @@ pub enum Command {
     /// Print a shell completion script to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Print the manual page (roff) of gong-logs or of one of its commands.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
     /// Inspect the configuration file.
     #[command(after_help = CONFIG_EXAMPLES, subcommand_required = true, arg_required_else_help = true)]
     Config(ConfigArgs),
@@ -511,6 +524,25 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `gong-logs man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`fetch`, `config path`, ...); none:
+    /// the page of gong-logs itself.
+    #[arg(value_name = "COMMAND", add = clap_complete::ArgValueCandidates::new(command_candidates))]
+    pub command: Vec<String>,
+}
+
+/// Completion candidates of `man COMMAND`: the commands.
+fn command_candidates() -> Vec<clap_complete::CompletionCandidate> {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| clap_complete::CompletionCandidate::new(c.get_name()).help(c.get_about().cloned()))
+        .collect()
 }
 
 /// Completion candidates of `--type`: the five types and `all`.

@@ -16,6 +16,29 @@ pub const RATE_LIMITED: u8 = 5;
 /// Exit code: interrupted by SIGINT/SIGTERM/SIGHUP before the export finished.
 pub const INTERRUPTED: u8 = 130;
 
+/// Every exit code and what it means, in order (the man pages' EXIT STATUS;
+/// `--help` says the same in its last paragraph).
+pub const MEANINGS: &[(u8, &str)] = &[
+    (OK, "success (an empty period too)"),
+    (FAILURE, "an API or unexpected failure"),
+    (
+        USAGE,
+        "a usage error (bad flag, time, config, environment): no request was sent",
+    ),
+    (
+        AUTH,
+        "authentication failed (HTTP 401/403) or no credentials are set",
+    ),
+    (
+        RATE_LIMITED,
+        "still rate-limited (HTTP 429) after every retry, or --max-requests reached",
+    ),
+    (
+        INTERRUPTED,
+        "interrupted by SIGINT or SIGTERM before the export finished",
+    ),
+];
+
 /// A failure and the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {

@@ -65,7 +65,6 @@ impl Ready {
         }
         let identity = plan.identity(&connection.base_url);
         let output = plan_output(&mut plan, &identity)?;
-        check_stdout_open(&plan)?;
         let client = client(&connection.base_url, credentials, &plan)?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).
@@ -117,20 +116,6 @@ impl Ready {
             quiet,
         )
     }
-}
-
-/// Stdout must be open when the data goes there (a dry run writes its
-/// requests anyway).
-fn check_stdout_open(plan: &Plan) -> Result<()> {
-    if plan.output.is_none() && !plan.dry_run && crate::stdout_is_closed() {
-        return Err(Failure::new(
-            FAILURE,
-            anyhow!(
-                "stdout is closed: nothing could be written; redirect it (> FILE) or use -o FILE"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The client of the whole run (one exporter is built on it).

@@ -18,6 +18,7 @@ mod fetch;
 pub mod fields;
 mod fit;
 pub mod localfs;
+pub mod man;
 pub mod output;
 mod progress;
 pub mod redact;
@@ -96,6 +97,17 @@ fn run(cli: &Cli) -> Result<()> {
                 .map_err(|e| Failure::new(exit::FAILURE, anyhow::anyhow!(e)))?;
             write_stdout(&out)
         }
+        Command::Man(args) => {
+            let page = man::page(&args.command).ok_or_else(|| {
+                let names: Vec<String> = man::pages().into_iter().map(|p| p.name).collect();
+                Failure::usage(format!(
+                    "no command `{}`: the pages are {}",
+                    args.command.join(" "),
+                    names.join(", ")
+                ))
+            })?;
+            write_stdout(page.roff.as_bytes())
+        }
         Command::Config(args) => match args.command {
             ConfigCommand::Path => match config::config_path(&config::process_env) {
                 Some((path, _)) => {
@@ -109,38 +121,6 @@ fn run(cli: &Cli) -> Result<()> {
                 )),
             },
         },
-    }
-}
-
-/// True when the process was started with stdout closed (`>&-`). The
-/// standard library then puts `/dev/null`, opened read-write, in its place,
-/// and every write "succeeds"; a shell redirection to `/dev/null` opens it
-/// write-only, so the two are told apart by the access mode.
-pub(crate) fn stdout_is_closed() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd as _;
-        use std::os::unix::fs::MetadataExt as _;
-        let stdout = std::io::stdout();
-        let Ok(fd) = stdout.as_fd().try_clone_to_owned() else {
-            return true; // not even a descriptor
-        };
-        let (Ok(ours), Ok(null)) = (
-            std::fs::File::from(fd).metadata(),
-            std::fs::metadata("/dev/null"),
-        ) else {
-            return false;
-        };
-        if ours.rdev() != null.rdev() || ours.ino() != null.ino() {
-            return false;
-        }
-        nix::fcntl::fcntl(stdout.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
-            .map(nix::fcntl::OFlag::from_bits_truncate)
-            .is_ok_and(|flags| flags & nix::fcntl::OFlag::O_ACCMODE == nix::fcntl::OFlag::O_RDWR)
-    }
-    #[cfg(not(unix))]
-    {
-        false
     }
 }
 

@@ -268,7 +268,12 @@ impl Cmd {
             .command
             .get_envs()
             .any(|(k, v)| k == "GONG_LOGS_COMPLETE" && v.is_some());
-        let fetch = !completing && args.iter().any(|a| *a == "fetch");
+        // The command is the first word that is no (global) option.
+        let fetch = !completing
+            && args
+                .iter()
+                .find(|a| !a.to_string_lossy().starts_with('-'))
+                .is_some_and(|a| *a == "fetch");
         let chosen = args.iter().any(|a| {
             a.to_str()
                 .is_some_and(|a| a.starts_with("--rate-limit") || a == "--help" || a == "-h")

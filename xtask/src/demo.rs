@@ -19,11 +19,22 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The cargo running this task (`CARGO`), else `cargo`.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The target directory: `CARGO_TARGET_DIR`, else `root/target`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// Builds a binary of the workspace with cargo and returns its path.
 pub fn build_binary(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = workspace_root();
-    let mut cmd = Command::new(cargo);
+    let mut cmd = Command::new(cargo());
     cmd.current_dir(&root)
         .args(["build", "--quiet", "--package", package, "--bin", bin]);
     if release {
@@ -31,10 +42,7 @@ pub fn build_binary(package: &str, bin: &str, release: bool) -> Result<PathBuf> 
     }
     let status = cmd.status().context("cannot run cargo build")?;
     ensure!(status.success(), "cargo build of {package} failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let path = target
+    let path = target_dir(&root)
         .join(if release { "release" } else { "debug" })
         .join(bin);
     ensure!(path.exists(), "{} was not built", path.display());

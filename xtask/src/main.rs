@@ -36,6 +36,10 @@ enum Task {
     /// Measure rate-limit efficiency, throughput, peak memory and start-up
     /// against the simulator; print a table and write docs/BENCHMARKS.md.
     Bench(xtask::bench::Args),
+    /// Build the release archive target/dist/gong-logs-VERSION-TARGET.tar.gz
+    /// (binary, man pages, completions, contrib/, README, licences), check
+    /// its contents, and the .deb when cargo-deb is installed.
+    Dist(xtask::dist::Args),
     /// Run a command as the only child and write its peak RSS (KiB) to OUT
     /// (used by `bench`).
     #[command(hide = true)]
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Task::Schemas(args) => xtask::schemas::run(args),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
+        Task::Dist(args) => xtask::dist::run(args).map(|()| ExitCode::SUCCESS),
         Task::RssProbe { out, command } => xtask::bench::rss_probe(out, command),
     };
     match result {

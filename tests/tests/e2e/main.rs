@@ -20,6 +20,7 @@ mod fuzz;
 mod hostile;
 mod http_trust;
 mod localfiles;
+mod man;
 mod properties;
 mod requests;
 mod resume;
