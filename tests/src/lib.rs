@@ -120,6 +120,18 @@ impl TestSim {
         self.aim(Cmd::under_shell(prelude))
     }
 
+    /// A `gong-logs fetch` aimed at this simulator, over the data set's
+    /// range unless the test chooses another (see [`Fetch`]).
+    pub fn fetch(&self) -> Fetch {
+        Fetch::new(self.cmd())
+    }
+
+    /// Like [`Self::fetch`], started through `sh` after `prelude` (see
+    /// [`Cmd::under_shell`]).
+    pub fn fetch_under_shell(&self, prelude: &str) -> Fetch {
+        Fetch::new(self.cmd_under_shell(prelude))
+    }
+
     fn aim(&self, mut cmd: Cmd) -> Cmd {
         cmd.env("GONG_BASE_URL", self.base_url())
             .env("GONG_ACCESS_KEY", ACCESS_KEY)
@@ -295,6 +307,158 @@ impl Cmd {
             "gong-logs did not finish within {LIMIT:?}"
         );
         Run::new(output)
+    }
+}
+
+/// A `gong-logs fetch` built from what a test is about: the types, the
+/// range (by default the data set's, [`DATA_START`] to [`DATA_END`]), the
+/// format, the chains (`--concurrency`), the rate (by default the
+/// harness's `--rate-limit 1000`, see [`Cmd::run`]), the output file, then
+/// any other arguments. Each setting is passed only when chosen, so the
+/// CLI's own default applies otherwise.
+#[derive(Debug)]
+pub struct Fetch {
+    cmd: Cmd,
+    types: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    chains: Option<String>,
+    rate: Option<String>,
+    output: Option<PathBuf>,
+    args: Vec<std::ffi::OsString>,
+}
+
+impl Fetch {
+    /// `fetch` on `cmd` over the data set's range.
+    pub fn new(cmd: Cmd) -> Self {
+        Self {
+            cmd,
+            types: None,
+            from: Some(DATA_START.to_owned()),
+            to: Some(DATA_END.to_owned()),
+            format: None,
+            chains: None,
+            rate: None,
+            output: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// `-t TYPES` (one type or a comma list).
+    pub fn types(&mut self, types: &str) -> &mut Self {
+        self.types = Some(types.to_owned());
+        self
+    }
+
+    /// `--from FROM --to TO` instead of the data set's range.
+    pub fn range(&mut self, from: &str, to: &str) -> &mut Self {
+        self.from = Some(from.to_owned());
+        self.to = Some(to.to_owned());
+        self
+    }
+
+    /// `--from FROM` and no `--to` (a follow, an open end).
+    pub fn from_only(&mut self, from: &str) -> &mut Self {
+        self.from = Some(from.to_owned());
+        self.to = None;
+        self
+    }
+
+    /// Neither `--from` nor `--to` (the test gives `--since`, or tests
+    /// their absence).
+    pub fn no_range(&mut self) -> &mut Self {
+        self.from = None;
+        self.to = None;
+        self
+    }
+
+    /// `--format FORMAT`.
+    pub fn format(&mut self, format: &str) -> &mut Self {
+        self.format = Some(format.to_owned());
+        self
+    }
+
+    /// `--concurrency N`: the most cursor chains at once.
+    pub fn chains(&mut self, n: u16) -> &mut Self {
+        self.chains = Some(n.to_string());
+        self
+    }
+
+    /// `--rate-limit RATE` instead of the harness's 1000.
+    pub fn rate(&mut self, rate: &str) -> &mut Self {
+        self.rate = Some(rate.to_owned());
+        self
+    }
+
+    /// `-o PATH`.
+    pub fn output(&mut self, path: &Path) -> &mut Self {
+        self.output = Some(path.to_owned());
+        self
+    }
+
+    /// Adds arguments (after the chosen settings).
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(&mut self, dir: &Path) -> &mut Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// The command line, as the binary will get it.
+    pub fn argv(&self) -> Vec<std::ffi::OsString> {
+        let mut argv: Vec<std::ffi::OsString> = vec!["fetch".into()];
+        let mut flag = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                argv.extend([name.into(), value.into()]);
+            }
+        };
+        flag("-t", &self.types);
+        flag("--from", &self.from);
+        flag("--to", &self.to);
+        flag("--format", &self.format);
+        flag("--concurrency", &self.chains);
+        flag("--rate-limit", &self.rate);
+        if let Some(path) = &self.output {
+            argv.extend(["-o".into(), path.into()]);
+        }
+        argv.extend(self.args.iter().cloned());
+        argv
+    }
+
+    /// The underlying command (to spawn and kill); see [`Cmd::command`].
+    pub fn command(&mut self) -> &mut Command {
+        let argv = self.argv();
+        self.cmd.args(argv);
+        self.cmd.command()
+    }
+
+    /// Runs to completion; see [`Cmd::run`].
+    pub fn run(&mut self) -> Run {
+        let argv = self.argv();
+        self.cmd.args(argv);
+        self.cmd.run()
     }
 }
 

@@ -6,11 +6,7 @@ const FROM: &str = "2024-01-03T00:00:00Z";
 const TO: &str = "2024-01-20T12:00:00Z";
 
 fn fetch(sim: &TestSim, args: &[&str]) -> Run {
-    let run = sim
-        .cmd()
-        .args(["fetch", "--rate-limit", "1000", "--from", FROM, "--to", TO])
-        .args(args)
-        .run();
+    let run = sim.fetch().range(FROM, TO).args(args).run();
     run.ok();
     run
 }
@@ -280,20 +276,10 @@ fn empty_period_is_success_with_empty_output() {
         ),
     ] {
         let run = sim
-            .cmd()
-            .args([
-                "fetch",
-                "-t",
-                "all",
-                "--from",
-                "2023-05-01",
-                "--to",
-                "2023-05-02",
-                "--format",
-                format,
-                "--rate-limit",
-                "1000",
-            ])
+            .fetch()
+            .types("all")
+            .range("2023-05-01", "2023-05-02")
+            .format(format)
             .run();
         run.ok();
         assert_eq!(run.stdout, expected, "{format}");
@@ -314,20 +300,7 @@ fn time_forms_select_the_same_range() {
         ("2024-01-10T00:00:00Z", "2024-01-12T12:30:00.500+02:00"),
         ("2024-01-09T19:00:00-05:00", "2024-01-12T10:30:00.500000Z"),
     ] {
-        let run = sim
-            .cmd()
-            .args([
-                "fetch",
-                "-t",
-                "AccessLog",
-                "--from",
-                from,
-                "--to",
-                to,
-                "--rate-limit",
-                "1000",
-            ])
-            .run();
+        let run = sim.fetch().types("AccessLog").range(from, to).run();
         run.ok();
         assert_eq!(run.stdout, expected, "--from {from} --to {to}");
     }
@@ -335,8 +308,9 @@ fn time_forms_select_the_same_range() {
     let all = sim.expected_jsonl(&["UserActivityLog"], DATA_START, DATA_END);
     for args in [["--since", "2000d"], ["--from", "300w"]] {
         let run = sim
-            .cmd()
-            .args(["fetch", "-t", "UserActivityLog", "--rate-limit", "1000"])
+            .fetch()
+            .types("UserActivityLog")
+            .no_range()
             .args(args)
             .run();
         run.ok();
@@ -438,10 +412,11 @@ fn user_filter_matches_id_or_email_case_insensitively() {
 #[test]
 fn bearer_token_works_too() {
     let sim = TestSim::small(20);
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", sim.base_url())
         .env("GONG_BEARER_TOKEN", "sim-bearer-token")
-        .args(["fetch", "-t", "UserCallPlay", "--from", FROM, "--to", TO])
+        .types("UserCallPlay")
+        .range(FROM, TO)
         .run();
     run.ok();
     assert_eq!(run.stdout, sim.expected_jsonl(&["UserCallPlay"], FROM, TO));
@@ -463,22 +438,7 @@ fn pages_windows_and_retries_still_give_every_entry_once() {
         ..FaultConfig::default()
     };
     let sim = TestSim::start(config);
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,UserCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
-            "--concurrency",
-            "4",
-        ])
-        .run();
+    let run = sim.fetch().types("AccessLog,UserCallPlay").chains(4).run();
     run.ok();
     assert_eq!(
         run.stdout,
