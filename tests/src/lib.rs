@@ -60,6 +60,16 @@ impl TestSim {
         Self::start(SimConfig::testing(7, entries))
     }
 
+    /// A slow simulator, for tests that act during a run (kill it, signal
+    /// it, start a second one): 240 entries per type in pages of 8, each
+    /// request `latency_ms` late.
+    pub fn slow(latency_ms: u64) -> Self {
+        let mut config = SimConfig::testing(21, 240);
+        config.page_size = 8;
+        config.faults.latency_ms = latency_ms;
+        Self::start(config)
+    }
+
     fn sim(&self) -> &Simulator {
         self.sim.as_ref().expect("running")
     }
@@ -452,6 +462,16 @@ impl Fetch {
         let argv = self.argv();
         self.cmd.args(argv);
         self.cmd.command()
+    }
+
+    /// Starts it with stdout and stderr piped, for a test that acts
+    /// during the run (see [`Run::new`] for its output).
+    pub fn spawn(&mut self) -> std::process::Child {
+        self.command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
     }
 
     /// Runs to completion; see [`Cmd::run`].

@@ -16,34 +16,11 @@ use gong_logs_e2e::*;
 
 const TYPES: &str = "AccessLog,UserCallPlay";
 
-pub(crate) fn slow_sim(latency_ms: u64) -> TestSim {
-    let mut config = SimConfig::testing(21, 240);
-    config.page_size = 8;
-    config.faults.latency_ms = latency_ms;
-    TestSim::start(config)
-}
-
-pub(crate) fn args(out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "fetch",
-        "-t",
-        TYPES,
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-        "--rate-limit",
-        "1000",
-        "--concurrency",
-        "2",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    v.extend(extra.iter().map(|s| (*s).to_owned()));
-    v.push("-o".into());
-    v.push(out.display().to_string());
-    v
+/// The export these tests run: two types, two chains, into `out`.
+pub(crate) fn export(sim: &TestSim, out: &Path) -> Fetch {
+    let mut fetch = sim.fetch();
+    fetch.types(TYPES).chains(2).output(out);
+    fetch
 }
 
 pub(crate) fn expected(sim: &TestSim) -> String {
@@ -71,10 +48,9 @@ fn chown(path: &Path, uid: u32) -> bool {
 fn dash_is_stdout_and_creates_no_file() {
     let sim = TestSim::small(10);
     let dir = tempfile::tempdir().unwrap();
-    let run = sim
-        .cmd()
+    let run = export(&sim, Path::new("-"))
         .current_dir(dir.path())
-        .args(args(Path::new("-"), &["-f", "jsonl"]))
+        .args(["-f", "jsonl"])
         .run();
     run.ok();
     assert_eq!(run.stdout, expected(&sim));
@@ -102,7 +78,7 @@ fn a_fifo_is_written_through_and_stays_a_fifo() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let run = sim.cmd().args(args(&fifo, &["-f", "jsonl"])).run();
+    let run = export(&sim, &fifo).args(["-f", "jsonl"]).run();
     let got = reader.wait_with_output().unwrap();
     run.ok();
     assert_eq!(String::from_utf8(got.stdout).unwrap(), expected(&sim));
@@ -115,8 +91,8 @@ fn a_fifo_is_written_through_and_stays_a_fifo() {
     assert_eq!(dir_listing(dir.path()), ["pipe"]);
     // Not with --resume: a FIFO cannot hold a checkpointed file.
     let requests = sim.requests();
-    sim.cmd()
-        .args(args(&fifo, &["-f", "jsonl", "--resume"]))
+    export(&sim, &fifo)
+        .args(["-f", "jsonl", "--resume"])
         .run()
         .code(2)
         .one_line_error("not a FIFO or device");
@@ -137,14 +113,13 @@ fn a_character_device_is_written_through_and_stays_one() {
         println!("skipped: mknod is not permitted here (not root, or no CAP_MKNOD)");
         return;
     }
-    sim.cmd().args(args(&null, &[])).run().ok();
+    export(&sim, &null).run().ok();
     let meta = std::fs::symlink_metadata(&null).unwrap();
     assert!(meta.file_type().is_char_device(), "replaced: {meta:?}");
     assert_eq!(dir_listing(dir.path()), ["null"]);
     // /dev/stdout too: the data reaches stdout, nothing is replaced.
-    let run = sim
-        .cmd()
-        .args(args(Path::new("/dev/stdout"), &["-f", "jsonl"]))
+    let run = export(&sim, Path::new("/dev/stdout"))
+        .args(["-f", "jsonl"])
         .run();
     run.ok();
     assert_eq!(run.stdout, expected(&sim));
@@ -168,7 +143,7 @@ fn a_symlink_is_resolved_and_its_target_replaced_atomically() {
     let link = dir.path().join("link.jsonl");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     for extra in [&[][..], &["--resume"][..]] {
-        sim.cmd().args(args(&link, extra)).run().ok();
+        export(&sim, &link).args(extra).run().ok();
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -184,8 +159,7 @@ fn a_symlink_is_resolved_and_its_target_replaced_atomically() {
     let requests = sim.requests();
     let dangling = dir.path().join("dangling.jsonl");
     std::os::unix::fs::symlink(dir.path().join("missing"), &dangling).unwrap();
-    sim.cmd()
-        .args(args(&dangling, &[]))
+    export(&sim, &dangling)
         .run()
         .code(2)
         .one_line_error("symbolic link to a missing file");
@@ -200,11 +174,11 @@ fn an_existing_file_keeps_its_mode_and_a_new_one_is_private() {
     for extra in [&[][..], &["--resume"][..]] {
         std::fs::write(&out, "old\n").unwrap();
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
-        sim.cmd().args(args(&out, extra)).run().ok();
+        export(&sim, &out).args(extra).run().ok();
         assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(&sim));
         assert_eq!(mode(&out), 0o644, "{extra:?}");
         std::fs::remove_file(&out).unwrap();
-        sim.cmd().args(args(&out, extra)).run().ok();
+        export(&sim, &out).args(extra).run().ok();
         assert_eq!(mode(&out), 0o600, "{extra:?}");
         std::fs::remove_file(&out).unwrap();
     }
@@ -216,8 +190,7 @@ fn a_socket_or_directory_is_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("s.jsonl");
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    sim.cmd()
-        .args(args(&sock, &[]))
+    export(&sim, &sock)
         .run()
         .code(2)
         .one_line_error("not a regular file, FIFO or character device");
@@ -248,8 +221,8 @@ fn planted_symlinks_beside_the_output_are_refused() {
         let planted = PathBuf::from(format!("{}{side}", out.display()));
         std::os::unix::fs::symlink(&victim, &planted).unwrap();
         let requests = sim.requests();
-        sim.cmd()
-            .args(args(&out, &["--resume"]))
+        export(&sim, &out)
+            .args(["--resume"])
             .run()
             .code(2)
             .one_line_error("symbolic link");
@@ -279,8 +252,8 @@ fn side_files_of_another_user_are_refused() {
         std::fs::write(&planted, "{}").unwrap();
         assert!(chown(&planted, 12345));
         let requests = sim.requests();
-        sim.cmd()
-            .args(args(&out, &["--resume"]))
+        export(&sim, &out)
+            .args(["--resume"])
             .run()
             .code(2)
             .one_line_error("owned by another user (uid 12345)");
@@ -290,14 +263,6 @@ fn side_files_of_another_user_are_refused() {
 }
 
 // ---- one writer ----
-
-pub(crate) fn spawn(cmd: &mut Cmd) -> Child {
-    cmd.command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
 
 pub(crate) fn wait_for_growth(child: &mut Child, file: &Path, bytes: u64) {
     let started = Instant::now();
@@ -317,12 +282,12 @@ pub(crate) fn wait_for_growth(child: &mut Child, file: &Path, bytes: u64) {
 
 #[test]
 fn a_second_run_on_the_same_output_fails_at_once() {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let other = TestSim::small(10);
     for extra in [&["--resume"][..], &[][..]] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("audit.jsonl");
-        let mut first = spawn(sim.cmd().args(args(&out, extra)));
+        let mut first = export(&sim, &out).args(extra).spawn();
         let lock = PathBuf::from(format!("{}.gong-logs-lock", out.display()));
         let partial = partial_of(&out);
         if extra.is_empty() {
@@ -336,7 +301,7 @@ fn a_second_run_on_the_same_output_fails_at_once() {
             wait_for_growth(&mut first, &partial, 500);
         }
         // The second run goes to another simulator: it must send nothing.
-        let run = other.cmd().args(args(&out, extra)).run();
+        let run = export(&other, &out).args(extra).run();
         run.code(2).one_line_error(&format!(
             "another gong-logs is writing {} (pid {})",
             out.display(),
@@ -352,30 +317,17 @@ fn a_second_run_on_the_same_output_fails_at_once() {
 
 // ---- durable follow ----
 
-pub(crate) fn follow_args(out: &Path, resume: bool) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "fetch",
-        "-t",
-        TYPES,
-        "--from",
-        DATA_START,
-        "--follow",
-        "--interval",
-        "1s",
-        "--rate-limit",
-        "1000",
-        "--concurrency",
-        "2",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+/// [`export`] as a durable follow from the data set's start, polling
+/// every second; with `--resume` if `resume`.
+pub(crate) fn follow(sim: &TestSim, out: &Path, resume: bool) -> Fetch {
+    let mut fetch = export(sim, out);
+    fetch
+        .from_only(DATA_START)
+        .args(["--follow", "--interval", "1s"]);
     if resume {
-        v.push("--resume".into());
+        fetch.args(["--resume"]);
     }
-    v.push("-o".into());
-    v.push(out.display().to_string());
-    v
+    fetch
 }
 
 pub(crate) fn declared_len(out: &Path) -> u64 {
@@ -404,13 +356,13 @@ pub(crate) fn signal(child: &Child, sig: &str) {
 
 #[test]
 fn follow_into_a_file_survives_kill_9_and_resumes_exactly_once() {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl");
     let want = expected(&sim);
     // Killed mid catch-up: the data so far is in the file itself, covered
     // by a checkpoint (no hidden temp file).
-    let mut first = spawn(sim.cmd().args(follow_args(&out, false)));
+    let mut first = follow(&sim, &out, false).spawn();
     wait_for_growth(&mut first, &out, 2_000);
     let started = Instant::now();
     while declared_len(&out) == 0 {
@@ -439,13 +391,12 @@ fn follow_into_a_file_survives_kill_9_and_resumes_exactly_once() {
     );
 
     // Without --resume: refused (it would start over).
-    sim.cmd()
-        .args(follow_args(&out, false))
+    follow(&sim, &out, false)
         .run()
         .code(2)
         .one_line_error("pass --resume");
     // --follow --resume continues; SIGTERM once caught up: exit 0.
-    let mut second = spawn(sim.cmd().args(follow_args(&out, true)));
+    let mut second = follow(&sim, &out, true).spawn();
     wait_for_len(&mut second, &out, want.len() as u64);
     signal(&second, "-TERM");
     let run = Run::new(second.wait_with_output().unwrap());
@@ -453,7 +404,7 @@ fn follow_into_a_file_survives_kill_9_and_resumes_exactly_once() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
     // The checkpoint stays, so a restarted shipper continues again.
     assert!(ckpt.exists());
-    let third = spawn(sim.cmd().args(follow_args(&out, true)));
+    let third = follow(&sim, &out, true).spawn();
     std::thread::sleep(Duration::from_millis(1500));
     signal(&third, "-INT");
     Run::new(third.wait_with_output().unwrap()).ok();
@@ -466,8 +417,7 @@ fn follow_into_an_existing_file_without_a_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl");
     std::fs::write(&out, "someone else's data\n").unwrap();
-    sim.cmd()
-        .args(follow_args(&out, false))
+    follow(&sim, &out, false)
         .run()
         .code(2)
         .one_line_error("has no checkpoint");
@@ -480,17 +430,16 @@ fn follow_into_an_existing_file_without_a_checkpoint_is_refused() {
 
 // ---- checkpoints bound to their data ----
 
-/// An interrupted `--resume` export: its directory, output path, args.
-fn interrupted_export(sim: &TestSim) -> (tempfile::TempDir, PathBuf, Vec<String>) {
+/// An interrupted `--resume` export: its directory and output path.
+fn interrupted_export(sim: &TestSim) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let a = args(&out, &["--resume"]);
-    let mut child = spawn(sim.cmd().args(&a));
+    let mut child = export(sim, &out).args(["--resume"]).spawn();
     wait_for_growth(&mut child, &partial_of(&out), 3_000);
     signal(&child, "-INT");
     let run = Run::new(child.wait_with_output().unwrap());
     run.code(130);
-    (dir, out, a)
+    (dir, out)
 }
 
 /// How a case tampers: edit the JSON (written as is), edit the parsed
@@ -508,8 +457,8 @@ type Tamper = fn(&Path, &mut serde_json::Value, &mut gong_logs_cli::checkpoint::
 #[test]
 fn every_kind_of_tampered_checkpoint_is_refused_without_loss() {
     use gong_logs_cli::checkpoint::Checkpoint;
-    let sim = slow_sim(10);
-    let (_dir, out, a) = interrupted_export(&sim);
+    let sim = TestSim::slow(10);
+    let (_dir, out) = interrupted_export(&sim);
     let ckpt_path = checkpoint_of(&out);
     let partial = partial_of(&out);
     let saved_ckpt = std::fs::read_to_string(&ckpt_path).unwrap();
@@ -635,7 +584,7 @@ fn every_kind_of_tampered_checkpoint_is_refused_without_loss() {
             How::Sealed => gong_logs_cli::checkpoint::store(&ckpt_path, &parsed).unwrap(),
             How::Files => {}
         }
-        let run = sim.cmd().args(&a).run();
+        let run = export(&sim, &out).args(["--resume"]).run();
         run.code(2);
         assert!(
             run.stderr.contains(needle)
@@ -654,24 +603,16 @@ fn every_kind_of_tampered_checkpoint_is_refused_without_loss() {
     // Untouched, the export finishes exactly.
     std::fs::write(&partial, &saved_data).unwrap();
     std::fs::write(&ckpt_path, &saved_ckpt).unwrap();
-    sim.cmd().args(&a).run().ok();
+    export(&sim, &out).args(["--resume"]).run().ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(&sim));
 }
 
 // ---- config trust ----
 
-fn config_cmd(config: &Path) -> Cmd {
-    let mut cmd = Cmd::new();
-    cmd.env("GONG_LOGS_CONFIG", config).args([
-        "fetch",
-        "-t",
-        "AccessLog",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-    ]);
-    cmd
+fn config_cmd(config: &Path) -> Fetch {
+    let mut fetch = Fetch::new(Cmd::new());
+    fetch.env("GONG_LOGS_CONFIG", config).types("AccessLog");
+    fetch
 }
 
 #[test]

@@ -10,14 +10,6 @@ use gong_logs_e2e::*;
 
 const TYPES: &str = "AccessLog,UserCallPlay";
 
-/// A slow simulator: small pages, latency on every request.
-fn slow_sim(latency_ms: u64) -> TestSim {
-    let mut config = SimConfig::testing(21, 240);
-    config.page_size = 8;
-    config.faults.latency_ms = latency_ms;
-    TestSim::start(config)
-}
-
 fn fetch_args(out: &Path, format: &str) -> Vec<String> {
     [
         "fetch",
@@ -115,7 +107,7 @@ fn expected_output(sim: &TestSim, format: &str) -> String {
 }
 
 fn killed_and_resumed(format: &str) {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
     let args = fetch_args(&out, format);
@@ -178,7 +170,7 @@ fn json_killed_twice_then_resumed_is_one_valid_array() {
 
 #[test]
 fn sigint_keeps_the_checkpoint_and_says_how_to_resume() {
-    let sim = slow_sim(10);
+    let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let args = fetch_args(&out, "jsonl");
@@ -253,7 +245,7 @@ fn a_failed_resumable_export_says_how_to_continue() {
 
 #[test]
 fn relative_times_resume_over_the_first_runs_range() {
-    let sim = slow_sim(10);
+    let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let args: Vec<String> = [
@@ -288,7 +280,7 @@ fn relative_times_resume_over_the_first_runs_range() {
 
 #[test]
 fn killed_between_the_final_rename_and_the_checkpoint_deletion() {
-    let sim = slow_sim(5);
+    let sim = TestSim::slow(5);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let args = fetch_args(&out, "jsonl");
@@ -540,7 +532,7 @@ fn a_full_disk_never_advances_the_checkpoint_past_unwritten_data() {
 
 #[test]
 fn a_checkpoint_that_cannot_be_written_stops_the_export_consistently() {
-    let sim = slow_sim(10);
+    let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let args = fetch_args(&out, "jsonl");

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use gong_logs_e2e::*;
 
 use crate::localfiles::{
-    args, declared_len, expected, follow_args, signal, slow_sim, spawn, wait_for_growth,
-    wait_for_len,
+    declared_len, expected, export, follow, signal, wait_for_growth, wait_for_len,
 };
 
 /// SIGHUP (a terminal closing, `systemctl reload`, a postrotate script)
@@ -36,9 +35,16 @@ fn sighup_ends_a_follow_like_sigterm_with_a_note() {
     assert!(notes[0].starts_with("gong-logs: note: "), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
     assert!(checkpoint_of(&out).exists());
-    let again = spawn(sim.cmd().args(follow_args(&out, true)));
+    let again = follow(&sim, &out, true).spawn();
     stop_after_polls(&sim, again, "-HUP").ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
+}
+
+/// [`follow`] resumed with `--rotated`.
+fn follow_rotated(sim: &TestSim, out: &Path) -> Fetch {
+    let mut fetch = follow(sim, out, true);
+    fetch.args(["--rotated"]);
+    fetch
 }
 
 /// A `--follow -o FILE` stopped by a signal once caught up.
@@ -53,11 +59,11 @@ struct Followed {
 /// Once every entry is written and committed (the follow idles), `before`
 /// gets FILE, then the follow gets `sig`.
 fn follow_until_caught_up(sig: &str, before: impl FnOnce(&Path)) -> Followed {
-    let sim = slow_sim(0);
+    let sim = TestSim::slow(0);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl");
     let want = expected(&sim);
-    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
+    let mut child = follow(&sim, &out, false).spawn();
     wait_for_len(&mut child, &out, want.len() as u64);
     while declared_len(&out) < want.len() as u64 {
         std::thread::sleep(Duration::from_millis(2));
@@ -91,19 +97,18 @@ fn stop_after_polls(sim: &TestSim, mut child: Child, sig: &str) -> Run {
 /// completes it exactly.
 #[test]
 fn sighup_interrupts_a_resumable_export_like_sigterm() {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let want = expected(&sim);
-    let args = args(&out, &["--resume"]);
-    let mut child = spawn(sim.cmd().args(&args));
+    let mut child = export(&sim, &out).args(["--resume"]).spawn();
     wait_for_growth(&mut child, &partial_of(&out), 2_000);
     signal(&child, "-HUP");
     let run = Run::new(child.wait_with_output().unwrap());
     run.code(130).one_line_error("interrupted (SIGHUP)");
     assert!(run.stderr.contains("--resume"), "{}", run.stderr);
     check_resumable_jsonl(&out, &want);
-    sim.cmd().args(&args).run().ok();
+    export(&sim, &out).args(["--resume"]).run().ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), want);
 }
 
@@ -154,7 +159,7 @@ fn rotate(child: &Child, out: &Path, how: Rotation) {
 /// A `--follow -o FILE` rotated `how` once it committed some data, run
 /// until it stops.
 fn rotated_mid_catch_up(sim: &TestSim, out: &Path, how: Rotation) -> Run {
-    let mut child = spawn(sim.cmd().args(follow_args(out, false)));
+    let mut child = follow(&sim, out, false).spawn();
     wait_for_growth(&mut child, out, 2_000);
     while declared_len(out) == 0 {
         std::thread::sleep(Duration::from_millis(2));
@@ -184,7 +189,7 @@ fn wait_exit(mut child: Child) -> Run {
 /// rotated data the checkpoint covers plus the new FILE is the export,
 /// exactly once.
 fn rotation_under_follow(how: Rotation, what: &str) {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl");
     let old = rotated_path(&out);
@@ -210,19 +215,17 @@ fn rotation_under_follow(how: Rotation, what: &str) {
             "the rotated file is what is covered"
         );
     }
-    let mut resume = follow_args(&out, true);
-    let refused = sim.cmd().args(&resume).run();
+    let refused = follow(&sim, &out, true).run();
     refused.code(2).one_line_error("--rotated");
     eprintln!("{how:?}: {}{}", run.stderr, refused.stderr);
-    resume.push("--rotated".into());
-    let mut second = spawn(sim.cmd().args(&resume));
+    let mut second = follow_rotated(&sim, &out).spawn();
     wait_for_len(&mut second, &out, (want.len() - covered) as u64);
     signal(&second, "-TERM");
     Run::new(second.wait_with_output().unwrap()).ok();
     let new = std::fs::read_to_string(&out).unwrap();
     assert_eq!(format!("{}{new}", &rotated[..covered]), want);
     // --rotated on a FILE that was not rotated is a plain --resume.
-    let third = spawn(sim.cmd().args(&resume));
+    let third = follow_rotated(&sim, &out).spawn();
     stop_after_polls(&sim, third, "-TERM").ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), new);
 }
@@ -255,10 +258,7 @@ fn rotated_refuses_a_file_it_did_not_write() {
     } = follow_until_caught_up("-TERM", |_| {});
     run.ok();
     std::fs::write(&out, "someone else's data\n").unwrap();
-    let mut resume = follow_args(&out, true);
-    resume.push("--rotated".into());
-    sim.cmd()
-        .args(&resume)
+    follow_rotated(&sim, &out)
         .run()
         .code(2)
         .one_line_error("move it away");
@@ -272,21 +272,19 @@ fn rotated_refuses_a_file_it_did_not_write() {
 /// header, and the rows of both files are the export's, each once.
 #[test]
 fn a_rotated_csv_starts_the_new_file_with_its_header() {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.csv");
     let old = rotated_path(&out);
     rotated_mid_catch_up(&sim, &out, Rotation::Rename)
         .code(1)
         .one_line_error("--rotated");
-    let mut resume = follow_args(&out, true);
-    resume.push("--rotated".into());
     let whole_path = dir.path().join("whole.csv");
-    sim.cmd().args(args(&whole_path, &[])).run().ok();
+    export(&sim, &whole_path).run().ok();
     let whole = std::fs::read_to_string(&whole_path).unwrap();
     let rotated = std::fs::read_to_string(&old).unwrap();
     let rows_left = whole.len() - rotated.len();
-    let mut second = spawn(sim.cmd().args(&resume));
+    let mut second = follow_rotated(&sim, &out).spawn();
     let header = whole.lines().next().unwrap();
     wait_for_len(&mut second, &out, (rows_left + header.len() + 2) as u64);
     signal(&second, "-TERM");
@@ -313,9 +311,7 @@ fn rename_then_sighup_as_the_readme_says_loses_and_repeats_nothing() {
     });
     run.ok();
     assert_eq!(std::fs::read_to_string(rotated_path(&out)).unwrap(), want);
-    let mut resume = follow_args(&out, true);
-    resume.push("--rotated".into());
-    stop_after_polls(&sim, spawn(sim.cmd().args(&resume)), "-HUP").ok();
+    stop_after_polls(&sim, follow_rotated(&sim, &out).spawn(), "-HUP").ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     assert_eq!(std::fs::read_to_string(rotated_path(&out)).unwrap(), want);
 }
@@ -325,12 +321,12 @@ fn rename_then_sighup_as_the_readme_says_loses_and_repeats_nothing() {
 /// is an array of its own.
 #[test]
 fn a_json_file_renamed_then_sighup_is_completed_with_its_bracket() {
-    let sim = slow_sim(0);
+    let sim = TestSim::slow(0);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.json");
-    let mut child = spawn(sim.cmd().args(follow_args(&out, false)));
+    let mut child = follow(&sim, &out, false).spawn();
     let whole_path = dir.path().join("whole.json");
-    sim.cmd().args(args(&whole_path, &[])).run().ok();
+    export(&sim, &whole_path).run().ok();
     let whole: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&whole_path).unwrap()).unwrap();
     let entries = whole.as_array().unwrap().len() as u64;
@@ -351,9 +347,7 @@ fn a_json_file_renamed_then_sighup_is_completed_with_its_bracket() {
     let rotated: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(rotated_path(&out)).unwrap()).unwrap();
     assert_eq!(rotated, whole);
-    let mut resume = follow_args(&out, true);
-    resume.push("--rotated".into());
-    stop_after_polls(&sim, spawn(sim.cmd().args(&resume)), "-TERM").ok();
+    stop_after_polls(&sim, follow_rotated(&sim, &out).spawn(), "-TERM").ok();
     let new: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(new, serde_json::json!([]));
@@ -430,7 +424,7 @@ fn exit_code_after_the_terminal_closes(sim: &TestSim, dir: &Path, args: &str) ->
 /// to panic twice and abort: exit 134), and the data is consistent.
 #[test]
 fn closing_the_terminal_ends_a_run_with_its_documented_code() {
-    let sim = slow_sim(15);
+    let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let fetch = format!(
