@@ -3,35 +3,25 @@
 //! entry exactly once.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use gong_logs_e2e::*;
 
 const TYPES: &str = "AccessLog,UserCallPlay";
 
-fn fetch_args(out: &Path, format: &str) -> Vec<String> {
-    [
-        "fetch",
-        "-t",
-        TYPES,
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-        "--format",
-        format,
-        "--concurrency",
-        "2",
-        "--rate-limit",
-        "1000",
-        "--resume",
-        "-o",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain([out.display().to_string()])
-    .collect()
+/// `fetch` (made ready by the caller: aimed at a simulator, maybe under
+/// a shell) as the export of these tests: both types, two chains, `format`,
+/// into `out`.
+fn export(mut fetch: Fetch, out: &Path, format: &str) -> Fetch {
+    fetch.types(TYPES).format(format).chains(2).output(out);
+    fetch
+}
+
+/// [`export`] with `--resume`.
+fn resumable(fetch: Fetch, out: &Path, format: &str) -> Fetch {
+    let mut fetch = export(fetch, out, format);
+    fetch.args(["--resume"]);
+    fetch
 }
 
 fn partial(out: &Path) -> PathBuf {
@@ -44,15 +34,8 @@ fn checkpoint(out: &Path) -> PathBuf {
 
 /// Starts the command and sends `signal` once the data file has grown past
 /// `bytes` (so the kill lands mid-export); returns the exit code.
-fn interrupt(sim: &TestSim, args: &[String], out: &Path, bytes: u64, signal: &str) -> Option<i32> {
-    let mut cmd = sim.cmd();
-    let mut child = cmd
-        .args(args)
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn interrupt(mut fetch: Fetch, out: &Path, bytes: u64, signal: &str) -> Option<i32> {
+    let mut child = fetch.spawn();
     let started = Instant::now();
     loop {
         let len = std::fs::metadata(partial(out))
@@ -86,22 +69,7 @@ fn interrupt(sim: &TestSim, args: &[String], out: &Path, bytes: u64, signal: &st
 
 fn expected_output(sim: &TestSim, format: &str) -> String {
     // The same export in one go, to stdout.
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            TYPES,
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--format",
-            format,
-            "--rate-limit",
-            "1000",
-        ])
-        .run();
+    let run = sim.fetch().types(TYPES).format(format).run();
     run.ok();
     run.stdout
 }
@@ -110,15 +78,15 @@ fn killed_and_resumed(format: &str) {
     let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
-    let args = fetch_args(&out, format);
+    let resume = || resumable(sim.fetch(), &out, format);
 
     // First run: killed after some data; then a resumed run killed again.
-    assert_eq!(interrupt(&sim, &args, &out, 3_000, "-9"), None);
+    assert_eq!(interrupt(resume(), &out, 3_000, "-9"), None);
     assert!(checkpoint(&out).exists());
     assert!(!out.exists());
     assert_file_has_no_secrets(&checkpoint(&out));
     let first_len = std::fs::metadata(partial(&out)).unwrap().len();
-    assert_eq!(interrupt(&sim, &args, &out, first_len + 6_000, "-9"), None);
+    assert_eq!(interrupt(resume(), &out, first_len + 6_000, "-9"), None);
 
     // A write that happened after the last checkpoint (or a torn one):
     // the resumed run must cut it off.
@@ -130,7 +98,7 @@ fn killed_and_resumed(format: &str) {
         .write_all(b"{\"torn\":")
         .unwrap();
 
-    let run = sim.cmd().args(&args).run();
+    let run = resume().run();
     run.ok();
     assert!(
         run.stderr.contains("written before resuming"),
@@ -173,8 +141,8 @@ fn sigint_keeps_the_checkpoint_and_says_how_to_resume() {
     let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let args = fetch_args(&out, "jsonl");
-    assert_eq!(interrupt(&sim, &args, &out, 2_000, "-INT"), Some(130));
+    let resume = || resumable(sim.fetch(), &out, "jsonl");
+    assert_eq!(interrupt(resume(), &out, 2_000, "-INT"), Some(130));
     assert!(checkpoint(&out).exists() && partial(&out).exists());
     let ckpt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checkpoint(&out)).unwrap()).unwrap();
@@ -189,25 +157,20 @@ fn sigint_keeps_the_checkpoint_and_says_how_to_resume() {
     );
 
     // Without --resume: refused, nothing touched.
-    let without: Vec<String> = args.iter().filter(|a| *a != "--resume").cloned().collect();
     let requests = sim.requests();
-    sim.cmd()
-        .args(&without)
+    export(sim.fetch(), &out, "jsonl")
         .run()
         .code(2)
         .one_line_error("pass --resume");
     // A different command: refused.
-    let mut other = args.clone();
-    let to = other.iter().position(|a| a == "--to").unwrap();
-    other[to + 1] = "2024-01-30T00:00:00Z".into();
-    sim.cmd()
-        .args(&other)
+    resume()
+        .range(DATA_START, "2024-01-30T00:00:00Z")
         .run()
         .code(2)
         .one_line_error("differs in --to");
     assert_eq!(sim.requests(), requests);
 
-    sim.cmd().args(&args).run().ok();
+    resume().run().ok();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         sim.expected_jsonl(&["AccessLog", "UserCallPlay"], DATA_START, DATA_END)
@@ -222,9 +185,12 @@ fn a_failed_resumable_export_says_how_to_continue() {
     let sim = TestSim::start(config);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let mut args = fetch_args(&out, "jsonl");
-    args.extend(["--max-retries".into(), "0".into()]);
-    let run = sim.cmd().args(&args).run();
+    let resume = |sim: &TestSim| {
+        let mut fetch = resumable(sim.fetch(), &out, "jsonl");
+        fetch.args(["--max-retries", "0"]);
+        fetch
+    };
+    let run = resume(&sim).run();
     run.code(1)
         .one_line_error("rerun the same command with --resume");
     assert!(checkpoint(&out).exists());
@@ -236,7 +202,7 @@ fn a_failed_resumable_export_says_how_to_continue() {
     config.page_size = 10;
     config.bind = addr.trim_start_matches("http://").parse().unwrap();
     let healthy = TestSim::start(config);
-    healthy.cmd().args(&args).run().ok();
+    resume(&healthy).run().ok();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         healthy.expected_jsonl(&["AccessLog", "UserCallPlay"], DATA_START, DATA_END)
@@ -248,29 +214,23 @@ fn relative_times_resume_over_the_first_runs_range() {
     let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let args: Vec<String> = [
-        "fetch",
-        "-t",
-        TYPES,
-        "--since",
-        "2000d",
-        "--concurrency",
-        "1",
-        "--rate-limit",
-        "1000",
-        "--resume",
-        "-o",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .chain([out.display().to_string()])
-    .collect();
-    assert_eq!(interrupt(&sim, &args, &out, 2_000, "-9"), None);
+    let resume = || {
+        let mut fetch = sim.fetch();
+        fetch
+            .types(TYPES)
+            .no_range()
+            .args(["--since", "2000d"])
+            .chains(1)
+            .output(&out)
+            .args(["--resume"]);
+        fetch
+    };
+    assert_eq!(interrupt(resume(), &out, 2_000, "-9"), None);
     let ckpt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checkpoint(&out)).unwrap()).unwrap();
     assert_eq!(ckpt["command"]["from"], "2000d");
     std::thread::sleep(Duration::from_millis(1100));
-    let run = sim.cmd().args(&args).run();
+    let run = resume().run();
     run.ok();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -283,10 +243,10 @@ fn killed_between_the_final_rename_and_the_checkpoint_deletion() {
     let sim = TestSim::slow(5);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let args = fetch_args(&out, "jsonl");
-    assert_eq!(interrupt(&sim, &args, &out, 1_000, "-9"), None);
+    let resume = || resumable(sim.fetch(), &out, "jsonl");
+    assert_eq!(interrupt(resume(), &out, 1_000, "-9"), None);
     let saved = std::fs::read_to_string(checkpoint(&out)).unwrap();
-    sim.cmd().args(&args).run().ok();
+    resume().run().ok();
     let done = std::fs::read_to_string(&out).unwrap();
     // The state a kill right after the rename leaves: the finished file and
     // the last checkpoint, which says every type is done and covers the
@@ -302,16 +262,11 @@ fn killed_between_the_final_rename_and_the_checkpoint_deletion() {
         t["done"] = true.into();
     }
     std::fs::write(checkpoint(&out), edited.to_string()).unwrap();
-    sim.cmd()
-        .args(&args)
-        .run()
-        .code(2)
-        .one_line_error("cannot be trusted");
+    resume().run().code(2).one_line_error("cannot be trusted");
     // Sealed, but covering only the first run's part of the file: the
     // file holds more than the checkpoint, refused.
     gong_logs_cli::checkpoint::store(&checkpoint(&out), &ckpt).unwrap();
-    sim.cmd()
-        .args(&args)
+    resume()
         .run()
         .code(2)
         .one_line_error("says the export is complete");
@@ -320,7 +275,7 @@ fn killed_between_the_final_rename_and_the_checkpoint_deletion() {
     ckpt.data_sha256 = sha256_hex(done.as_bytes());
     gong_logs_cli::checkpoint::store(&checkpoint(&out), &ckpt).unwrap();
     assert_eq!(sim.requests(), requests);
-    let run = sim.cmd().args(&args).run();
+    let run = resume().run();
     run.ok();
     assert!(run.stderr.contains("already complete"), "{}", run.stderr);
     assert_eq!(sim.requests(), requests);
@@ -398,7 +353,7 @@ fn random_kills(
     let sim = TestSim::start(config);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
-    let args = fetch_args(&out, format);
+    let resume = || resumable(sim.fetch(), &out, format);
     let expected = expected_output(&sim, format);
     let total = expected.len() as u64;
     let mut rng = SeededRng::new(seed);
@@ -415,17 +370,10 @@ fn random_kills(
         let now = size();
         let by_size = runs % 2 == 1 && now < total * 9 / 10;
         if kills == max_kills {
-            sim.cmd().args(&args).run().ok();
+            resume().run().ok();
             break;
         }
-        let mut cmd = sim.cmd();
-        let mut child = cmd
-            .args(&args)
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = resume().spawn();
         let killed = if by_size {
             let at = rng.between(now + 1, total * 9 / 10);
             kill_when(&mut child, || size() >= at)
@@ -501,13 +449,13 @@ fn a_full_disk_never_advances_the_checkpoint_past_unwritten_data() {
     let sim = TestSim::start(config);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let args = fetch_args(&out, "jsonl");
+    let resume = || resumable(sim.fetch(), &out, "jsonl");
     let expected = sim.expected_jsonl(&["AccessLog", "UserCallPlay"], DATA_START, DATA_END);
     // `ulimit -f 24`: the data file cannot pass 12 KiB (EFBIG, as a full
     // disk gives ENOSPC); the small checkpoint still fits.
     let limited = "trap '' XFSZ; ulimit -f 24";
     for attempt in 0..2 {
-        let run = sim.cmd_under_shell(limited).args(&args).run();
+        let run = resumable(sim.fetch_under_shell(limited), &out, "jsonl").run();
         run.code(1)
             .one_line_error("File too large")
             .one_line_error("rerun the same command with --resume");
@@ -525,7 +473,7 @@ fn a_full_disk_never_advances_the_checkpoint_past_unwritten_data() {
     }
     // Space again: the resumed run cuts what was never declared and
     // finishes with every entry once.
-    sim.cmd().args(&args).run().ok();
+    resume().run().ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected);
     assert_eq!(dir_listing(dir.path()), ["audit.jsonl"]);
 }
@@ -535,17 +483,10 @@ fn a_checkpoint_that_cannot_be_written_stops_the_export_consistently() {
     let sim = TestSim::slow(10);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let args = fetch_args(&out, "jsonl");
+    let resume = || resumable(sim.fetch(), &out, "jsonl");
     let expected = sim.expected_jsonl(&["AccessLog", "UserCallPlay"], DATA_START, DATA_END);
     let blocker = PathBuf::from(format!("{}.tmp", checkpoint(&out).display()));
-    let mut cmd = sim.cmd();
-    let child = cmd
-        .args(&args)
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = resume().spawn();
     // Once some data is declared, a directory takes the place of the
     // checkpoint's temporary file: the next checkpoint cannot be written.
     let started = Instant::now();
@@ -570,7 +511,7 @@ fn a_checkpoint_that_cannot_be_written_stops_the_export_consistently() {
     let state = check_resumable_jsonl(&out, &expected);
     assert!(state.checkpoint && state.entries > 0, "{state:?}");
     std::fs::remove_dir(&blocker).unwrap();
-    sim.cmd().args(&args).run().ok();
+    resume().run().ok();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), expected);
     assert_eq!(dir_listing(dir.path()), ["audit.jsonl"]);
 }
