@@ -425,15 +425,17 @@ fn a_tiny_rate_limit_is_a_usage_error() {
 #[test]
 fn missing_or_partial_credentials_exit_3_sending_nothing() {
     let sim = TestSim::small(5);
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", sim.base_url())
-        .args(["fetch", "-t", "AccessLog", "--from", "1d"])
+        .types("AccessLog")
+        .from_only("1d")
         .run();
     run.code(3).one_line_error("no credentials");
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", sim.base_url())
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
-        .args(["fetch", "-t", "AccessLog", "--from", "1d"])
+        .types("AccessLog")
+        .from_only("1d")
         .run();
     run.code(3).one_line_error("GONG_ACCESS_KEY_SECRET");
     assert_eq!(sim.requests(), 0);
@@ -443,17 +445,9 @@ fn missing_or_partial_credentials_exit_3_sending_nothing() {
 fn refused_credentials_exit_3_with_request_id() {
     let sim = TestSim::small(5);
     let run = sim
-        .cmd()
+        .fetch()
         .env("GONG_ACCESS_KEY_SECRET", "wrong-one")
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
+        .types("AccessLog")
         .run();
     run.code(3).one_line_error("HTTP 401");
     assert!(run.stderr.contains("requestId"), "{}", run.stderr);
@@ -464,18 +458,10 @@ fn refused_credentials_exit_3_with_request_id() {
     );
     assert_eq!(run.stdout, "");
 
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", sim.base_url())
         .env("GONG_BEARER_TOKEN", "not-the-token")
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
+        .types("AccessLog")
         .run();
     run.code(3).one_line_error("HTTP 401");
 }
@@ -486,18 +472,9 @@ fn still_rate_limited_after_retries_exits_5() {
     config.daily_quota = Some(0);
     let sim = TestSim::start(config);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--max-retries",
-            "0",
-        ])
+        .fetch()
+        .types("AccessLog")
+        .args(["--max-retries", "0"])
         .run();
     run.code(5).one_line_error("HTTP 429");
     assert!(run.stderr.contains("requestId"), "{}", run.stderr);
@@ -509,15 +486,9 @@ fn server_failures_after_retries_exit_1() {
     config.faults.p_500 = 1.0;
     let sim = TestSim::start(config);
     let run = sim
-        .cmd()
+        .fetch()
+        .types("AccessLog")
         .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
             "--max-retries",
             "1",
             // One cursor chain: its request and one retry are all there is.
@@ -570,40 +541,37 @@ fn config_profiles_flags_and_environment() {
         sim.base_url()
     );
     let path = write_config(dir.path(), &good, 0o600);
-    let args = [
-        "fetch",
-        "-t",
-        "UserCallPlay",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-    ];
     let expected = sim.expected_jsonl(&["UserCallPlay"], DATA_START, DATA_END);
 
     // The default profile, then a named one (flag and environment).
-    let run = Cmd::new().env("GONG_LOGS_CONFIG", &path).args(args).run();
+    let run = Fetch::new(Cmd::new())
+        .env("GONG_LOGS_CONFIG", &path)
+        .types("UserCallPlay")
+        .run();
     run.ok();
     assert_eq!(run.stdout, expected);
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_LOGS_CONFIG", &path)
-        .args(args)
+        .types("UserCallPlay")
         .args(["--profile", "oauth"])
         .run();
     run.ok();
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_LOGS_CONFIG", &path)
         .env("GONG_PROFILE", "oauth")
-        .args(args)
+        .types("UserCallPlay")
         .run();
     run.ok();
     assert_eq!(run.stdout, expected);
     // The default XDG location.
-    let mut cmd = Cmd::new();
     let xdg = dir.path().join("xdg");
     std::fs::create_dir_all(xdg.join("gong-logs")).unwrap();
     std::fs::copy(&path, xdg.join("gong-logs/config.toml")).unwrap();
-    cmd.env("XDG_CONFIG_HOME", &xdg).args(args).run().ok();
+    Fetch::new(Cmd::new())
+        .env("XDG_CONFIG_HOME", &xdg)
+        .types("UserCallPlay")
+        .run()
+        .ok();
     let run = Cmd::new()
         .env("XDG_CONFIG_HOME", &xdg)
         .args(["config", "path"])
@@ -614,18 +582,18 @@ fn config_profiles_flags_and_environment() {
         format!("{}\n", xdg.join("gong-logs/config.toml").display())
     );
     // Environment beats the profile: a wrong secret in the environment wins.
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_LOGS_CONFIG", &path)
         .env("GONG_ACCESS_KEY_SECRET", "wrong-secret")
-        .args(args)
+        .types("UserCallPlay")
         .run();
     run.code(3);
     let requests_so_far = sim.requests();
 
     // Its refusals are rows of the bad input table above.
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_LOGS_CONFIG", &path)
-        .args(args)
+        .types("UserCallPlay")
         .args(["--profile", "nope"])
         .run();
     run.code(2)
@@ -641,16 +609,8 @@ fn config_profiles_flags_and_environment() {
 #[test]
 fn secrets_as_flags_work_with_a_warning() {
     let sim = TestSim::small(5);
-    let run = Cmd::new()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
+    let run = Fetch::new(Cmd::new())
+        .types("AccessLog")
         .args([
             "--base-url",
             &sim.base_url(),
@@ -666,17 +626,9 @@ fn secrets_as_flags_work_with_a_warning() {
         "{}",
         run.stderr
     );
-    let run = Cmd::new()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-q",
-        ])
+    let run = Fetch::new(Cmd::new())
+        .types("AccessLog")
+        .args(["-q"])
         .args([
             "--base-url",
             &sim.base_url(),
@@ -687,16 +639,8 @@ fn secrets_as_flags_work_with_a_warning() {
     run.ok();
     assert_eq!(run.stderr, "", "--quiet prints nothing but errors");
     // A wrong token given as a flag never shows in the error.
-    let run = Cmd::new()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
+    let run = Fetch::new(Cmd::new())
+        .types("AccessLog")
         .args([
             "--base-url",
             &sim.base_url(),
@@ -713,47 +657,15 @@ fn an_existing_checkpoint_needs_resume_or_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     std::fs::write(dir.path().join("out.jsonl.gong-logs-checkpoint"), "{}").unwrap();
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-o",
-        ])
-        .arg_path(&out)
-        .run();
+    let run = sim.fetch().types("AccessLog").output(&out).run();
     run.code(2).one_line_error("--resume");
     // A corrupt checkpoint with --resume: told to delete it.
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--resume",
-            "-o",
-        ])
-        .arg_path(&out)
+        .fetch()
+        .types("AccessLog")
+        .output(&out)
+        .args(["--resume"])
         .run();
     run.code(2).one_line_error("corrupt");
     assert_eq!(sim.requests(), 0);
-}
-
-trait ArgPath {
-    fn arg_path(&mut self, path: &std::path::Path) -> &mut Self;
-}
-
-impl ArgPath for Cmd {
-    fn arg_path(&mut self, path: &std::path::Path) -> &mut Self {
-        self.args([path])
-    }
 }
