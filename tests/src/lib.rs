@@ -337,6 +337,7 @@ pub struct Fetch {
     rate: Option<String>,
     output: Option<PathBuf>,
     args: Vec<std::ffi::OsString>,
+    applied: bool,
 }
 
 impl Fetch {
@@ -352,6 +353,7 @@ impl Fetch {
             rate: None,
             output: None,
             args: Vec::new(),
+            applied: false,
         }
     }
 
@@ -402,8 +404,8 @@ impl Fetch {
     }
 
     /// `-o PATH`.
-    pub fn output(&mut self, path: &Path) -> &mut Self {
-        self.output = Some(path.to_owned());
+    pub fn output(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.output = Some(path.as_ref().to_owned());
         self
     }
 
@@ -457,11 +459,20 @@ impl Fetch {
         argv
     }
 
+    /// The command with the fetch's arguments (given to it once), for
+    /// helpers that take any [`Cmd`]; settings made afterwards are lost.
+    pub fn cmd(&mut self) -> &mut Cmd {
+        if !self.applied {
+            let argv = self.argv();
+            self.cmd.args(argv);
+            self.applied = true;
+        }
+        &mut self.cmd
+    }
+
     /// The underlying command (to spawn and kill); see [`Cmd::command`].
     pub fn command(&mut self) -> &mut Command {
-        let argv = self.argv();
-        self.cmd.args(argv);
-        self.cmd.command()
+        self.cmd().command()
     }
 
     /// Starts it with stdout and stderr piped, for a test that acts
@@ -476,9 +487,7 @@ impl Fetch {
 
     /// Runs to completion; see [`Cmd::run`].
     pub fn run(&mut self) -> Run {
-        let argv = self.argv();
-        self.cmd.args(argv);
-        self.cmd.run()
+        self.cmd().run()
     }
 }
 

@@ -7,13 +7,7 @@ fn output_file_holds_exactly_the_export() {
     let sim = TestSim::small(60);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let run = sim
-        .cmd()
-        .args([
-            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "-o",
-        ])
-        .args([&out])
-        .run();
+    let run = sim.fetch().types("all").output(&out).run();
     run.ok();
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("written to"), "{}", run.stderr);
@@ -34,17 +28,8 @@ fn output_file_holds_exactly_the_export() {
 fn format_follows_the_file_extension_unless_given() {
     let sim = TestSim::small(20);
     let dir = tempfile::tempdir().unwrap();
-    let base = [
-        "fetch",
-        "-t",
-        "UserCallPlay",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-    ];
-    sim.cmd()
-        .args(base)
+    sim.fetch()
+        .types("UserCallPlay")
         .args(["-o", "x.csv"])
         .current_dir(dir.path())
         .run()
@@ -54,8 +39,8 @@ fn format_follows_the_file_extension_unless_given() {
             .unwrap()
             .starts_with("logType,eventTime,")
     );
-    sim.cmd()
-        .args(base)
+    sim.fetch()
+        .types("UserCallPlay")
         .args(["-o", "x.json"])
         .current_dir(dir.path())
         .run()
@@ -63,8 +48,8 @@ fn format_follows_the_file_extension_unless_given() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("x.json")).unwrap()).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 20);
-    sim.cmd()
-        .args(base)
+    sim.fetch()
+        .types("UserCallPlay")
         .args(["-o", "x.json", "--format", "jsonl"])
         .current_dir(dir.path())
         .run()
@@ -90,19 +75,11 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
             config.faults.p_500 = 0.3;
             let sim = TestSim::start(config);
             let run = sim
-                .cmd()
-                .args([
-                    "fetch",
-                    "-t",
-                    "AccessLog,UserCallPlay",
-                    "--from",
-                    DATA_START,
-                    "--to",
-                    DATA_END,
-                ])
-                .args(["--max-retries", "0", "--concurrency", "1"])
-                .args(["--rate-limit", "1000", "-o"])
-                .args([&out])
+                .fetch()
+                .types("AccessLog,UserCallPlay")
+                .chains(1)
+                .output(&out)
+                .args(["--max-retries", "0"])
                 .run();
             run.code(1).one_line_error("HTTP 500");
             assert!(run.stderr.contains("was not written"), "{}", run.stderr);
@@ -117,18 +94,11 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
 
     std::fs::write(&out, "old content\n").unwrap();
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,UserCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
-        .args(["--max-retries", "0", "--concurrency", "1", "-o"])
-        .args([&out])
+        .fetch()
+        .types("AccessLog,UserCallPlay")
+        .chains(1)
+        .output(&out)
+        .args(["--max-retries", "0"])
         .run();
     run.code(1);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old content\n");
@@ -136,19 +106,10 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
 
     // Refused credentials: the same.
     let run = sim
-        .cmd()
+        .fetch()
         .env("GONG_ACCESS_KEY_SECRET", "nope-nope")
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-o",
-        ])
-        .args([dir.path().join("other.jsonl")])
+        .types("AccessLog")
+        .output(dir.path().join("other.jsonl"))
         .run();
     run.code(3);
     assert_eq!(dir_listing(dir.path()), ["audit.csv"]);
@@ -158,18 +119,9 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
 fn output_into_a_missing_directory_is_a_usage_error() {
     let sim = TestSim::small(5);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-o",
-            "/nonexistent-dir/x.jsonl",
-        ])
+        .fetch()
+        .types("AccessLog")
+        .output("/nonexistent-dir/x.jsonl")
         .run();
     run.code(2).one_line_error("does not exist");
     assert_eq!(sim.requests(), 0);
@@ -183,26 +135,7 @@ fn ctrl_c_without_resume_leaves_no_file() {
     let sim = TestSim::start(config);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
-    let mut cmd = sim.cmd();
-    let child = cmd
-        .args([
-            "fetch",
-            "-t",
-            "all",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--concurrency",
-            "1",
-            "-o",
-        ])
-        .args([&out])
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = sim.fetch().types("all").chains(1).output(&out).spawn();
     let started = std::time::Instant::now();
     while sim.stats().pages_served < 3 {
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
@@ -238,9 +171,7 @@ fn run_into_dev_full(cmd: &mut Cmd) -> Run {
 fn stdout_on_a_full_disk_is_a_clear_error() {
     let sim = TestSim::small(30);
     for format in ["jsonl", "json", "csv", "table"] {
-        let run = run_into_dev_full(sim.cmd().args([
-            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "--format", format,
-        ]));
+        let run = run_into_dev_full(sim.fetch().types("all").format(format).cmd());
         run.code(1)
             .one_line_error("cannot write to stdout: No space left on device");
     }
@@ -281,22 +212,12 @@ fn an_unwritable_output_directory_is_refused_before_any_request() {
     let dir = unwritable_dir(scratch.path());
     let out = dir.join("audit.jsonl");
     for resume in [false, true] {
-        let mut cmd = sim.cmd();
-        cmd.args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-o",
-        ])
-        .args([&out]);
+        let mut fetch = sim.fetch();
+        fetch.types("AccessLog").output(&out);
         if resume {
-            cmd.args(["--resume"]);
+            fetch.args(["--resume"]);
         }
-        let run = cmd.run();
+        let run = fetch.run();
         run.code(2)
             .one_line_error("check that the directory exists and is writable");
         assert!(
@@ -325,11 +246,9 @@ fn a_disk_that_fills_up_mid_export_leaves_no_file() {
     let out = dir.path().join("audit.jsonl");
     std::fs::write(&out, "old content\n").unwrap();
     let run = sim
-        .cmd_under_shell(&file_size_limit(16))
-        .args([
-            "fetch", "-t", "all", "--from", DATA_START, "--to", DATA_END, "-o",
-        ])
-        .args([&out])
+        .fetch_under_shell(&file_size_limit(16))
+        .types("all")
+        .output(&out)
         .run();
     run.code(1).one_line_error("File too large");
     assert!(run.stderr.contains("cannot write to"), "{}", run.stderr);
