@@ -12,21 +12,13 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
     // first of two types over 23 hours starts as two time slices.
     let sim = TestSim::small(10);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,ExternallySharedCallPlay",
-            "--from",
-            "2024-01-02T03:04:05.5+02:00",
-            "--to",
-            "2024-01-03",
-            "--dry-run",
-            // Gong's rate: the first round is 3 chains (2 AccessLog slices
-            // and ExternallySharedCallPlay).
-            "--rate-limit",
-            "3",
-        ])
+        .fetch()
+        .types("AccessLog,ExternallySharedCallPlay")
+        .range("2024-01-02T03:04:05.5+02:00", "2024-01-03")
+        // Gong's rate: the first round is 3 chains (2 AccessLog slices and
+        // ExternallySharedCallPlay).
+        .rate("3")
+        .args(["--dry-run"])
         .run();
     run.ok();
     let base = sim.base_url();
@@ -44,21 +36,13 @@ fn dry_run_prints_requests_redacted_and_sends_nothing() {
     );
     assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
 
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", sim.base_url())
         .env("GONG_BEARER_TOKEN", "sim-bearer-token")
-        .args([
-            "fetch",
-            "-t",
-            "all",
-            "--from",
-            "yesterday",
-            "--to",
-            "today",
-            "--dry-run",
-            "--rate-limit",
-            "3",
-        ])
+        .types("all")
+        .range("yesterday", "today")
+        .rate("3")
+        .args(["--dry-run"])
         .run();
     run.ok();
     // At Gong's rate, the first round is one request per type.
@@ -327,18 +311,10 @@ fn follow_lag_stays_behind_now() {
     let sim = TestSim::small(5);
     let before = jiff::Timestamp::now();
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--since",
-            "1h",
-            "--follow",
-            "--lag",
-            "10m",
-            "--dry-run",
-        ])
+        .fetch()
+        .types("AccessLog")
+        .no_range()
+        .args(["--since", "1h", "--follow", "--lag", "10m", "--dry-run"])
         .run();
     run.ok();
     let after = jiff::Timestamp::now();
@@ -356,22 +332,17 @@ fn follow_lag_stays_behind_now() {
         "toDateTime {to} is not 10 minutes behind [{before}, {after}]"
     );
 
-    sim.cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--since",
-            "1h",
-            "--follow",
-            "--lag",
-            "soon",
-        ])
+    sim.fetch()
+        .types("AccessLog")
+        .no_range()
+        .args(["--since", "1h", "--follow", "--lag", "soon"])
         .run()
         .code(2)
         .one_line_error("invalid --lag");
-    sim.cmd()
-        .args(["fetch", "-t", "AccessLog", "--since", "1h", "--lag", "2m"])
+    sim.fetch()
+        .types("AccessLog")
+        .no_range()
+        .args(["--since", "1h", "--lag", "2m"])
         .run()
         .code(2)
         .one_line_error("--follow");

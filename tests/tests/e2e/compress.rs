@@ -21,17 +21,9 @@ fn sim() -> TestSim {
 }
 
 fn fetch(sim: &TestSim, extra: &[&str]) -> Run {
-    sim.cmd()
+    sim.fetch()
+        .types(TYPE)
         .args([
-            "fetch",
-            "--type",
-            TYPE,
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
             // One cursor chain: --max-requests 5 then commits 5 pages.
             "--concurrency",
             "1",
@@ -114,18 +106,10 @@ fn an_empty_compressed_output_is_still_valid() {
     for name in ["empty.jsonl.gz", "empty.jsonl.zst", "empty.json.gz"] {
         let out = dir.path().join(name);
         // A range before the simulator's data: no entries.
-        sim.cmd()
-            .args([
-                "fetch",
-                "--type",
-                TYPE,
-                "--from",
-                "2023-12-01T00:00:00Z",
-                "--to",
-                "2023-12-02T00:00:00Z",
-                "-o",
-                out.to_str().unwrap(),
-            ])
+        sim.fetch()
+            .types(TYPE)
+            .range("2023-12-01T00:00:00Z", "2023-12-02T00:00:00Z")
+            .output(&out)
             .run()
             .ok();
         let expected = if name.contains(".json.") { "[]\n" } else { "" };

@@ -24,28 +24,15 @@ fn hostile(mode: Misbehave) -> TestSim {
 /// and its retries (the engine's first round otherwise runs up to
 /// --concurrency chains at once).
 fn fetch(sim: &TestSim, extra: &[&str]) -> Run {
-    fetch_chains(sim, "1", extra)
+    fetch_chains(sim, 1, extra)
 }
 
-fn fetch_chains(sim: &TestSim, chains: &str, extra: &[&str]) -> Run {
-    sim.cmd()
-        .args([
-            "fetch",
-            "--type",
-            TYPE,
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--format",
-            "jsonl",
-            "--rate-limit",
-            "1000",
-            "--concurrency",
-            chains,
-            "--max-retries",
-            "1",
-        ])
+fn fetch_chains(sim: &TestSim, chains: u16, extra: &[&str]) -> Run {
+    sim.fetch()
+        .types(TYPE)
+        .format("jsonl")
+        .chains(chains)
+        .args(["--max-retries", "1"])
         .args(extra)
         .run()
 }
@@ -194,7 +181,7 @@ fn a_repeated_cursor_stops_the_export() {
     assert!(sim.requests() <= 5, "{} requests", sim.requests());
     // 8 chains at once, each stopped at its 2nd page.
     sim.reset();
-    let run = fetch_chains(&sim, "8", &[]);
+    let run = fetch_chains(&sim, 8, &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(sim.requests() <= 1 + 2 * 16, "{} requests", sim.requests());
@@ -211,7 +198,7 @@ fn a_fresh_cursor_with_the_same_entries_stops_the_export() {
     assert!(sim.requests() <= 5, "{} requests", sim.requests());
     // 8 chains at once, each stopped at its 2nd page.
     sim.reset();
-    let run = fetch_chains(&sim, "8", &[]);
+    let run = fetch_chains(&sim, 8, &[]);
     run.code(1).one_line_error("looping");
     assert_nothing_twice(&sim, &run);
     assert!(sim.requests() <= 1 + 2 * 16, "{} requests", sim.requests());
@@ -315,22 +302,7 @@ fn a_lying_total_does_not_drive_the_request_count() {
 #[test]
 fn an_html_200_is_retried_at_most_twice() {
     let sim = hostile(Misbehave::Html200);
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "--type",
-            TYPE,
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
-            "--concurrency",
-            "1",
-        ])
-        .run();
+    let run = sim.fetch().types(TYPE).chains(1).run();
     run.code(1).one_line_error("text/html");
     assert!(run.stderr.contains("after 3 attempts"), "{}", run.stderr);
     assert_eq!(sim.requests(), 3);
@@ -376,13 +348,7 @@ fn a_refused_connection_fails_fast_naming_the_host() {
 fn tls_to_a_plain_port_fails_fast_naming_the_host() {
     let sim = TestSim::small(10);
     let https = sim.base_url().replace("http://", "https://");
-    let run = sim
-        .cmd()
-        .env("GONG_BASE_URL", &https)
-        .args([
-            "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-        ])
-        .run();
+    let run = sim.fetch().env("GONG_BASE_URL", &https).types(TYPE).run();
     run.code(1).one_line_error("127.0.0.1");
     assert!(run.stderr.contains("after 2 attempts"), "{}", run.stderr);
     assert!(run.stderr.contains("HTTPS"), "{}", run.stderr);
@@ -424,13 +390,7 @@ fn bad_timeout_and_budget_values_are_usage_errors() {
         ("--max-requests", "0", "--max-requests"),
         ("--max-requests", "many", "--max-requests"),
     ] {
-        let run = sim
-            .cmd()
-            .args([
-                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-            ])
-            .args([flag, value])
-            .run();
+        let run = sim.fetch().types(TYPE).args([flag, value]).run();
         run.code(2).one_line_error(needle);
     }
     assert_eq!(sim.requests(), 0);
@@ -439,13 +399,11 @@ fn bad_timeout_and_budget_values_are_usage_errors() {
 #[test]
 fn a_name_that_does_not_resolve_fails_fast_naming_the_host() {
     // `.invalid` never resolves (RFC 2606).
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", "https://gong-logs-test.invalid")
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
         .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
-        .args([
-            "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-        ])
+        .types(TYPE)
         .run();
     run.code(1).one_line_error("could not connect");
     assert!(run.stderr.contains("after 2 attempts"), "{}", run.stderr);
@@ -470,7 +428,7 @@ fn empty_pages_with_fresh_cursors_stop_the_export() {
     check_resumable_jsonl(&out, "");
     // 8 chains at once: each stops after its own three.
     sim.reset();
-    let run = fetch_chains(&sim, "8", &[]);
+    let run = fetch_chains(&sim, 8, &[]);
     run.code(1).one_line_error("looping");
     assert!(sim.requests() <= 4 * 8, "{} requests", sim.requests());
 }
@@ -478,7 +436,7 @@ fn empty_pages_with_fresh_cursors_stop_the_export() {
 #[test]
 fn an_event_time_without_offset_is_an_error_or_skipped() {
     let sim = hostile(Misbehave::TimelessEntry);
-    for chains in ["1", "8"] {
+    for chains in [1, 8] {
         let run = fetch_chains(&sim, chains, &[]);
         run.code(1)
             .one_line_error("not an ISO-8601 time with an offset");
@@ -538,11 +496,10 @@ fn an_entrys_own_log_type_never_replaces_the_label() {
     );
     // jsonl: the label first, the server's value moved, nothing else changed.
     let fetch_as = |format: &str, extra: &[&str]| {
-        sim.cmd()
-            .args([
-                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-            ])
-            .args(["--concurrency", "1", "--format", format])
+        sim.fetch()
+            .types(TYPE)
+            .chains(1)
+            .format(format)
             .args(extra)
             .run()
     };

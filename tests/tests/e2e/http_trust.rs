@@ -106,33 +106,20 @@ fn target(head: &str) -> &str {
 
 /// `fetch` of [FROM, TO) from `url`: one chain, fast rate.
 fn fetch_from(url: &str, extra: &[&str]) -> Run {
-    Cmd::new()
+    Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", url)
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
         .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
-        .args([
-            "fetch",
-            "--type",
-            "UserActivityLog",
-            "--from",
-            FROM,
-            "--to",
-            TO,
-            "--concurrency",
-            "1",
-        ])
+        .types("UserActivityLog")
+        .range(FROM, TO)
+        .chains(1)
         .args(extra)
         .run()
 }
 
 /// `fetch` of the simulator's whole data range.
 fn fetch_sim(sim: &TestSim, types: &str, extra: &[&str]) -> Run {
-    sim.cmd()
-        .args([
-            "fetch", "--type", types, "--from", DATA_START, "--to", DATA_END,
-        ])
-        .args(extra)
-        .run()
+    sim.fetch().types(types).args(extra).run()
 }
 
 // ---------------------------------------------------------------- Retry-After
@@ -240,22 +227,13 @@ fn follow_waits_out_a_long_retry_after_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");
     let from = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600)).to_string();
-    let mut child = Cmd::new()
+    let mut child = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", &server.url)
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
         .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
-        .args([
-            "fetch",
-            "--type",
-            "UserActivityLog",
-            "--from",
-            &from,
-            "--follow",
-            "--interval",
-            "1h",
-            "--max-wait",
-            "1s",
-        ])
+        .types("UserActivityLog")
+        .from_only(&from)
+        .args(["--follow", "--interval", "1h", "--max-wait", "1s"])
         .command()
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
@@ -392,12 +370,7 @@ fn a_skewed_server_clock_is_warned_about_once() {
     let mut config = SimConfig::testing(18, 40);
     config.date_offset_secs = -86_400;
     let sim = TestSim::start(config);
-    let run = sim
-        .cmd()
-        .args([
-            "fetch", "--type", "all", "--from", DATA_START, "--to", DATA_END,
-        ])
-        .run();
+    let run = sim.fetch().types("all").run();
     run.ok();
     let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("clock")).collect();
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
@@ -409,18 +382,7 @@ fn a_skewed_server_clock_is_warned_about_once() {
 
     // A server whose clock agrees: no warning.
     let sim = TestSim::small(10);
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "--type",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-        ])
-        .run();
+    let run = sim.fetch().types("AccessLog").run();
     run.ok();
     assert!(!run.stderr.contains("clock"), "{}", run.stderr);
 }

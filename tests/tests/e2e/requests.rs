@@ -12,20 +12,7 @@ fn type_all_costs_about_one_chain_per_type() {
     config.faults.latency_ms = 60;
     config.rate_limit = 0.0;
     let sim = TestSim::start(config);
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "all",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "50",
-        ])
-        .run();
+    let run = sim.fetch().types("all").rate("50").run();
     run.ok();
     assert_eq!(
         run.stdout,
@@ -58,20 +45,9 @@ fn more_than_a_day_of_quota_warns_once() {
     config.log_types = vec![SimType::UserCallPlay];
     let sim = TestSim::start(config);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "UserCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
-            "--limit",
-            "300",
-        ])
+        .fetch()
+        .types("UserCallPlay")
+        .args(["--limit", "300"])
         .run();
     run.ok();
     assert_eq!(run.stdout.lines().count(), 300);
@@ -90,18 +66,9 @@ fn more_than_a_day_of_quota_warns_once() {
 
     // A small export says nothing of the kind.
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "UserCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            "2024-01-02T00:00:00Z",
-            "--rate-limit",
-            "1000",
-        ])
+        .fetch()
+        .types("UserCallPlay")
+        .range(DATA_START, "2024-01-02T00:00:00Z")
         .run();
     run.ok();
     assert!(!run.stderr.contains("quota"), "{}", run.stderr);

@@ -43,22 +43,7 @@ fn every_simulated_line_of_every_type_matches_its_schema() {
     let any = validator("line.all.schema.json");
     for t in ALL_TYPES {
         let own = validator(&format!("line.{t}.schema.json"));
-        let run = sim
-            .cmd()
-            .args([
-                "fetch",
-                "--rate-limit",
-                "1000",
-                "--type",
-                t,
-                "--from",
-                DATA_START,
-                "--to",
-                DATA_END,
-                "--format",
-                "jsonl",
-            ])
-            .run();
+        let run = sim.fetch().types(t).format("jsonl").run();
         run.ok();
         let lines: Vec<&str> = run.stdout.lines().collect();
         assert_eq!(lines.len(), 150, "{t}");

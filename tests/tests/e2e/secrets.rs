@@ -159,8 +159,10 @@ fn refused_credentials_are_not_echoed() {
         }
     }
     // The same secrets given as flags (with the warning about them).
-    let run = Cmd::new()
-        .args(["fetch", "-t", "AccessLog", "--base-url", &sim.base_url()])
+    let run = Fetch::new(Cmd::new())
+        .types("AccessLog")
+        .no_range()
+        .args(["--base-url", &sim.base_url()])
         .args([
             "--access-key",
             ACCESS_KEY,
@@ -170,8 +172,10 @@ fn refused_credentials_are_not_echoed() {
         .args(RANGE)
         .run();
     run.code(3);
-    let run = Cmd::new()
-        .args(["fetch", "-t", "AccessLog", "--base-url", &sim.base_url()])
+    let run = Fetch::new(Cmd::new())
+        .types("AccessLog")
+        .no_range()
+        .args(["--base-url", &sim.base_url()])
         .args(["--bearer-token", "sim-bearer-token-WRONG"])
         .args(RANGE)
         .run();
@@ -213,9 +217,10 @@ fn urls_and_config_files_holding_secrets_are_refused_without_echo() {
         let path = dir.path().join(format!("config-{i}.toml"));
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let run = Cmd::new()
+        let run = Fetch::new(Cmd::new())
             .env("GONG_LOGS_CONFIG", &path)
-            .args(["fetch", "-t", "AccessLog"])
+            .types("AccessLog")
+            .no_range()
             .args(RANGE)
             .run();
         run.code(2);

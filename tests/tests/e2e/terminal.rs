@@ -368,19 +368,10 @@ fn tables_fit_120_80_40_and_20_columns() {
     let mut text = String::new();
     for width in [120usize, 80, 40, 20] {
         let run = sim
-            .cmd()
+            .fetch()
             .env("COLUMNS", width.to_string())
-            .args([
-                "fetch",
-                "-t",
-                "AccessLog,UserActivityLog,ExternallySharedCallPlay",
-                "--from",
-                DATA_START,
-                "--to",
-                DATA_END,
-                "-f",
-                "table",
-            ])
+            .types("AccessLog,UserActivityLog,ExternallySharedCallPlay")
+            .args(["-f", "table"])
             .run();
         run.ok();
         for line in run.stdout.lines() {
@@ -451,20 +442,11 @@ fn progress_on_a_40_column_terminal() {
 fn very_verbose_logs_one_line_per_request_without_secrets_or_cursors() {
     let sim = TestSim::small(250);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-vv",
-            // One cursor chain, so that cursor pages come.
-            "--concurrency",
-            "1",
-        ])
+        .fetch()
+        .types("AccessLog")
+        // One cursor chain, so that cursor pages come.
+        .chains(1)
+        .args(["-vv"])
         .run();
     run.ok();
     let requests: Vec<&str> = run
@@ -495,19 +477,7 @@ fn very_verbose_logs_one_line_per_request_without_secrets_or_cursors() {
         run.stderr
     );
     // -v: the plan of time slices, no request lines.
-    let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "-v",
-        ])
-        .run();
+    let run = sim.fetch().types("AccessLog").args(["-v"]).run();
     run.ok();
     assert!(run.stderr.contains("time slice"), "{}", run.stderr);
     assert!(!run.stderr.contains("GET /v2/logs"), "{}", run.stderr);
@@ -522,18 +492,9 @@ fn errors_say_what_to_do_and_leak_no_library_text() {
     config.faults.retry_after_503 = 0;
     let sim = TestSim::start(config);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--max-retries",
-            "1",
-        ])
+        .fetch()
+        .types("AccessLog")
+        .args(["--max-retries", "1"])
         .run();
     run.code(1).one_line_error("HTTP 503");
     assert!(
@@ -544,8 +505,9 @@ fn errors_say_what_to_do_and_leak_no_library_text() {
     );
 
     let cmd = |from: &str| {
-        Cmd::new()
-            .args(["fetch", "-t", "AccessLog", "--from", from])
+        Fetch::new(Cmd::new())
+            .types("AccessLog")
+            .from_only(from)
             .run()
     };
     cmd("9999-12-31")
@@ -597,18 +559,9 @@ fn user_matches_impersonators_and_warns_about_userless_types_once() {
         .collect();
     assert!(!expected.is_empty());
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "UserActivityLog,ExternallySharedCallAccess,ExternallySharedCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--user",
-            &impersonator.to_uppercase(),
-        ])
+        .fetch()
+        .types("UserActivityLog,ExternallySharedCallAccess,ExternallySharedCallPlay")
+        .args(["--user", &impersonator.to_uppercase()])
         .run();
     run.ok();
     assert_eq!(run.stdout, expected);
@@ -631,16 +584,9 @@ fn user_matches_impersonators_and_warns_about_userless_types_once() {
 fn a_start_older_than_the_retention_is_warned_about() {
     let sim = TestSim::small(5);
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,UserCallPlay",
-            "--from",
-            "2020-01-01",
-            "--to",
-            "2020-01-02",
-        ])
+        .fetch()
+        .types("AccessLog,UserCallPlay")
+        .range("2020-01-01", "2020-01-02")
         .run();
     run.ok();
     let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("keeps")).collect();
@@ -651,16 +597,9 @@ fn a_start_older_than_the_retention_is_warned_about() {
         run.stderr
     );
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "UserCallPlay",
-            "--from",
-            "2020-01-01",
-            "--to",
-            "2020-01-02",
-        ])
+        .fetch()
+        .types("UserCallPlay")
+        .range("2020-01-01", "2020-01-02")
         .run();
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
@@ -673,18 +612,8 @@ fn head_one_counts_what_reached_the_reader() {
     // Pages of 100 entries (~70 kB) are larger than a pipe's buffer: the
     // reader goes away in the middle of a write.
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
-        ])
+        .fetch()
+        .types("AccessLog")
         .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -738,9 +667,11 @@ fn a_closed_or_failing_stdout_is_an_error() {
 
 #[test]
 fn dry_run_needs_no_credentials() {
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", "https://company-17.api.gong.io")
-        .args(["fetch", "-t", "AccessLog", "--since", "1h", "--dry-run"])
+        .types("AccessLog")
+        .no_range()
+        .args(["--since", "1h", "--dry-run"])
         .run();
     run.ok();
     assert!(
