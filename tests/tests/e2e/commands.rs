@@ -74,21 +74,14 @@ fn follow_emits_new_entries_once_and_stops_cleanly_on_sigterm() {
     config.log_types = vec![SimType::UserCallPlay, SimType::AccessLog];
     let sim = TestSim::start(config);
     let start = (now - jiff::SignedDuration::from_secs(60)).to_string();
-    let mut cmd = sim.cmd();
     // Output into files: a pipe nobody reads would fill up and block it.
     let dir = tempfile::tempdir().unwrap();
     let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
-    let mut child = cmd
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,UserCallPlay",
-            "--from",
-            &start,
-            "--follow",
-            "--interval",
-            "1s",
-        ])
+    let mut child = sim
+        .fetch()
+        .types("AccessLog,UserCallPlay")
+        .from_only(&start)
+        .args(["--follow", "--interval", "1s"])
         .command()
         .stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
         .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
@@ -238,24 +231,7 @@ fn help_of_every_command() {
 fn a_closed_stdout_ends_the_export_quietly() {
     use std::io::BufRead as _;
     let sim = TestSim::small(400);
-    let mut cmd = sim.cmd();
-    let mut child = cmd
-        .args([
-            "fetch",
-            "-t",
-            "all",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--rate-limit",
-            "1000",
-        ])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = sim.fetch().types("all").spawn();
     let mut first = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
@@ -272,36 +248,17 @@ fn verbose_shows_retries_and_quiet_shows_nothing() {
     let mut config = SimConfig::testing(2, 30);
     config.faults.fail_each_request_once = true;
     let sim = TestSim::start(config);
-    let args = [
-        "fetch",
-        "-t",
-        "UserCallPlay",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-    ];
-    let run = sim.cmd().args(args).arg_v().run();
+    let run = sim.fetch().types("UserCallPlay").args(["-v"]).run();
     run.ok();
     assert!(run.stderr.contains("retrying"), "{}", run.stderr);
     assert!(run.stderr.contains("HTTP 500"), "{}", run.stderr);
-    let run = sim.cmd().args(args).args(["--quiet"]).run();
+    let run = sim.fetch().types("UserCallPlay").args(["--quiet"]).run();
     run.ok();
     assert_eq!(run.stderr, "");
     assert_eq!(
         run.stdout,
         sim.expected_jsonl(&["UserCallPlay"], DATA_START, DATA_END)
     );
-}
-
-trait Verbose {
-    fn arg_v(&mut self) -> &mut Self;
-}
-
-impl Verbose for Cmd {
-    fn arg_v(&mut self) -> &mut Self {
-        self.args(["-v"])
-    }
 }
 
 /// `--follow --lag` catches up (and polls) only to the lag behind now; a bad

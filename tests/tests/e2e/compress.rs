@@ -174,26 +174,12 @@ fn a_killed_gzip_export_resumes_exactly() {
     let expected = sim.expected_jsonl(&[TYPE], DATA_START, DATA_END);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl.gz");
-    let out_arg = out.to_str().unwrap().to_owned();
-    let args = [
-        "fetch",
-        "--type",
-        TYPE,
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-        "--rate-limit",
-        "1000",
-        "--concurrency",
-        "1",
-        "--resume",
-        "-o",
-        &out_arg,
-    ];
-    let mut child = sim
-        .cmd()
-        .args(args)
+    let resume = || {
+        let mut fetch = sim.fetch();
+        fetch.types(TYPE).chains(1).output(&out).args(["--resume"]);
+        fetch
+    };
+    let mut child = resume()
         .command()
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -220,7 +206,7 @@ fn a_killed_gzip_export_resumes_exactly() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!out.exists());
-    let run = sim.cmd().args(args).run();
+    let run = resume().run();
     run.ok();
     assert_eq!(decompress(&out), expected);
 }
@@ -281,28 +267,20 @@ fn durable_follow_into_a_gzip_file() {
     let total = want.lines().count() as u64;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("siem.jsonl.gz");
-    let args = |resume: bool| {
-        let mut v = vec![
-            "fetch".to_owned(),
-            "-t".into(),
-            TYPE.into(),
-            "--from".into(),
-            DATA_START.into(),
-            "--follow".into(),
-            "--interval".into(),
-            "1s".into(),
-            "--rate-limit".into(),
-            "1000".into(),
-        ];
+    let follow = |resume: bool| {
+        let mut fetch = sim.fetch();
+        fetch
+            .types(TYPE)
+            .from_only(DATA_START)
+            .args(["--follow", "--interval", "1s"]);
         if resume {
-            v.push("--resume".into());
+            fetch.args(["--resume"]);
         }
-        v.extend(["-o".into(), out.display().to_string()]);
-        v
+        fetch.output(&out);
+        fetch
     };
     let spawn = |resume: bool| {
-        sim.cmd()
-            .args(args(resume))
+        follow(resume)
             .command()
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -505,19 +505,13 @@ fn server_failures_after_retries_exit_1() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
         .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog",
-            "--from",
-            "1d",
-            "--max-retries",
-            "0",
-        ])
+        .types("AccessLog")
+        .from_only("1d")
+        .args(["--max-retries", "0"])
         .run();
     run.code(1).one_line_error("could not connect");
 }

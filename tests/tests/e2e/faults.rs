@@ -369,22 +369,11 @@ fn engine_fault_matrix_every_kind_every_type_exactly_once() {
 
 const ALL: &str = "all";
 
-fn cli_args(types: &str) -> Vec<String> {
-    [
-        "fetch",
-        "-t",
-        types,
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-        "--rate-limit",
-        "1000",
-        "--concurrency",
-        "4",
-    ]
-    .map(String::from)
-    .to_vec()
+/// The binary's export of `types` over the data set, four chains.
+fn cli_fetch(sim: &TestSim, types: &str) -> Fetch {
+    let mut fetch = sim.fetch();
+    fetch.types(types).chains(4);
+    fetch
 }
 
 fn cli_sim(seed: u64, entries: usize) -> SimConfig {
@@ -402,7 +391,7 @@ fn cli_row(
 ) -> (String, Stats, u64, Duration) {
     let started = Instant::now();
     let sim = TestSim::start(config);
-    let run = sim.cmd().args(cli_args(types)).run();
+    let run = cli_fetch(&sim, types).run();
     run.ok();
     let names: Vec<&str> = if types == ALL {
         ALL_TYPES.to_vec()
@@ -556,13 +545,13 @@ fn exhaust_and_resume(name: &str, config: SimConfig, code: i32, says: &str) -> (
     let out = dir.path().join("audit.jsonl");
     let types = ["AccessLog", "UserCallPlay"];
     let expected = sim.expected_jsonl(&types, DATA_START, DATA_END);
-    let mut args = cli_args("AccessLog,UserCallPlay");
-    args.extend(["--max-retries", "0", "--resume", "-o"].map(String::from));
-    args.push(out.display().to_string());
     let mut failed = 0usize;
     let mut last_declared = 0u64;
     loop {
-        let run = sim.cmd().args(&args).run();
+        let run = cli_fetch(&sim, "AccessLog,UserCallPlay")
+            .args(["--max-retries", "0", "--resume"])
+            .output(&out)
+            .run();
         if run.code == Some(0) {
             break;
         }

@@ -313,11 +313,9 @@ fn a_base_url_with_the_api_path_is_refused_before_any_request() {
     let sim = TestSim::small(10);
     for path in ["/v2/logs", "/v2", "/v2/logs/", "/V2/Logs"] {
         let run = sim
-            .cmd()
+            .fetch()
             .env("GONG_BASE_URL", format!("{}{path}", sim.base_url()))
-            .args([
-                "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-            ])
+            .types(TYPE)
             .run();
         run.code(2).one_line_error("host only");
     }
@@ -331,13 +329,11 @@ fn a_refused_connection_fails_fast_naming_the_host() {
         .local_addr()
         .unwrap()
         .port();
-    let run = Cmd::new()
+    let run = Fetch::new(Cmd::new())
         .env("GONG_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("GONG_ACCESS_KEY", ACCESS_KEY)
         .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
-        .args([
-            "fetch", "--type", TYPE, "--from", DATA_START, "--to", DATA_END,
-        ])
+        .types(TYPE)
         .run();
     run.code(1).one_line_error("could not connect");
     assert!(run.stderr.contains("after 2 attempts"), "{}", run.stderr);

@@ -80,25 +80,11 @@ fn the_checkpoint_file_matches_its_schema() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.jsonl");
     let run = sim
-        .cmd()
-        .args([
-            "fetch",
-            "-t",
-            "AccessLog,UserCallPlay",
-            "--from",
-            DATA_START,
-            "--to",
-            DATA_END,
-            "--concurrency",
-            "2",
-            "--rate-limit",
-            "1000",
-            "--max-retries",
-            "0",
-            "--resume",
-            "-o",
-        ])
-        .arg_path(&out)
+        .fetch()
+        .types("AccessLog,UserCallPlay")
+        .chains(2)
+        .output(&out)
+        .args(["--max-retries", "0", "--resume"])
         .run();
     run.code(1);
     let text = std::fs::read_to_string(checkpoint_of(&out)).unwrap();
@@ -160,14 +146,4 @@ fn the_schema_command_prints_the_published_files() {
         .args(["schema", "--what", "everything"])
         .run()
         .code(2);
-}
-
-trait ArgPath {
-    fn arg_path(&mut self, path: &std::path::Path) -> &mut Self;
-}
-
-impl ArgPath for Cmd {
-    fn arg_path(&mut self, path: &std::path::Path) -> &mut Self {
-        self.args([path.display().to_string()])
-    }
 }

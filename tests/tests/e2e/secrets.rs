@@ -16,10 +16,10 @@ enum Auth {
 
 const BOTH: [Auth; 2] = [Auth::Basic, Auth::Bearer];
 
-/// A command aimed at `sim` with the credentials of `auth` in the
-/// environment (`wrong`: the right secret with a suffix, so that an echo
-/// of it would still contain the secret).
-fn cmd(sim: &TestSim, auth: Auth, wrong: bool) -> Cmd {
+/// A fetch of the data set's range aimed at `sim` with the credentials of
+/// `auth` in the environment (`wrong`: the right secret with a suffix, so
+/// that an echo of it would still contain the secret).
+fn fetch(sim: &TestSim, auth: Auth, wrong: bool) -> Fetch {
     let suffix = if wrong { "-WRONG" } else { "" };
     let mut cmd = Cmd::new();
     cmd.env("GONG_BASE_URL", sim.base_url());
@@ -29,10 +29,8 @@ fn cmd(sim: &TestSim, auth: Auth, wrong: bool) -> Cmd {
             .env("GONG_ACCESS_KEY_SECRET", format!("sim-secret{suffix}")),
         Auth::Bearer => cmd.env("GONG_BEARER_TOKEN", format!("sim-bearer-token{suffix}")),
     };
-    cmd
+    Fetch::new(cmd)
 }
-
-const RANGE: [&str; 4] = ["--from", DATA_START, "--to", DATA_END];
 
 fn scan_dir(dir: &Path) -> usize {
     let mut files = 0;
@@ -61,11 +59,10 @@ fn checkpoints_and_data_files_hold_no_secret() {
                 let out = dir.path().join("audit.jsonl");
                 let mut failed = 0;
                 loop {
-                    let run = cmd(&sim, auth, false)
-                        .args(["fetch", "-t", "all", "--rate-limit", "1000"])
-                        .args(["--max-retries", "0", "--resume", "-o"])
-                        .args([&out])
-                        .args(RANGE)
+                    let run = fetch(&sim, auth, false)
+                        .types("all")
+                        .output(&out)
+                        .args(["--max-retries", "0", "--resume"])
                         .run();
                     if run.code == Some(0) {
                         break;
@@ -95,18 +92,11 @@ fn dry_run_and_verbose_logs_hold_no_secret() {
     config.faults.retry_after_503 = 0;
     let sim = TestSim::start(config);
     for auth in BOTH {
-        let run = cmd(&sim, auth, false)
+        let run = fetch(&sim, auth, false)
             // At Gong's rate, the first round is one request per type.
-            .args([
-                "fetch",
-                "-t",
-                "all",
-                "--dry-run",
-                "-vv",
-                "--rate-limit",
-                "3",
-            ])
-            .args(RANGE)
+            .types("all")
+            .rate("3")
+            .args(["--dry-run", "-vv"])
             .run();
         run.ok();
         let scheme = match auth {
@@ -124,21 +114,11 @@ fn dry_run_and_verbose_logs_hold_no_secret() {
         // A real export with retries, at -vv and at RUST_LOG=trace (every
         // crate's events: reqwest, hyper, the api crate).
         for (verbosity, rust_log) in [("-vv", None), ("-v", Some("trace"))] {
-            let mut c = cmd(&sim, auth, false);
+            let mut c = fetch(&sim, auth, false);
             if let Some(filter) = rust_log {
                 c.env("RUST_LOG", filter);
             }
-            let run = c
-                .args([
-                    "fetch",
-                    "-t",
-                    "AccessLog,UserCallPlay",
-                    verbosity,
-                    "--rate-limit",
-                    "1000",
-                ])
-                .args(RANGE)
-                .run();
+            let run = c.types("AccessLog,UserCallPlay").args([verbosity]).run();
             run.ok();
             assert!(run.stderr.contains("retrying"), "{auth:?}: {}", run.stderr);
         }
@@ -150,9 +130,9 @@ fn refused_credentials_are_not_echoed() {
     let sim = TestSim::small(5);
     for auth in BOTH {
         for verbosity in ["-q", "-vv"] {
-            let run = cmd(&sim, auth, true)
-                .args(["fetch", "-t", "AccessLog", verbosity])
-                .args(RANGE)
+            let run = fetch(&sim, auth, true)
+                .types("AccessLog")
+                .args([verbosity])
                 .run();
             run.code(3);
             assert!(run.stderr.contains("HTTP 401"), "{}", run.stderr);
@@ -161,7 +141,6 @@ fn refused_credentials_are_not_echoed() {
     // The same secrets given as flags (with the warning about them).
     let run = Fetch::new(Cmd::new())
         .types("AccessLog")
-        .no_range()
         .args(["--base-url", &sim.base_url()])
         .args([
             "--access-key",
@@ -169,15 +148,12 @@ fn refused_credentials_are_not_echoed() {
             "--access-key-secret",
             "sim-secret-WRONG",
         ])
-        .args(RANGE)
         .run();
     run.code(3);
     let run = Fetch::new(Cmd::new())
         .types("AccessLog")
-        .no_range()
         .args(["--base-url", &sim.base_url()])
         .args(["--bearer-token", "sim-bearer-token-WRONG"])
-        .args(RANGE)
         .run();
     run.code(3);
 }
@@ -193,9 +169,9 @@ fn urls_and_config_files_holding_secrets_are_refused_without_echo() {
         "https://sim-secret@",
     ] {
         for auth in BOTH {
-            let run = cmd(&sim, auth, false)
-                .args(["fetch", "-t", "AccessLog", "--base-url", url])
-                .args(RANGE)
+            let run = fetch(&sim, auth, false)
+                .types("AccessLog")
+                .args(["--base-url", url])
                 .run();
             run.code(2).one_line_error("base URL");
         }
@@ -220,8 +196,6 @@ fn urls_and_config_files_holding_secrets_are_refused_without_echo() {
         let run = Fetch::new(Cmd::new())
             .env("GONG_LOGS_CONFIG", &path)
             .types("AccessLog")
-            .no_range()
-            .args(RANGE)
             .run();
         run.code(2);
         assert_eq!(run.stderr.lines().count(), 1, "{text}: {}", run.stderr);
@@ -237,9 +211,10 @@ fn urls_and_config_files_holding_secrets_are_refused_without_echo() {
 fn the_panic_path_prints_no_secret() {
     let sim = TestSim::small(5);
     for auth in BOTH {
-        let run = cmd(&sim, auth, false)
-            .args(["fetch", "-t", "AccessLog", "--rate-limit", "1e-300", "-vv"])
-            .args(RANGE)
+        let run = fetch(&sim, auth, false)
+            .types("AccessLog")
+            .rate("1e-300")
+            .args(["-vv"])
             .run();
         if run.stderr.contains("internal error") {
             run.code(1);
@@ -262,9 +237,9 @@ fn a_secret_pasted_as_the_base_url_is_not_echoed() {
             Auth::Bearer => "sim-bearer-token",
         };
         // Run::new panics if the secret is printed.
-        cmd(&sim, auth, false)
-            .args(["fetch", "-t", "AccessLog", "--base-url", secret])
-            .args(RANGE)
+        fetch(&sim, auth, false)
+            .types("AccessLog")
+            .args(["--base-url", secret])
             .run()
             .code(2);
     }

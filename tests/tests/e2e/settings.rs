@@ -14,18 +14,10 @@ fn not_utf8(text: &str) -> OsString {
     OsString::from_vec(bytes)
 }
 
-fn fetch_args() -> Vec<&'static str> {
-    vec![
-        "fetch",
-        "-t",
-        "AccessLog",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-        "--max-retries",
-        "0",
-    ]
+/// `fetch` as a fetch of AccessLog over the data set without retries.
+fn access_log(mut fetch: Fetch) -> Fetch {
+    fetch.types("AccessLog").args(["--max-retries", "0"]);
+    fetch
 }
 
 /// Every variable gong-logs reads, set to text plus a byte that is not
@@ -42,8 +34,8 @@ fn a_variable_that_is_not_utf8_is_a_usage_error_naming_it() {
     let mut failures = Vec::new();
     for var in vars {
         for dry_run in [true, false] {
-            let mut cmd = sim.cmd();
-            cmd.args(fetch_args()).env(var, not_utf8("valuemarker"));
+            let mut cmd = access_log(sim.fetch());
+            cmd.env(var, not_utf8("valuemarker"));
             if dry_run {
                 cmd.args(["--dry-run"]);
             }
@@ -74,10 +66,11 @@ fn a_variable_that_is_not_utf8_is_a_usage_error_naming_it() {
 fn a_flag_that_is_not_utf8_is_a_usage_error_naming_it() {
     let sim = TestSim::small(5);
     for flag in ["--profile", "--base-url", "--access-key", "--from"] {
-        let mut cmd = sim.cmd();
-        cmd.args(["fetch", "-t", "AccessLog", "--to", DATA_END]);
-        if flag != "--from" {
-            cmd.args(["--from", DATA_START]);
+        let mut cmd = sim.fetch();
+        cmd.types("AccessLog");
+        if flag == "--from" {
+            // The flag under test gives the start.
+            cmd.no_range().args(["--to", DATA_END]);
         }
         let run = cmd
             .args([OsString::from(flag), not_utf8("valuemarker")])
@@ -105,8 +98,7 @@ fn a_missing_profile_is_a_usage_error_from_flag_and_environment() {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     for with_file in [true, false] {
         for from_env in [true, false] {
-            let mut cmd = sim.cmd();
-            cmd.args(fetch_args());
+            let mut cmd = access_log(sim.fetch());
             if with_file {
                 cmd.env("GONG_LOGS_CONFIG", &config);
             }
@@ -149,12 +141,11 @@ impl Listener {
 fn a_malformed_proxy_variable_is_a_usage_error_and_nothing_connects() {
     let target = Listener::new();
     let fetch = |var: &str, value: &str| {
-        Cmd::new()
+        access_log(Fetch::new(Cmd::new()))
             .env("GONG_BASE_URL", target.url())
             .env("GONG_ACCESS_KEY", ACCESS_KEY)
             .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
             .env(var, value)
-            .args(fetch_args())
             .args(["--timeout", "1s"])
             .run()
     };
@@ -213,11 +204,7 @@ fn a_config_file_that_is_not_a_small_regular_file_is_refused_at_once() {
         (&big, "larger than 1 MiB"),
     ];
     for (path, needle) in cases {
-        let run = sim
-            .cmd()
-            .env("GONG_LOGS_CONFIG", path)
-            .args(fetch_args())
-            .run();
+        let run = access_log(sim.fetch()).env("GONG_LOGS_CONFIG", path).run();
         run.code(2).one_line_error(needle);
         assert!(run.stderr.contains(&path.display().to_string()));
     }
@@ -225,10 +212,8 @@ fn a_config_file_that_is_not_a_small_regular_file_is_refused_at_once() {
     let xdg = tempfile::tempdir().unwrap();
     std::fs::create_dir(xdg.path().join("gong-logs")).unwrap();
     mkfifo(&xdg.path().join("gong-logs/config.toml"));
-    let run = sim
-        .cmd()
+    let run = access_log(sim.fetch())
         .env("XDG_CONFIG_HOME", xdg.path())
-        .args(fetch_args())
         .run();
     run.code(2).one_line_error("not a regular file");
     // Completing --profile reads the same file: no candidates, no hang.
@@ -248,19 +233,20 @@ fn a_config_file_that_is_not_a_small_regular_file_is_refused_at_once() {
 #[test]
 fn a_lag_longer_than_the_span_is_warned_about_once() {
     let sim = TestSim::small(5);
-    let args = [
-        "fetch",
-        "-t",
-        "AccessLog",
-        "--since",
-        "1m",
-        "--follow",
-        "--lag",
-        "5m",
-        "--interval",
-        "1s",
-    ];
-    let run = sim.cmd().args(args).args(["--dry-run"]).run();
+    let follow = || {
+        let mut fetch = sim.fetch();
+        fetch.types("AccessLog").no_range().args([
+            "--since",
+            "1m",
+            "--follow",
+            "--lag",
+            "5m",
+            "--interval",
+            "1s",
+        ]);
+        fetch
+    };
+    let run = follow().args(["--dry-run"]).run();
     run.ok();
     let warned = |stderr: &str| stderr.lines().filter(|l| l.contains("--lag")).count();
     assert_eq!(warned(&run.stderr), 1, "{}", run.stderr);
@@ -272,9 +258,7 @@ fn a_lag_longer_than_the_span_is_warned_about_once() {
     // A real run: the warning once, however many polls.
     let dir = tempfile::tempdir().unwrap();
     let err = dir.path().join("err");
-    let mut child = sim
-        .cmd()
-        .args(args)
+    let mut child = follow()
         .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&err).unwrap())
