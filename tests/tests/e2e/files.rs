@@ -68,19 +68,21 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
     // (The fault draws depend on the seed: take one whose first pages pass.)
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("audit.csv");
+    let failing = |sim: &TestSim| {
+        sim.fetch()
+            .types("AccessLog,UserCallPlay")
+            .chains(1)
+            .output(&out)
+            .args(["--max-retries", "0"])
+            .run()
+    };
     let sim = (1..50)
         .find_map(|seed| {
             let mut config = SimConfig::testing(seed, 200);
             config.page_size = 10;
             config.faults.p_500 = 0.3;
             let sim = TestSim::start(config);
-            let run = sim
-                .fetch()
-                .types("AccessLog,UserCallPlay")
-                .chains(1)
-                .output(&out)
-                .args(["--max-retries", "0"])
-                .run();
+            let run = failing(&sim);
             run.code(1).one_line_error("HTTP 500");
             assert!(run.stderr.contains("was not written"), "{}", run.stderr);
             assert_eq!(
@@ -93,13 +95,7 @@ fn a_failed_export_leaves_no_file_and_keeps_an_old_one() {
         .expect("a seed whose first pages succeed");
 
     std::fs::write(&out, "old content\n").unwrap();
-    let run = sim
-        .fetch()
-        .types("AccessLog,UserCallPlay")
-        .chains(1)
-        .output(&out)
-        .args(["--max-retries", "0"])
-        .run();
+    let run = failing(&sim);
     run.code(1);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old content\n");
     assert_eq!(dir_listing(dir.path()), ["audit.csv"]);

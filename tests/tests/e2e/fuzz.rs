@@ -492,8 +492,8 @@ fn fuzz_cli_ranges_through_the_binary() {
         40,
         range,
         |(since, from, to)| {
-            let mut cmd = sim.cmd();
-            cmd.args(["fetch", "-t", "AccessLog", "--dry-run", "-q"]);
+            let mut cmd = sim.fetch();
+            cmd.types("AccessLog").no_range().args(["--dry-run", "-q"]);
             cmd.args([if since { "--since" } else { "--from" }, &from]);
             if let Some(to) = &to {
                 cmd.args(["--to", to]);

@@ -174,7 +174,7 @@ fn fractional_and_date_retry_after_are_honoured() {
         }
         _ => page(&[ENTRY], None),
     });
-    let run = fetch_from(&server.url, &["--rate-limit", "1000"]);
+    let run = fetch_from(&server.url, &[]);
     run.ok();
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert_eq!(server.requests(), 3);

@@ -643,24 +643,16 @@ fn head_one_counts_what_reached_the_reader() {
 #[test]
 fn a_closed_or_failing_stdout_is_an_error() {
     let sim = TestSim::small(20);
-    let args = [
-        "fetch",
-        "-t",
-        "AccessLog",
-        "--from",
-        DATA_START,
-        "--to",
-        DATA_END,
-    ];
-    let run = sim.cmd_under_shell("exec >&-").args(args).run();
+    let fetch = |prelude: &str| sim.fetch_under_shell(prelude).types("AccessLog").run();
+    let run = fetch("exec >&-");
     run.code(1).one_line_error("stdout is closed");
     assert_eq!(sim.requests(), 0);
     if Path::new("/dev/full").exists() {
-        let run = sim.cmd_under_shell("exec >/dev/full").args(args).run();
+        let run = fetch("exec >/dev/full");
         run.code(1).one_line_error("cannot write to stdout");
     }
     // /dev/null on purpose is fine.
-    let run = sim.cmd_under_shell("exec >/dev/null").args(args).run();
+    let run = fetch("exec >/dev/null");
     run.ok();
     assert!(run.stderr.contains("20 entries"), "{}", run.stderr);
 }
