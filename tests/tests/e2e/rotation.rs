@@ -159,7 +159,7 @@ fn rotate(child: &Child, out: &Path, how: Rotation) {
 /// A `--follow -o FILE` rotated `how` once it committed some data, run
 /// until it stops.
 fn rotated_mid_catch_up(sim: &TestSim, out: &Path, how: Rotation) -> Run {
-    let mut child = follow(&sim, out, false).spawn();
+    let mut child = follow(sim, out, false).spawn();
     wait_for_growth(&mut child, out, 2_000);
     while declared_len(out) == 0 {
         std::thread::sleep(Duration::from_millis(2));
