@@ -1,5 +1,5 @@
-//! Shared helpers of the end-to-end tests (`tests/e2e/`, one test binary
-//! with a module per area): a simulator on a loopback port, the
+//! Shared helpers of the end-to-end tests (`gong-logs-cli/tests/e2e/`, one
+//! test binary with a module per area): a simulator on a loopback port, the
 //! `gong-logs` binary with a hermetic environment, and a secret scan of
 //! everything it prints.
 
@@ -173,23 +173,20 @@ pub fn with_log_type(log_type: &str, json: &str) -> String {
     format!("{{\"logType\":\"{log_type}\",{}", &json[1..])
 }
 
-/// The binary under test: `gong-logs-under-test`, which Cargo builds next
-/// to the `deps/` directory holding the test executables of this package.
-/// (`CARGO_BIN_EXE_*` exists only when compiling the test files themselves,
-/// not this library.)
+/// The binary under test: `gong-logs`, which Cargo builds for the
+/// integration tests of gong-logs-cli (`tests/e2e/`) next to the `deps/`
+/// directory holding their executables. (`CARGO_BIN_EXE_gong-logs` exists
+/// only when compiling the test files themselves, not this library.)
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_owned();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let path = dir.join(format!(
-        "gong-logs-under-test{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let path = dir.join(format!("gong-logs{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run the tests with `cargo test -p gong-logs-e2e`",
+        "{} is missing: run the tests with `cargo test -p gong-logs-cli --test e2e`",
         path.display()
     );
     path

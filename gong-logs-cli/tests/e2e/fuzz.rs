@@ -5,11 +5,11 @@
 //! input), plus what must hold of any input it accepts.
 //!
 //! Bounded run (CI, a few seconds):
-//!   cargo test -p gong-logs-e2e --test e2e fuzz:: -- --nocapture
+//!   cargo test -p gong-logs-cli --test e2e fuzz:: -- --nocapture
 //! Long run (every target, a million cases each; the binary-driven target
 //! spawns a process per case, give it fewer):
-//!   PROPTEST_CASES=1000000 cargo test --release -p gong-logs-e2e --test e2e fuzz:: -- --nocapture --skip through_the_binary
-//!   PROPTEST_CASES=5000 cargo test -p gong-logs-e2e --test e2e fuzz::fuzz_cli_ranges_through_the_binary -- --nocapture
+//!   PROPTEST_CASES=1000000 cargo test --release -p gong-logs-cli --test e2e fuzz:: -- --nocapture --skip through_the_binary
+//!   PROPTEST_CASES=5000 cargo test -p gong-logs-cli --test e2e fuzz::fuzz_cli_ranges_through_the_binary -- --nocapture
 
 use crate::common;
 

@@ -5,8 +5,8 @@
 //! (format/parse round trip, `N<unit>` spans) and `src/output.rs` (CSV and
 //! JSON round trips of arbitrary entries).
 //!
-//! Counts: `cargo test -p gong-logs-e2e --test e2e properties:: -- --nocapture`;
-//! more cases: `PROPTEST_CASES=100000 cargo test -p gong-logs-e2e --test e2e properties::`.
+//! Counts: `cargo test -p gong-logs-cli --test e2e properties:: -- --nocapture`;
+//! more cases: `PROPTEST_CASES=100000 cargo test -p gong-logs-cli --test e2e properties::`.
 
 use crate::common;
 

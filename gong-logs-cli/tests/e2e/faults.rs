@@ -13,7 +13,7 @@
 //! - the real binary (`gong-logs fetch`) against the simulator, with the
 //!   CLI's own retry policy: a representative subset, run side by side.
 //!
-//! Figures: `cargo test -p gong-logs-e2e --test e2e faults:: -- --nocapture`.
+//! Figures: `cargo test -p gong-logs-cli --test e2e faults:: -- --nocapture`.
 
 use std::time::{Duration, Instant};
 
