@@ -26,6 +26,8 @@
 //! - `GET /_sim/stats`: the [`Stats`] as JSON;
 //! - `POST /_sim/reset`: resets counters (returns the stats from before).
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 mod config;
 mod cursor;
 mod data;

@@ -1,5 +1,5 @@
-//! Shared helpers of the end-to-end tests (`tests/e2e/`, one test binary
-//! with a module per area): a simulator on a loopback port, the
+//! Shared helpers of the end-to-end tests (`gong-logs-cli/tests/e2e/`, one
+//! test binary with a module per area): a simulator on a loopback port, the
 //! `gong-logs` binary with a hermetic environment, and a secret scan of
 //! everything it prints.
 
@@ -58,6 +58,16 @@ impl TestSim {
     /// no rate limit.
     pub fn small(entries: usize) -> Self {
         Self::start(SimConfig::testing(7, entries))
+    }
+
+    /// A slow simulator, for tests that act during a run (kill it, signal
+    /// it, start a second one): 240 entries per type in pages of 8, each
+    /// request `latency_ms` late.
+    pub fn slow(latency_ms: u64) -> Self {
+        let mut config = SimConfig::testing(21, 240);
+        config.page_size = 8;
+        config.faults.latency_ms = latency_ms;
+        Self::start(config)
     }
 
     fn sim(&self) -> &Simulator {
@@ -120,6 +130,18 @@ impl TestSim {
         self.aim(Cmd::under_shell(prelude))
     }
 
+    /// A `gong-logs fetch` aimed at this simulator, over the data set's
+    /// range unless the test chooses another (see [`Fetch`]).
+    pub fn fetch(&self) -> Fetch {
+        Fetch::new(self.cmd())
+    }
+
+    /// Like [`Self::fetch`], started through `sh` after `prelude` (see
+    /// [`Cmd::under_shell`]).
+    pub fn fetch_under_shell(&self, prelude: &str) -> Fetch {
+        Fetch::new(self.cmd_under_shell(prelude))
+    }
+
     fn aim(&self, mut cmd: Cmd) -> Cmd {
         cmd.env("GONG_BASE_URL", self.base_url())
             .env("GONG_ACCESS_KEY", ACCESS_KEY)
@@ -151,23 +173,20 @@ pub fn with_log_type(log_type: &str, json: &str) -> String {
     format!("{{\"logType\":\"{log_type}\",{}", &json[1..])
 }
 
-/// The binary under test: `gong-logs-under-test`, which Cargo builds next
-/// to the `deps/` directory holding the test executables of this package.
-/// (`CARGO_BIN_EXE_*` exists only when compiling the test files themselves,
-/// not this library.)
+/// The binary under test: `gong-logs`, which Cargo builds for the
+/// integration tests of gong-logs-cli (`tests/e2e/`) next to the `deps/`
+/// directory holding their executables. (`CARGO_BIN_EXE_gong-logs` exists
+/// only when compiling the test files themselves, not this library.)
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_owned();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let path = dir.join(format!(
-        "gong-logs-under-test{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let path = dir.join(format!("gong-logs{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run the tests with `cargo test -p gong-logs-e2e`",
+        "{} is missing: run the tests with `cargo test -p gong-logs-cli --test e2e`",
         path.display()
     );
     path
@@ -300,6 +319,177 @@ impl Cmd {
             "gong-logs did not finish within {LIMIT:?}"
         );
         Run::new(output)
+    }
+}
+
+/// A `gong-logs fetch` built from what a test is about: the types, the
+/// range (by default the data set's, [`DATA_START`] to [`DATA_END`]), the
+/// format, the chains (`--concurrency`), the rate (by default the
+/// harness's `--rate-limit 1000`, see [`Cmd::run`]), the output file, then
+/// any other arguments. Each setting is passed only when chosen, so the
+/// CLI's own default applies otherwise.
+#[derive(Debug)]
+pub struct Fetch {
+    cmd: Cmd,
+    types: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    chains: Option<String>,
+    rate: Option<String>,
+    output: Option<PathBuf>,
+    args: Vec<std::ffi::OsString>,
+    applied: bool,
+}
+
+impl Fetch {
+    /// `fetch` on `cmd` over the data set's range.
+    pub fn new(cmd: Cmd) -> Self {
+        Self {
+            cmd,
+            types: None,
+            from: Some(DATA_START.to_owned()),
+            to: Some(DATA_END.to_owned()),
+            format: None,
+            chains: None,
+            rate: None,
+            output: None,
+            args: Vec::new(),
+            applied: false,
+        }
+    }
+
+    /// `-t TYPES` (one type or a comma list).
+    pub fn types(&mut self, types: &str) -> &mut Self {
+        self.types = Some(types.to_owned());
+        self
+    }
+
+    /// `--from FROM --to TO` instead of the data set's range.
+    pub fn range(&mut self, from: &str, to: &str) -> &mut Self {
+        self.from = Some(from.to_owned());
+        self.to = Some(to.to_owned());
+        self
+    }
+
+    /// `--from FROM` and no `--to` (a follow, an open end).
+    pub fn from_only(&mut self, from: &str) -> &mut Self {
+        self.from = Some(from.to_owned());
+        self.to = None;
+        self
+    }
+
+    /// Neither `--from` nor `--to` (the test gives `--since`, or tests
+    /// their absence).
+    pub fn no_range(&mut self) -> &mut Self {
+        self.from = None;
+        self.to = None;
+        self
+    }
+
+    /// `--format FORMAT`.
+    pub fn format(&mut self, format: &str) -> &mut Self {
+        self.format = Some(format.to_owned());
+        self
+    }
+
+    /// `--concurrency N`: the most cursor chains at once.
+    pub fn chains(&mut self, n: u16) -> &mut Self {
+        self.chains = Some(n.to_string());
+        self
+    }
+
+    /// `--rate-limit RATE` instead of the harness's 1000.
+    pub fn rate(&mut self, rate: &str) -> &mut Self {
+        self.rate = Some(rate.to_owned());
+        self
+    }
+
+    /// `-o PATH`.
+    pub fn output(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.output = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments (after the chosen settings).
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(&mut self, dir: &Path) -> &mut Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    /// The command line, as the binary will get it.
+    pub fn argv(&self) -> Vec<std::ffi::OsString> {
+        let mut argv: Vec<std::ffi::OsString> = vec!["fetch".into()];
+        let mut flag = |name: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                argv.extend([name.into(), value.into()]);
+            }
+        };
+        flag("-t", &self.types);
+        flag("--from", &self.from);
+        flag("--to", &self.to);
+        flag("--format", &self.format);
+        flag("--concurrency", &self.chains);
+        flag("--rate-limit", &self.rate);
+        if let Some(path) = &self.output {
+            argv.extend(["-o".into(), path.into()]);
+        }
+        argv.extend(self.args.iter().cloned());
+        argv
+    }
+
+    /// The command with the fetch's arguments (given to it once), for
+    /// helpers that take any [`Cmd`]; settings made afterwards are lost.
+    pub fn cmd(&mut self) -> &mut Cmd {
+        if !self.applied {
+            let argv = self.argv();
+            self.cmd.args(argv);
+            self.applied = true;
+        }
+        &mut self.cmd
+    }
+
+    /// The underlying command (to spawn and kill); see [`Cmd::command`].
+    pub fn command(&mut self) -> &mut Command {
+        self.cmd().command()
+    }
+
+    /// Starts it with stdout and stderr piped, for a test that acts
+    /// during the run (see [`Run::new`] for its output).
+    pub fn spawn(&mut self) -> std::process::Child {
+        self.command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
+
+    /// Runs to completion; see [`Cmd::run`].
+    pub fn run(&mut self) -> Run {
+        self.cmd().run()
     }
 }
 
