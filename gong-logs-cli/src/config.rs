@@ -271,7 +271,7 @@ pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
         return Ok(());
     }
     let home = home.and_then(|h| std::fs::canonicalize(h).ok());
-    let me = crate::localfs::euid();
+    let me = crate::files::fs::euid();
     let check = |p: &Path, is_dir: bool| -> Result<()> {
         let m = std::fs::metadata(p).map_err(|e| {
             Failure::usage(format!(

@@ -7,23 +7,23 @@
 //! `progress`, `fetch` (the export loop). No HTTP here: every request goes
 //! through `gong-logs-api`.
 
-pub mod checkpoint;
 pub mod cli;
-pub mod compress;
 pub mod config;
 mod doctor;
 pub mod env;
 pub mod exit;
 mod fetch;
-pub mod fields;
+pub mod files;
 mod fit;
-pub mod localfs;
 pub mod output;
 mod progress;
 pub mod redact;
 pub mod schema;
-mod sink;
 pub mod time;
+
+// The paths the e2e crate uses.
+pub use files::checkpoint;
+pub use output::fields;
 
 use std::io::Write as _;
 use std::process::ExitCode;

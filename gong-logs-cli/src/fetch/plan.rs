@@ -14,13 +14,13 @@ use gong_logs_api::guard::OutOfRange;
 use gong_logs_api::{ClientConfig, LogEntry, LogType, LogTypeInfo, RetryPolicy};
 use jiff::Timestamp;
 
-use crate::checkpoint::{self, Checkpoint, Identity};
 use crate::cli::{FetchArgs, Format};
-use crate::compress::Compression;
 use crate::exit::{Failure, Result};
-use crate::fields::FieldPath;
-use crate::localfs::{self, Keep, OutputLock, Target};
-use crate::sink::ResumableSpec;
+use crate::files::checkpoint::{self, Checkpoint, Identity};
+use crate::files::fs::{self, Keep, OutputLock, Target};
+use crate::output::compress::Compression;
+use crate::output::fields::FieldPath;
+use crate::output::sink::ResumableSpec;
 
 /// Everything a fetch will do, validated.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ impl Plan {
         if matches(entry.user_id(), entry.user_email()) {
             return true;
         }
-        let Some(members) = crate::fields::Members::parse(entry.json()) else {
+        let Some(members) = crate::output::fields::Members::parse(entry.json()) else {
             return false;
         };
         let text = |key: &str| {
@@ -313,7 +313,7 @@ fn compression_and_format(
 ) -> Result<(Compression, Format)> {
     let (compression, named) = match output {
         Some(path) => {
-            let (compression, format) = crate::compress::from_name(path);
+            let (compression, format) = crate::output::compress::from_name(path);
             (compression, Some((path, format)))
         }
         None => (Compression::None, None),
@@ -325,7 +325,7 @@ fn compression_and_format(
             return Err(Failure::usage(format!(
                 "-o {}: unknown extension; name the file {}, or give --format",
                 path.display(),
-                crate::compress::KNOWN_EXTENSIONS
+                crate::output::compress::KNOWN_EXTENSIONS
             )));
         }
         (None, None) if std::io::stdout().is_terminal() => Format::Table,
@@ -490,7 +490,7 @@ enum Named {
 /// The output file `-o` names and the mode it keeps, or the plan for what
 /// is not a file to replace (stdout, a FIFO or device).
 fn file_target(plan: &Plan, given: &Path) -> Result<Named> {
-    match localfs::resolve_output(given)? {
+    match fs::resolve_output(given)? {
         Target::Stdout => Ok(Named::NotAFile(OutputPlan::Stdout)),
         Target::Special(p) => {
             if plan.resume || plan.follow.is_some() {
@@ -538,11 +538,11 @@ impl Output {
 /// Our own files: never a symlink, never another user's (before any
 /// request, and before the lock, whose file is one of them).
 fn check_side_files(plan: &Plan, path: &Path, ckpt_path: &Path) -> Result<()> {
-    localfs::check_own(&localfs::lock_path(path))?;
+    fs::check_own(&fs::lock_path(path))?;
     if plan.resume || plan.follow.is_some() {
-        localfs::check_own(&checkpoint::checkpoint_tmp_path(ckpt_path))?;
+        fs::check_own(&checkpoint::checkpoint_tmp_path(ckpt_path))?;
         if plan.follow.is_none() {
-            localfs::check_own(&checkpoint::partial_path(path))?;
+            fs::check_own(&checkpoint::partial_path(path))?;
         }
     }
     Ok(())
@@ -551,7 +551,7 @@ fn check_side_files(plan: &Plan, path: &Path, ckpt_path: &Path) -> Result<()> {
 /// The checkpoint left by an earlier run: read with `--resume`; without
 /// it, its mere presence stops us (read or not).
 fn existing_checkpoint(resume: bool, ckpt_path: &Path) -> Result<Option<Checkpoint>> {
-    let present = localfs::check_own(ckpt_path)?;
+    let present = fs::check_own(ckpt_path)?;
     if resume {
         checkpoint::load(ckpt_path)
     } else if present {
@@ -651,7 +651,7 @@ fn already_done(ckpt: &Checkpoint, out: &Output, compression: Compression) -> Re
     let max_footer = if compression == Compression::None {
         MAX_FOOTER
     } else {
-        crate::compress::MAX_COMPRESSED_FOOTER
+        crate::output::compress::MAX_COMPRESSED_FOOTER
     };
     if len - ckpt.data_len > max_footer {
         return Err(Failure::usage(format!(

@@ -19,14 +19,14 @@ use gong_logs_api::{
 };
 use jiff::Timestamp;
 
-use crate::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::cli::FetchArgs;
-use crate::compress::Compression;
 use crate::config;
 use crate::exit::{self, AUTH, FAILURE, Failure, INTERRUPTED, RATE_LIMITED, Result};
+use crate::files::checkpoint::{self, Checkpoint, Identity, TypeState};
+use crate::output::compress::Compression;
+use crate::output::sink::Sink;
 use crate::output::{self, EntryWriter};
 use crate::progress::{self, Progress};
-use crate::sink::Sink;
 use plan::{OutputPlan, Plan, plan_output};
 
 /// Runs `gong-logs fetch`: the plan, then the export it describes.
@@ -593,7 +593,7 @@ impl Run<'_> {
         // A rotated FILE's message already says how to continue.
         if failure
             .error
-            .downcast_ref::<crate::sink::Rotated>()
+            .downcast_ref::<crate::output::sink::Rotated>()
             .is_some()
         {
             return failure;

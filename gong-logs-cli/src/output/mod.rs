@@ -2,10 +2,14 @@
 //! buffer; where the bytes go (stdout, a file, a resumable file) is the
 //! sink's business.
 
+pub mod compress;
+pub mod fields;
+pub(crate) mod sink;
+
 use gong_logs_api::{LogEntry, LogType};
 
 use crate::cli::Format;
-use crate::fields::{FieldPath, Members, as_string, cell_text, minify};
+use crate::output::fields::{FieldPath, Members, as_string, cell_text, minify};
 
 /// The CSV columns, in order, besides `logType`, `logRecord` and `extra`.
 pub const CSV_STRING_COLUMNS: [&str; 8] = [

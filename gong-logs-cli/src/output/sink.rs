@@ -17,10 +17,10 @@ use anyhow::{Context as _, anyhow};
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
-use crate::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
-use crate::compress::{Compression, Encoder};
 use crate::exit::{FAILURE, Failure, Result};
-use crate::localfs::{self, Keep, OutputLock};
+use crate::files::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
+use crate::files::fs::{self, Keep, OutputLock};
+use crate::output::compress::{Compression, Encoder};
 
 /// An output destination.
 #[derive(Debug)]
@@ -117,7 +117,7 @@ impl Sink {
     /// A FIFO or character device.
     pub fn direct(target: &Path, compression: Compression) -> Result<Self> {
         Ok(Self::Direct {
-            file: localfs::open_special(target)?,
+            file: fs::open_special(target)?,
             target: target.to_owned(),
             encoder: Encoder::new(compression),
         })
@@ -160,7 +160,7 @@ impl Sink {
     pub fn resumable_fresh(spec: ResumableSpec, checkpoint: Checkpoint) -> Result<Self> {
         let data = spec.data_path();
         let file = if spec.follow {
-            localfs::create_new(&data, true).map_err(|e| {
+            fs::create_new(&data, true).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
                     Failure::usage(format!(
                         "{} exists and has no checkpoint: --follow -o appends to a file it started; move it away, or give another -o",
@@ -171,7 +171,7 @@ impl Sink {
                 }
             })?
         } else {
-            localfs::create_replacing(&data, true)?
+            fs::create_replacing(&data, true)?
         };
         Resumable::open(spec, file, checkpoint, Sha256::new())
     }
@@ -211,10 +211,10 @@ impl Sink {
     /// checkpoint's position; the rotated file keeps what it covered.
     pub fn resumable_rotated(spec: ResumableSpec, mut checkpoint: Checkpoint) -> Result<Self> {
         let data = spec.data_path();
-        let file = match localfs::create_new(&data, true) {
+        let file = match fs::create_new(&data, true) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let file = localfs::open_own(&data)?;
+                let file = fs::open_own(&data)?;
                 if file.metadata().map(|m| m.len()).unwrap_or(1) != 0 {
                     return Err(Failure::usage(format!(
                         "{} is no longer empty: move it away, then rerun",

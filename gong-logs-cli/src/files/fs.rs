@@ -87,7 +87,7 @@ pub fn resolve_output(path: &Path) -> Result<Target> {
     let link = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = crate::checkpoint::parent_dir(path);
+            let dir = crate::files::checkpoint::parent_dir(path);
             if !dir.is_dir() {
                 return Err(Failure::usage(format!(
                     "-o {shown}: directory {} does not exist",

@@ -61,7 +61,7 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::exit::{Failure, Result};
-use crate::localfs::{self, with_suffix};
+use crate::files::fs::{self, with_suffix};
 
 /// Format version of the checkpoint file (2: bound to its data by hashes).
 pub const VERSION: u32 = 2;
@@ -312,7 +312,7 @@ pub fn checkpoint_tmp_path(checkpoint: &Path) -> PathBuf {
 /// follows a symlink; refuses another user's file.
 pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
     let shown = path.display();
-    let Some(bytes) = localfs::read_own(path)? else {
+    let Some(bytes) = fs::read_own(path)? else {
         return Ok(None);
     };
     let start_over = "delete it and its data file to start over";
@@ -363,7 +363,7 @@ pub fn store(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
     let tmp = checkpoint_tmp_path(path);
     let mut file = match create_tmp(&tmp) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            localfs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
+            fs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
             std::fs::remove_file(&tmp)?;
             create_tmp(&tmp)
         }
@@ -431,7 +431,7 @@ pub fn verify_data(
             checkpoint.data_len
         ))
     };
-    let mut file = match localfs::open_own(data) {
+    let mut file = match fs::open_own(data) {
         Ok(f) => f,
         Err(e) if !data.exists() && std::fs::symlink_metadata(data).is_err() => {
             drop(e);
