@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use gong_logs_api::{LogType, LogTypeInfo};
+use gong_logs_api::LogTypeInfo;
+
+pub use crate::values::{Format, TypeArg, expand_types, parse_type_arg};
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -554,78 +556,15 @@ pub enum ConfigCommand {
     Path,
 }
 
-/// Output formats of `fetch`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One JSON object per line (NDJSON).
-    Jsonl,
-    /// One JSON array.
-    Json,
-    /// Comma-separated values with a header (RFC 4180 quoting).
-    Csv,
-    /// Aligned columns for people.
-    Table,
-}
-
-impl Format {
-    /// The lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Jsonl => "jsonl",
-            Self::Json => "json",
-            Self::Csv => "csv",
-            Self::Table => "table",
-        }
+/// `--format`'s values, the names and help of [`Format`] (kept clap-free).
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
     }
-}
 
-/// A `--type` value: one type, or all five.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TypeArg {
-    /// All five, in documentation order.
-    All,
-    /// One type.
-    One(LogType),
-}
-
-/// Parses a `--type` value, case-insensitively.
-pub fn parse_type_arg(text: &str) -> Result<TypeArg, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("all") {
-        return Ok(TypeArg::All);
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
     }
-    LogTypeInfo::ALL
-        .iter()
-        .map(|info| info.log_type)
-        .find(|t| t.to_string().eq_ignore_ascii_case(text))
-        .map(TypeArg::One)
-        .ok_or_else(|| {
-            let names: Vec<String> = LogTypeInfo::ALL
-                .iter()
-                .map(|i| i.log_type.to_string())
-                .collect();
-            format!(
-                "unknown log type {text:?}: expected {}, or all",
-                names.join(", ")
-            )
-        })
-}
-
-/// Expands `--type` values in order, without duplicates.
-pub fn expand_types(args: &[TypeArg]) -> Vec<LogType> {
-    let mut out: Vec<LogType> = Vec::new();
-    for arg in args {
-        let add: Vec<LogType> = match arg {
-            TypeArg::All => LogTypeInfo::ALL.iter().map(|i| i.log_type).collect(),
-            TypeArg::One(t) => vec![*t],
-        };
-        for t in add {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    }
-    out
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -649,19 +588,5 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn types_parse_case_insensitively_and_expand_in_order() {
-        assert_eq!(
-            parse_type_arg("accesslog"),
-            Ok(TypeArg::One(LogType::AccessLog))
-        );
-        assert_eq!(parse_type_arg("ALL"), Ok(TypeArg::All));
-        assert!(parse_type_arg("Access").is_err());
-        let types = expand_types(&[TypeArg::One(LogType::UserCallPlay), TypeArg::All]);
-        assert_eq!(types[0], LogType::UserCallPlay);
-        assert_eq!(types.len(), 5);
-        assert_eq!(types[1], LogType::AccessLog);
     }
 }

@@ -20,6 +20,7 @@ mod progress;
 pub mod redact;
 pub mod schema;
 pub mod time;
+pub mod values;
 
 // The paths the e2e crate uses.
 pub use files::checkpoint;
@@ -31,8 +32,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 use gong_logs_api::LogTypeInfo;
 
-use crate::cli::{Cli, Command, ConfigCommand, SchemaArgs, SchemaWhat, TypeArg, TypesFormat};
+use crate::cli::{Cli, Command, ConfigCommand, SchemaArgs, SchemaWhat, TypesFormat};
 use crate::exit::{Failure, Result};
+use crate::values::TypeArg;
 
 /// Runs the command line; returns the exit code.
 pub fn main() -> ExitCode {

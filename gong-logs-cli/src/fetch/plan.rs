@@ -14,13 +14,14 @@ use gong_logs_api::guard::OutOfRange;
 use gong_logs_api::{ClientConfig, LogEntry, LogType, LogTypeInfo, RetryPolicy};
 use jiff::Timestamp;
 
-use crate::cli::{FetchArgs, Format};
+use crate::cli::FetchArgs;
 use crate::exit::{Failure, Result};
 use crate::files::checkpoint::{self, Checkpoint, Identity};
 use crate::files::fs::{self, Keep, OutputLock, Target};
 use crate::output::compress::Compression;
 use crate::output::fields::FieldPath;
 use crate::output::sink::ResumableSpec;
+use crate::values::Format;
 
 /// Everything a fetch will do, validated.
 #[derive(Debug)]
@@ -67,7 +68,7 @@ impl Plan {
         let timeout = timeout(args.timeout.as_deref())?;
         let max_wait = max_wait(args.max_wait.as_deref())?;
         Ok(Self {
-            types: crate::cli::expand_types(&args.types),
+            types: crate::values::expand_types(&args.types),
             from_arg,
             to_arg: args.to.clone(),
             from,

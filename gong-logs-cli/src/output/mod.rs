@@ -8,8 +8,8 @@ pub(crate) mod sink;
 
 use gong_logs_api::{LogEntry, LogType};
 
-use crate::cli::Format;
 use crate::output::fields::{FieldPath, Members, as_string, cell_text, minify};
+use crate::values::Format;
 
 /// The CSV columns, in order, besides `logType`, `logRecord` and `extra`.
 pub const CSV_STRING_COLUMNS: [&str; 8] = [
