@@ -61,7 +61,9 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::exit::{Failure, Result};
-use crate::files::fs::{self, with_suffix};
+use crate::files::fs::{self, parent_dir, sync_dir, with_suffix};
+// The e2e crate hashes data as the checkpoint does.
+pub use crate::files::fs::hex;
 
 /// Format version of the checkpoint file (2: bound to its data by hashes).
 pub const VERSION: u32 = 2;
@@ -271,11 +273,6 @@ impl Checkpoint {
     }
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `FILE.gong-logs-checkpoint`.
 pub fn checkpoint_path(output: &Path) -> PathBuf {
     with_suffix(output, ".gong-logs-checkpoint")
@@ -284,23 +281,6 @@ pub fn checkpoint_path(output: &Path) -> PathBuf {
 /// `FILE.partial`.
 pub fn partial_path(output: &Path) -> PathBuf {
     with_suffix(output, ".partial")
-}
-
-/// The directory of `path` ("." for a bare file name).
-pub fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Makes a rename or creation in `dir` durable.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 /// `FILE.gong-logs-checkpoint.tmp`.

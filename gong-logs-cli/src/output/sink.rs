@@ -18,8 +18,8 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::exit::{FAILURE, Failure, Result};
-use crate::files::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
-use crate::files::fs::{self, Keep, OutputLock};
+use crate::files::checkpoint::{self, Checkpoint};
+use crate::files::fs::{self, Keep, OutputLock, hex, parent_dir, sync_dir};
 use crate::output::compress::{Compression, Encoder};
 
 /// An output destination.
