@@ -467,6 +467,19 @@ pub struct ConnectionArgs {
     pub bearer_token: Option<String>,
 }
 
+impl ConnectionArgs {
+    /// The flags as `config` reads them.
+    pub fn flags(&self) -> crate::config::ConnectionFlags {
+        crate::config::ConnectionFlags {
+            base_url: self.base_url.clone(),
+            profile: self.profile.clone(),
+            access_key: self.access_key.clone(),
+            access_key_secret: self.access_key_secret.clone(),
+            bearer_token: self.bearer_token.clone(),
+        }
+    }
+}
+
 /// `gong-logs types`.
 #[derive(Debug, Args)]
 pub struct TypesArgs {

@@ -8,18 +8,18 @@
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use gong_logs_api::{ApiError, ClientConfig, GongClient, LogType, Probe};
+use gong_logs_api::{ApiError, BaseUrl, LogType, Probe};
 use jiff::Timestamp;
 
-use crate::cli::ConnectionArgs;
-use crate::config::{self, Resolved};
+use crate::config::{self, ConnectionFlags, Resolved};
+use crate::connect::{self, Threads};
 use crate::exit::{AUTH, FAILURE, Failure, RATE_LIMITED, Result};
 
 /// A clock further off than this (seconds) gets a warning.
 const SKEW_WARN_SECS: i64 = 5;
 
 /// Runs `gong-logs doctor`.
-pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
+pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
     let resolved = config::resolve_all(connection, &config::process_env)?;
     if !quiet {
         for warning in &resolved.warnings {
@@ -35,30 +35,13 @@ pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
             Err(Failure::new(failure.code, anyhow!(failure.message())))
         }
         Ok(credentials) => {
-            let base_url =
-                gong_logs_api::BaseUrl::parse(&resolved.base_url).map_err(Failure::usage)?;
-            let mut client_config = ClientConfig::new(base_url, credentials.clone());
-            client_config.user_agent_suffix =
-                Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
-            let client = GongClient::new(client_config).map_err(Failure::usage)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    Failure::new(
-                        FAILURE,
-                        anyhow!(e).context("cannot start the async runtime"),
-                    )
-                })?;
+            let client = connect::client(&resolved.base_url, credentials.clone(), None)?;
+            let runtime = connect::runtime(Threads::Current)?;
             // One second, a minute ago (AccessLog is kept 14 days).
             let from = Timestamp::from_second(Timestamp::now().as_second() - 60)
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let probe = runtime.block_on(client.probe(LogType::AccessLog, from));
-            judge(
-                &probe,
-                resolved.base_url.starts_with("https://"),
-                &mut report,
-            )
+            judge(&probe, resolved.base_url.is_https(), &mut report)
         }
     };
     crate::write_stdout(report.text.as_bytes())?;
@@ -106,10 +89,8 @@ fn settings(resolved: &Resolved, report: &mut Report) {
     report.line("", "credentials", creds);
 }
 
-fn url_shape(base_url: &str, report: &mut Report) {
-    let Ok(url) = gong_logs_api::validate_base_url(base_url) else {
-        return; // resolve_all validated it already
-    };
+fn url_shape(base_url: &BaseUrl, report: &mut Report) {
+    let url = base_url.url();
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut notes = Vec::new();
     if url.path().trim_end_matches('/').len() > 1 {

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod config;
+mod connect;
 mod doctor;
 pub mod env;
 pub mod exit;
@@ -72,9 +73,9 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Fetch(args) => fetch::run(args, cli.verbose, cli.quiet),
         Command::Types(args) => types(args.format),
         Command::Schema(args) => schema(args),
-        Command::Doctor(args) => doctor::run(&args.connection, cli.quiet),
+        Command::Doctor(args) => doctor::run(&args.connection.flags(), cli.quiet),
         Command::Auth(args) => match &args.command {
-            cli::AuthCommand::Check(args) => doctor::run(&args.connection, cli.quiet),
+            cli::AuthCommand::Check(args) => doctor::run(&args.connection.flags(), cli.quiet),
         },
         Command::Completions(args) => {
             // The script calls `gong-logs` (found on PATH) with

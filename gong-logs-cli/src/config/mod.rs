@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gong_logs_api::{Credentials, DEFAULT_BASE_URL};
+use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL};
 use serde::Deserialize;
 
 use crate::exit::{Failure, Result};
@@ -57,8 +57,21 @@ impl Profile {
     }
 }
 
-/// Connection settings given as flags: the one type clap parses them into.
-pub use crate::cli::ConnectionArgs as ConnectionFlags;
+/// Connection settings given as flags (clap's `ConnectionArgs` turned
+/// into them), before the environment and the profile are consulted.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFlags {
+    /// `--base-url`.
+    pub base_url: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--access-key`.
+    pub access_key: Option<String>,
+    /// `--access-key-secret`.
+    pub access_key_secret: Option<String>,
+    /// `--bearer-token`.
+    pub bearer_token: Option<String>,
+}
 
 /// Where a setting came from (lower wins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,7 +88,7 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Connection {
     /// The validated base URL, without a trailing slash.
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// The credentials.
     pub credentials: Credentials,
     /// Warnings to print (secrets passed as flags).
@@ -87,7 +100,7 @@ pub struct Connection {
 #[derive(Debug)]
 pub struct Resolved {
     /// The validated base URL, without a trailing slash.
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// The credentials, or why there are none usable (exit 3).
     pub credentials: Result<Credentials>,
     /// Warnings to print (secrets passed as flags).
@@ -503,16 +516,15 @@ impl ProfileChoice {
 
 /// The base URL, checked, without a trailing slash; an error names where
 /// it came from.
-fn validated_base_url(base_url: &str, source: Source) -> Result<String> {
-    let url = gong_logs_api::validate_base_url(base_url).map_err(|e| {
+fn validated_base_url(base_url: &str, source: Source) -> Result<BaseUrl> {
+    BaseUrl::parse(base_url).map_err(|e| {
         let from = match source {
             Source::Flag => "--base-url",
             Source::Env => "GONG_BASE_URL",
             Source::Profile => "the config profile",
         };
         Failure::usage(format!("{e} (from {from})"))
-    })?;
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    })
 }
 
 /// Warnings about secrets given as flags.

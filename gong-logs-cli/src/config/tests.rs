@@ -33,7 +33,7 @@ fn precedence_flags_env_profile() {
     let cfg = cfg.to_str().unwrap();
     let env = env_of(&[("GONG_LOGS_CONFIG", cfg)]);
     let c = resolve(&ConnectionFlags::default(), &env).unwrap();
-    assert_eq!(c.base_url, "https://p.api.gong.io");
+    assert_eq!(c.base_url.as_str(), "https://p.api.gong.io");
     assert_eq!(c.credentials, Credentials::basic("pk", "ps"));
 
     let env = env_of(&[
@@ -42,7 +42,7 @@ fn precedence_flags_env_profile() {
         ("GONG_BEARER_TOKEN", "et"),
     ]);
     let c = resolve(&ConnectionFlags::default(), &env).unwrap();
-    assert_eq!(c.base_url, "https://e.api.gong.io");
+    assert_eq!(c.base_url.as_str(), "https://e.api.gong.io");
     assert_eq!(c.credentials, Credentials::bearer("et"));
 
     let flags = ConnectionFlags {
@@ -52,7 +52,7 @@ fn precedence_flags_env_profile() {
         ..Default::default()
     };
     let c = resolve(&flags, &env).unwrap();
-    assert_eq!(c.base_url, "http://127.0.0.1:9");
+    assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9");
     assert_eq!(c.credentials, Credentials::basic("fk", "fs"));
     assert_eq!(c.warnings.len(), 1);
 }

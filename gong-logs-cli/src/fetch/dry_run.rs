@@ -4,6 +4,8 @@ use gong_logs_api::export::{Exporter, Position};
 use gong_logs_api::{GongClient, LogType};
 
 use super::plan::Plan;
+use crate::connect::{self, Threads};
+use crate::exit::Result;
 use crate::files::checkpoint::Checkpoint;
 
 /// Prints the first request of each type, exactly as the api crate would
@@ -14,11 +16,8 @@ pub(crate) fn dry_run(
     state: &Checkpoint,
     quiet: bool,
     no_credentials: bool,
-) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime builds");
+) -> Result<()> {
+    let runtime = connect::runtime(Threads::Current)?;
     // The engine's own first round: one request per initial time slice.
     let starts: Vec<(LogType, Position)> = plan
         .types
@@ -55,4 +54,5 @@ pub(crate) fn dry_run(
             }
         );
     }
+    Ok(())
 }

@@ -12,11 +12,12 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use gong_logs_api::export::Position;
-use gong_logs_api::{BaseUrl, ClientConfig, Credentials, GongClient};
+use gong_logs_api::{Credentials, GongClient};
 use jiff::Timestamp;
 
 use crate::cli::FetchArgs;
 use crate::config;
+use crate::connect;
 use crate::exit::{self, FAILURE, Failure, Result};
 use crate::files::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::output::compress::Compression;
@@ -47,7 +48,7 @@ impl Ready {
     fn prepare(args: &FetchArgs, quiet: bool) -> Result<Self> {
         let now = Timestamp::now();
         let mut plan = Plan::new(args, now)?;
-        let connection = config::resolve_all(&args.connection, &config::process_env)?;
+        let connection = config::resolve_all(&args.connection.flags(), &config::process_env)?;
         // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
         let (credentials, no_credentials) = match connection.credentials {
             Ok(credentials) => (credentials, false),
@@ -59,10 +60,10 @@ impl Ready {
                 eprintln!("gong-logs: warning: {}", exit::redact(warning));
             }
         }
-        let identity = plan.identity(&connection.base_url);
+        let identity = plan.identity(connection.base_url.as_str());
         let output = plan_output(&mut plan, &identity)?;
         check_stdout_open(&plan)?;
-        let client = client(&connection.base_url, credentials, &plan)?;
+        let client = connect::client(&connection.base_url, credentials, Some(plan.timeout))?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).
         if !quiet {
@@ -92,14 +93,13 @@ impl Ready {
             return already_done(path, ckpt_path, self.plan.dry_run, quiet);
         }
         if self.plan.dry_run {
-            dry_run(
+            return dry_run(
                 &self.plan,
                 &self.client,
                 &self.state,
                 quiet,
                 self.no_credentials,
             );
-            return Ok(());
         }
         let resumed = matches!(self.output, OutputPlan::ResumeContinue(..));
         let sink = open_sink(self.output, self.plan.compression, &self.state)?;
@@ -127,15 +127,6 @@ fn check_stdout_open(plan: &Plan) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The client of the whole run (one exporter is built on it).
-fn client(base_url: &str, credentials: Credentials, plan: &Plan) -> Result<GongClient> {
-    let base_url = BaseUrl::parse(base_url).map_err(|e| Failure::usage(format!("{e}")))?;
-    let mut config = ClientConfig::new(base_url, credentials);
-    config.user_agent_suffix = Some(user_agent_suffix());
-    config.timeout = plan.timeout;
-    GongClient::new(config).map_err(|e| Failure::usage(format!("{e}")))
 }
 
 /// The state of an export that starts now: every type at the range's
@@ -213,8 +204,4 @@ fn open_sink(output: OutputPlan, compression: Compression, state: &Checkpoint) -
         OutputPlan::ResumeRotated(spec, ckpt) => Sink::resumable_rotated(spec, *ckpt),
         OutputPlan::AlreadyDone(..) => unreachable!("handled before"),
     }
-}
-
-fn user_agent_suffix() -> String {
-    format!("gong-logs/{}", env!("CARGO_PKG_VERSION"))
 }

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use super::plan::Plan;
 use super::signals::{Sig, Signals};
 use super::warnings::{clock_warning, quota_warning};
+use crate::connect::{self, Threads};
 use crate::exit::{self, FAILURE, Failure, INTERRUPTED, Result, api::export_failure};
 use crate::files::checkpoint::Checkpoint;
 use crate::output::sink::Sink;
@@ -33,16 +34,7 @@ pub(crate) fn export(
     verbose: u8,
     quiet: bool,
 ) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                FAILURE,
-                anyhow!(e).context("cannot start the async runtime"),
-            )
-        })?;
+    let runtime = connect::runtime(Threads::Two)?;
     let show_bar = !quiet && verbose == 0 && std::io::stderr().is_terminal();
     let host = client.host().to_owned();
     runtime.block_on(async {
