@@ -6,6 +6,12 @@
 //! [`schema`] (JSON Schemas of the outputs),
 //! `progress`, `fetch` (the export loop). No HTTP here: every request goes
 //! through `gong-logs-api`.
+//!
+//! Unix only: the file handling (`O_NOFOLLOW`, owners and modes, `flock`,
+//! directory syncs) and the signals (SIGHUP, SIGTERM) are Unix's.
+
+#[cfg(not(unix))]
+compile_error!("gong-logs builds on Unix only (its file safety and signals are Unix's)");
 
 pub mod cli;
 pub mod config;
@@ -120,31 +126,24 @@ fn run(cli: &Cli) -> Result<()> {
 /// and every write "succeeds"; a shell redirection to `/dev/null` opens it
 /// write-only, so the two are told apart by the access mode.
 pub(crate) fn stdout_is_closed() -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd as _;
-        use std::os::unix::fs::MetadataExt as _;
-        let stdout = std::io::stdout();
-        let Ok(fd) = stdout.as_fd().try_clone_to_owned() else {
-            return true; // not even a descriptor
-        };
-        let (Ok(ours), Ok(null)) = (
-            std::fs::File::from(fd).metadata(),
-            std::fs::metadata("/dev/null"),
-        ) else {
-            return false;
-        };
-        if ours.rdev() != null.rdev() || ours.ino() != null.ino() {
-            return false;
-        }
-        nix::fcntl::fcntl(stdout.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
-            .map(nix::fcntl::OFlag::from_bits_truncate)
-            .is_ok_and(|flags| flags & nix::fcntl::OFlag::O_ACCMODE == nix::fcntl::OFlag::O_RDWR)
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let stdout = std::io::stdout();
+    let Ok(fd) = stdout.as_fd().try_clone_to_owned() else {
+        return true; // not even a descriptor
+    };
+    let (Ok(ours), Ok(null)) = (
+        std::fs::File::from(fd).metadata(),
+        std::fs::metadata("/dev/null"),
+    ) else {
+        return false;
+    };
+    if ours.rdev() != null.rdev() || ours.ino() != null.ino() {
+        return false;
     }
-    #[cfg(not(unix))]
-    {
-        false
-    }
+    nix::fcntl::fcntl(stdout.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
+        .map(nix::fcntl::OFlag::from_bits_truncate)
+        .is_ok_and(|flags| flags & nix::fcntl::OFlag::O_ACCMODE == nix::fcntl::OFlag::O_RDWR)
 }
 
 /// Writes one line to stderr, ignoring a failure: after a terminal closed

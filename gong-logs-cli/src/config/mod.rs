@@ -166,7 +166,6 @@ fn read_config(path: &Path) -> Result<Option<(String, std::fs::Metadata)>> {
     };
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
@@ -272,7 +271,6 @@ fn redact_values(message: &str) -> String {
 /// or root, and not writable by group or others (a root-owned sticky
 /// directory such as /tmp is fine). Otherwise another user could point
 /// `base_url` at their server and receive the credentials.
-#[cfg(unix)]
 pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
     use std::os::unix::fs::MetadataExt as _;
     let shown = path.display();
@@ -328,14 +326,8 @@ pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(not(unix))]
-pub fn check_trusted(_path: &Path, _home: Option<&Path>) -> Result<()> {
-    Ok(())
-}
-
 /// Refuses a config file holding secrets that group or others can read
 /// (`meta`: of the file as opened).
-#[cfg(unix)]
 fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = meta.permissions().mode() & 0o777;
@@ -345,11 +337,6 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
             path.display()
         )));
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 

@@ -6,11 +6,8 @@ use crate::exit::{FAILURE, Failure, Result};
 
 /// SIGINT, SIGTERM and SIGHUP: each ends the run the same way.
 pub(crate) struct Signals {
-    #[cfg(unix)]
     int: tokio::signal::unix::Signal,
-    #[cfg(unix)]
     term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
     hup: tokio::signal::unix::Signal,
 }
 
@@ -25,31 +22,20 @@ pub(crate) enum Sig {
 
 impl Signals {
     pub(crate) fn new() -> Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let err = |e| Failure::new(FAILURE, anyhow!("cannot install signal handlers: {e}"));
-            Ok(Self {
-                int: signal(SignalKind::interrupt()).map_err(err)?,
-                term: signal(SignalKind::terminate()).map_err(err)?,
-                hup: signal(SignalKind::hangup()).map_err(err)?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Self {})
+        use tokio::signal::unix::{SignalKind, signal};
+        let err = |e| Failure::new(FAILURE, anyhow!("cannot install signal handlers: {e}"));
+        Ok(Self {
+            int: signal(SignalKind::interrupt()).map_err(err)?,
+            term: signal(SignalKind::terminate()).map_err(err)?,
+            hup: signal(SignalKind::hangup()).map_err(err)?,
+        })
     }
 
     pub(crate) async fn recv(&mut self) -> Sig {
-        #[cfg(unix)]
         tokio::select! {
             _ = self.int.recv() => Sig::Stop,
             _ = self.term.recv() => Sig::Stop,
             _ = self.hup.recv() => Sig::Hangup,
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            Sig::Stop
         }
     }
 }

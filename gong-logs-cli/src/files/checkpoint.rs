@@ -49,7 +49,7 @@
 //! the checkpoint stays after a clean stop, so `--follow --resume`
 //! continues.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -363,16 +363,6 @@ fn create_tmp(tmp: &Path) -> std::io::Result<NamedTempFile> {
         .prefix(name)
         .rand_bytes(0)
         .tempfile_in(parent_dir(tmp))
-}
-
-/// Options creating files readable by the owner only (audit data is private).
-pub fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options
 }
 
 /// Hashes the first `len` bytes of `file` (from its start).

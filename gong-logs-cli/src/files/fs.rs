@@ -50,11 +50,7 @@ pub fn parent_dir(path: &Path) -> PathBuf {
 
 /// Makes a rename or creation in `dir` durable.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    File::open(dir)?.sync_all()
 }
 
 /// What `-o` names, resolved.
