@@ -1,5 +1,6 @@
 //! Unit tests of the profiles and the resolution of the connection.
 
+use super::file::redact_values;
 use super::*;
 use std::collections::HashMap;
 
