@@ -45,7 +45,7 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
             judge(&probe, resolved.base_url.is_https(), &mut report)
         }
     };
-    crate::write_stdout(report.text.as_bytes())?;
+    crate::stdio::write_stdout(report.text.as_bytes())?;
     if outcome.is_ok() && !quiet {
         eprintln!("gong-logs: doctor: everything needed to fetch works");
     }

@@ -6,8 +6,32 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::Profile;
+use serde::Deserialize;
+
 use crate::exit::{Failure, Result};
+
+/// One profile of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Base URL of the company's Gong API.
+    pub base_url: Option<String>,
+    /// Access key (Basic auth).
+    pub access_key: Option<String>,
+    /// Access key secret (Basic auth).
+    pub access_key_secret: Option<String>,
+    /// OAuth bearer token.
+    pub bearer_token: Option<String>,
+}
+
+impl Profile {
+    pub(super) fn holds_secret(&self) -> bool {
+        self.access_key_secret
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+            || self.bearer_token.as_deref().is_some_and(|s| !s.is_empty())
+    }
+}
 
 /// The largest config file read: a profile is a few lines.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;

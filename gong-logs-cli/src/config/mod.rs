@@ -21,12 +21,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL};
-use serde::Deserialize;
 
 mod file;
 
 use file::read_config;
-pub use file::{MAX_CONFIG_BYTES, check_trusted, load_profiles};
+pub use file::{MAX_CONFIG_BYTES, Profile, check_trusted, load_profiles};
 
 use crate::exit::{Failure, Result};
 
@@ -37,29 +36,6 @@ pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// values treated as unset.
 pub fn process_env(name: &str) -> Option<String> {
     crate::env::var(name)
-}
-
-/// One profile of the config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    /// Base URL of the company's Gong API.
-    pub base_url: Option<String>,
-    /// Access key (Basic auth).
-    pub access_key: Option<String>,
-    /// Access key secret (Basic auth).
-    pub access_key_secret: Option<String>,
-    /// OAuth bearer token.
-    pub bearer_token: Option<String>,
-}
-
-impl Profile {
-    fn holds_secret(&self) -> bool {
-        self.access_key_secret
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            || self.bearer_token.as_deref().is_some_and(|s| !s.is_empty())
-    }
 }
 
 /// Connection settings given as flags (clap's `ConnectionArgs` turned

@@ -38,7 +38,7 @@ pub(crate) fn dry_run(
             out.push('\n');
         }
     });
-    let _ = crate::write_stdout(out.as_bytes());
+    let _ = crate::stdio::write_stdout(out.as_bytes());
     if !quiet {
         eprintln!(
             "gong-logs: dry run: nothing was sent. These are the engine's first requests, one per initial time slice; later requests repeat them with Gong's cursor, or cover a slice split off a running one{}.{}",

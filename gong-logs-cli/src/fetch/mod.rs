@@ -23,7 +23,8 @@ use crate::files::checkpoint::{self, Checkpoint, Identity, TypeState};
 use crate::output::compress::Compression;
 use crate::output::sink::Sink;
 use dry_run::dry_run;
-use plan::{OutputPlan, Plan, plan_output};
+use plan::Plan;
+use plan::output::{OutputPlan, plan_output};
 use run::export;
 
 /// Runs `gong-logs fetch`: the plan, then the export it describes.
@@ -118,7 +119,7 @@ impl Ready {
 /// Stdout must be open when the data goes there (a dry run writes its
 /// requests anyway).
 fn check_stdout_open(plan: &Plan) -> Result<()> {
-    if plan.output.is_none() && !plan.dry_run && crate::stdout_is_closed() {
+    if plan.output.is_none() && !plan.dry_run && crate::stdio::stdout_is_closed() {
         return Err(Failure::new(
             FAILURE,
             anyhow!(

@@ -190,7 +190,7 @@ impl Run<'_> {
             && !self.quiet
         {
             self.progress
-                .suspend(|| crate::stderr_line(&format!("gong-logs: warning: {warning}")));
+                .suspend(|| crate::stdio::stderr_line(&format!("gong-logs: warning: {warning}")));
         }
     }
 
@@ -219,7 +219,10 @@ impl Run<'_> {
         if !self.quiet {
             for warning in warnings {
                 self.progress.suspend(|| {
-                    crate::stderr_line(&format!("gong-logs: warning: {}", exit::redact(&warning)))
+                    crate::stdio::stderr_line(&format!(
+                        "gong-logs: warning: {}",
+                        exit::redact(&warning)
+                    ))
                 });
             }
         }
@@ -320,7 +323,7 @@ impl Run<'_> {
                 .map(|(t, n)| (t.to_string(), *n))
                 .collect();
             // After SIGHUP the terminal may be gone: the summary is best effort.
-            crate::stderr_line(&format!(
+            crate::stdio::stderr_line(&format!(
                 "gong-logs: {}",
                 progress::summary(
                     &per_type,
@@ -369,7 +372,7 @@ impl Run<'_> {
                         ""
                     };
                     self.progress.suspend(|| {
-                        crate::stderr_line(&format!(
+                        crate::stdio::stderr_line(&format!(
                             "gong-logs: note: SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
                         ));
                     });

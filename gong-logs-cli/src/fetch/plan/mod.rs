@@ -5,9 +5,7 @@
 //! decides; the checks run in a fixed order, so that of several problems
 //! the same one is always reported.
 
-mod output;
-
-pub(super) use output::{OutputPlan, plan_output};
+pub(super) mod output;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};

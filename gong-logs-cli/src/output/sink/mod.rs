@@ -13,16 +13,16 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 mod resumable;
 
-pub use resumable::Rotated;
-use resumable::{close_encoded, write_encoded};
+pub use resumable::{Resumable, ResumableSpec, Rotated};
+use resumable::{close_encoded, io_failure, write_encoded};
 
-use crate::exit::{FAILURE, Failure, Result};
+use crate::exit::{Failure, Result};
 use crate::files::checkpoint::{self, Checkpoint};
 use crate::files::fs::{self, Keep, OutputLock, hex, parent_dir, sync_dir};
 use crate::output::compress::{Compression, Encoder};
@@ -57,65 +57,6 @@ pub enum Sink {
     /// `target.partial` (or `target` itself when following) plus
     /// `target.gong-logs-checkpoint`.
     Resumable(Box<Resumable>),
-}
-
-/// The state of a resumable output.
-#[derive(Debug)]
-pub struct Resumable {
-    file: File,
-    /// The data file: `target.partial`, or `target` when following.
-    data: PathBuf,
-    target: PathBuf,
-    checkpoint_path: PathBuf,
-    /// The checkpoint as last committed (positions updated by the caller).
-    pub checkpoint: Checkpoint,
-    /// SHA-256 of every byte of the data file so far.
-    hasher: Sha256,
-    /// Bytes in the data file.
-    len: u64,
-    /// Following: the data file is the output; it is never renamed and the
-    /// checkpoint stays.
-    follow: bool,
-    keep: Option<Keep>,
-    /// The compressor, if the output is compressed.
-    encoder: Option<Encoder>,
-    /// Following: the device and inode of the FILE being appended to, to
-    /// notice it rotated away (see [`resumable::Moved`]).
-    identity: Option<(u64, u64)>,
-    _lock: OutputLock,
-}
-
-fn io_failure(e: std::io::Error, what: String) -> Failure {
-    Failure::new(FAILURE, anyhow!(e).context(what))
-}
-
-/// How a resumable sink starts.
-#[derive(Debug)]
-pub struct ResumableSpec {
-    /// The output path (resolved).
-    pub target: PathBuf,
-    /// `--follow`: append to the output itself.
-    pub follow: bool,
-    /// `--follow --resume --rotated`: continue in a new FILE when the old
-    /// one was rotated away.
-    pub rotated: bool,
-    /// The mode of the output it replaces (not following).
-    pub keep: Option<Keep>,
-    /// The output's lock.
-    pub lock: OutputLock,
-    /// The output's compression.
-    pub compression: Compression,
-}
-
-impl ResumableSpec {
-    /// The data file.
-    pub fn data_path(&self) -> PathBuf {
-        if self.follow {
-            self.target.clone()
-        } else {
-            checkpoint::partial_path(&self.target)
-        }
-    }
 }
 
 impl Sink {
@@ -178,7 +119,7 @@ impl Sink {
         } else {
             fs::create_replacing(&data, true)?
         };
-        Resumable::open(spec, file, checkpoint, Sha256::new())
+        Resumable::open(spec, file, checkpoint, Sha256::new()).map(Self::Resumable)
     }
 
     /// A resumed sink: the data file verified against `checkpoint` and
@@ -208,7 +149,7 @@ impl Sink {
                     )
                 })
             })?;
-        Resumable::open(spec, file, checkpoint, hasher)
+        Resumable::open(spec, file, checkpoint, hasher).map(Self::Resumable)
     }
 
     /// `--follow --resume --rotated` after FILE was rotated away: a new
@@ -232,7 +173,7 @@ impl Sink {
         };
         checkpoint.data_len = 0;
         checkpoint.data_sha256 = String::new();
-        Resumable::open(spec, file, checkpoint, Sha256::new())
+        Resumable::open(spec, file, checkpoint, Sha256::new()).map(Self::Resumable)
     }
 
     /// Where the data goes, for messages.

@@ -4,15 +4,74 @@
 
 use std::fs::File;
 use std::io::Write as _;
+use std::path::PathBuf;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow};
 use sha2::{Digest as _, Sha256};
 
-use super::{Resumable, ResumableSpec, Sink, io_failure};
 use crate::exit::{FAILURE, Failure, Result};
 use crate::files::checkpoint::{self, Checkpoint};
-use crate::files::fs::{parent_dir, sync_dir};
-use crate::output::compress::Encoder;
+use crate::files::fs::{Keep, OutputLock, parent_dir, sync_dir};
+use crate::output::compress::{Compression, Encoder};
+
+/// The state of a resumable output.
+#[derive(Debug)]
+pub struct Resumable {
+    pub(super) file: File,
+    /// The data file: `target.partial`, or `target` when following.
+    pub(super) data: PathBuf,
+    pub(super) target: PathBuf,
+    pub(super) checkpoint_path: PathBuf,
+    /// The checkpoint as last committed (positions updated by the caller).
+    pub checkpoint: Checkpoint,
+    /// SHA-256 of every byte of the data file so far.
+    pub(super) hasher: Sha256,
+    /// Bytes in the data file.
+    pub(super) len: u64,
+    /// Following: the data file is the output; it is never renamed and the
+    /// checkpoint stays.
+    pub(super) follow: bool,
+    pub(super) keep: Option<Keep>,
+    /// The compressor, if the output is compressed.
+    pub(super) encoder: Option<Encoder>,
+    /// Following: the device and inode of the FILE being appended to, to
+    /// notice it rotated away (see [`Moved`]).
+    pub(super) identity: Option<(u64, u64)>,
+    pub(super) _lock: OutputLock,
+}
+
+pub(super) fn io_failure(e: std::io::Error, what: String) -> Failure {
+    Failure::new(FAILURE, anyhow!(e).context(what))
+}
+
+/// How a resumable sink starts.
+#[derive(Debug)]
+pub struct ResumableSpec {
+    /// The output path (resolved).
+    pub target: PathBuf,
+    /// `--follow`: append to the output itself.
+    pub follow: bool,
+    /// `--follow --resume --rotated`: continue in a new FILE when the old
+    /// one was rotated away.
+    pub rotated: bool,
+    /// The mode of the output it replaces (not following).
+    pub keep: Option<Keep>,
+    /// The output's lock.
+    pub lock: OutputLock,
+    /// The output's compression.
+    pub compression: Compression,
+}
+
+impl ResumableSpec {
+    /// The data file.
+    pub fn data_path(&self) -> PathBuf {
+        if self.follow {
+            self.target.clone()
+        } else {
+            checkpoint::partial_path(&self.target)
+        }
+    }
+}
 
 /// What happened to a followed FILE under the writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +117,7 @@ impl Resumable {
         file: File,
         checkpoint: Checkpoint,
         hasher: Sha256,
-    ) -> Result<Sink> {
+    ) -> Result<Box<Self>> {
         let data = spec.data_path();
         let identity = if spec.follow {
             use std::os::unix::fs::MetadataExt as _;
@@ -69,7 +128,7 @@ impl Resumable {
         } else {
             None
         };
-        Ok(Sink::Resumable(Box::new(Self {
+        Ok(Box::new(Self {
             file,
             checkpoint_path: checkpoint::checkpoint_path(&spec.target),
             data,
@@ -82,7 +141,7 @@ impl Resumable {
             encoder: Encoder::new(spec.compression),
             identity,
             _lock: spec.lock,
-        })))
+        }))
     }
 
     /// Whether a followed FILE was moved away, cut or appended to by
