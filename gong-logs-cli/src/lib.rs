@@ -16,6 +16,7 @@ compile_error!("gong-logs builds on Unix only (its file safety and signals are U
 pub mod cli;
 pub mod config;
 mod connect;
+mod defaults;
 mod doctor;
 pub mod env;
 pub mod exit;

@@ -2,8 +2,7 @@
 
 use gong_logs_api::human_duration;
 
-/// Gong's daily request quota per company.
-const DAILY_QUOTA: u64 = 10_000;
+use crate::defaults::DAILY_QUOTA;
 
 /// The warning for an export of `requests` requests, if it exceeds the
 /// daily quota.
