@@ -467,6 +467,32 @@ pub enum ConfigCommand {
     Path,
 }
 
+/// clap's error as the one line `gong-logs` prints after `error: `
+/// (redacted, pointing to `--help`).
+pub fn error_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let main = rendered.split("\n\nUsage:").next().unwrap_or(&rendered);
+    let main: String = main
+        .lines()
+        .filter(|l| !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let main = main.trim().trim_start_matches("error:").trim();
+    let message = crate::exit::redact(&crate::exit::one_line(main));
+    format!("{message} (see --help)")
+}
+
+/// Parses a whole command line (after the program's name) in-process, a
+/// usage error worded as the binary prints it (exit 2). For tests: the
+/// binary itself also shows help and versions ([`Cli::try_parse`]).
+pub fn parse_from<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+) -> Result<Cli, crate::exit::Failure> {
+    use clap::Parser as _;
+    Cli::try_parse_from(std::iter::once("gong-logs").chain(args))
+        .map_err(|e| crate::exit::Failure::usage(error_line(&e)))
+}
+
 /// `--format`'s values, the names and help of [`Format`] (kept clap-free).
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {

@@ -195,16 +195,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
         _ => {
-            let rendered = error.render().to_string();
-            let main = rendered.split("\n\nUsage:").next().unwrap_or(&rendered);
-            let main: String = main
-                .lines()
-                .filter(|l| !l.starts_with("For more information"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            let main = main.trim().trim_start_matches("error:").trim();
-            let message = exit::redact(&exit::one_line(main));
-            eprintln!("gong-logs: error: {message} (see --help)");
+            eprintln!("gong-logs: error: {}", cli::error_line(error));
             ExitCode::from(exit::USAGE)
         }
     }

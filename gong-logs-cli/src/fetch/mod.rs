@@ -29,7 +29,7 @@ use run::export;
 
 /// Runs `gong-logs fetch`: the plan, then the export it describes.
 pub fn run(args: &FetchArgs, verbose: u8, quiet: bool) -> Result<()> {
-    Ready::prepare(args, quiet)?.execute(verbose, quiet)
+    Ready::prepare(args, quiet, &config::process_env)?.execute(verbose, quiet)
 }
 
 /// Everything decided before any request: the plan, the client, how the
@@ -44,12 +44,13 @@ struct Ready {
 }
 
 impl Ready {
-    /// Validates the arguments, resolves the connection and the output,
-    /// and prints the warnings; sends nothing.
-    fn prepare(args: &FetchArgs, quiet: bool) -> Result<Self> {
+    /// Validates the arguments, resolves the connection (from `env`, the
+    /// process environment but in tests) and the output, and prints the
+    /// warnings; sends nothing.
+    fn prepare(args: &FetchArgs, quiet: bool, env: config::EnvFn<'_>) -> Result<Self> {
         let now = Timestamp::now();
         let mut plan = Plan::new(args, now)?;
-        let connection = config::resolve_all(&args.connection.flags(), &config::process_env)?;
+        let connection = config::resolve_all(&args.connection.flags(), env)?;
         // A dry run sends nothing, so it needs no credentials: it shows `<none>`.
         let (credentials, no_credentials) = match connection.credentials {
             Ok(credentials) => (credentials, false),
@@ -206,3 +207,6 @@ fn open_sink(output: OutputPlan, compression: Compression, state: &Checkpoint) -
         OutputPlan::AlreadyDone(..) => unreachable!("handled before"),
     }
 }
+
+#[cfg(test)]
+mod tests;

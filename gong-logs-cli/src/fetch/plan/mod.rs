@@ -52,6 +52,17 @@ pub(super) struct Plan {
     pub timeout: Duration,
 }
 
+/// Parses `gong-logs fetch ARGS` in-process into its plan, as the binary
+/// does before anything else (clap's errors worded as it prints them).
+#[cfg(test)]
+pub(crate) fn from_args(args: &[&str], now: Timestamp) -> Result<Plan> {
+    let cli = crate::cli::parse_from(std::iter::once("fetch").chain(args.iter().copied()))?;
+    match &cli.command {
+        crate::cli::Command::Fetch(fetch) => Plan::new(fetch, now),
+        _ => unreachable!("parsed as fetch"),
+    }
+}
+
 impl Plan {
     /// Validates `args` (relative times against `now`) into a plan.
     pub fn new(args: &FetchArgs, now: Timestamp) -> Result<Self> {
