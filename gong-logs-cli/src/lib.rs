@@ -1,10 +1,12 @@
 //! `gong-logs`: pull Gong audit logs (`GET /v2/logs`) exactly once.
 //!
-//! The binary's `main` calls [`main`]. Modules: [`cli`] (flags), [`time`]
-//! (TIME parsing), [`config`] (profiles and credentials), [`output`] (the
-//! four formats), `sink` (stdout, files, resumable files), [`checkpoint`],
-//! [`schema`] (JSON Schemas of the outputs),
-//! `progress`, `fetch` (the export loop). No HTTP here: every request goes
+//! The binary's `main` calls [`main`]. Modules: [`cli`] (the clap types)
+//! and [`values`] (what they parse into), [`env`], [`time`], [`config`]
+//! (profiles and the connection), `connect` (the client and the runtime),
+//! `fetch` (plan, run, dry run, signals), [`output`] (formats, fields,
+//! sinks, compression), [`files`] (safe files, the checkpoint), [`exit`]
+//! (codes, and the one mapping of API failures), `doctor`, `progress`,
+//! [`schema`], [`redact`]. No HTTP here: every request goes
 //! through `gong-logs-api`.
 //!
 //! Unix only: the file handling (`O_NOFOLLOW`, owners and modes, `flock`,
