@@ -4,128 +4,18 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use gong_logs_api::{LogType, LogTypeInfo};
+use gong_logs_api::LogTypeInfo;
 
-const MAIN_EXAMPLES: &str = "\
-Examples:
-  # First: check the settings, the connection and the credentials:
-  gong-logs doctor
+pub use crate::values::{Format, TypeArg, expand_types, parse_type_arg};
 
-  # Yesterday's sign-ins and page views, one JSON object per line:
-  gong-logs fetch --type AccessLog --from yesterday --to today > access.jsonl
+mod examples;
 
-  # Everything of the last 7 days into a CSV file, resumable after a crash:
-  gong-logs fetch --type all --since 7d -o audit.csv --resume
+use crate::defaults;
 
-  # Keep shipping new entries to a SIEM every minute:
-  gong-logs fetch --type UserActivityLog --since 1h --follow | siem-forwarder
-
-  # What the log types are and how long Gong keeps them:
-  gong-logs types
-
-Credentials: GONG_ACCESS_KEY + GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN, or a
-profile of the config file (see `gong-logs config path`). Base URL: GONG_BASE_URL.
-
-Exit codes: 0 success (an empty period too), 1 API or unexpected failure, 2 usage
-error (nothing sent), 3 authentication failure or no credentials, 5 still rate-limited
-after retries, 130 interrupted.";
-
-const FETCH_EXAMPLES: &str = "\
-Examples:
-  # One type, one day, as JSON lines (the default when stdout is not a terminal):
-  gong-logs fetch -t AccessLog --from 2024-03-01 --to 2024-03-02 > access.jsonl
-
-  # Several types (in this order), last 36 hours, as CSV with chosen columns:
-  gong-logs fetch -t UserCallPlay,ExternallySharedCallPlay --since 1d12h \\
-      --format csv --fields eventTime,userEmailAddress,logRecord.call_id
-
-  # One user's activity this week, first 50 entries, as a table:
-  gong-logs fetch -t UserActivityLog --since 7d --user jane@example.com --limit 50 -f table
-
-  # A large export into a file; after a crash or Ctrl-C, the same command continues:
-  gong-logs fetch -t all --from 2023-01-01 -o audit.jsonl --resume
-
-  # Follow new entries, polling every 5 minutes; Ctrl-C stops cleanly:
-  gong-logs fetch -t AccessLog --since 10m --follow --interval 5m
-
-  # Show the requests that would be sent, without sending them:
-  gong-logs fetch -t all --since 1d --dry-run
-
-TIME: 2024-03-01T10:00:00Z, 2024-03-01T12:00:00+02:00 (fractional seconds ok),
-2024-03-01 (midnight UTC), now, today, yesterday (midnight UTC), or a span ago:
-30s, 90m, 24h, 7d, 2w, 1d12h. Ranges are half-open: [--from, --to).";
-
-const TYPES_EXAMPLES: &str = "\
-Examples:
-  gong-logs types
-  gong-logs types --format json | jq -r '.[].name'";
-
-const SCHEMA_EXAMPLES: &str = "\
-JSON Schema draft-07, generated from gong-logs' own types; the same files are in
-docs/schemas/ of the source repository.
-
-Examples:
-  # One JSONL line of fetch --type AccessLog (logRecord typed):
-  gong-logs schema --type AccessLog > access-line.schema.json
-
-  # A line of any type (oneOf the five, told apart by logType):
-  gong-logs schema
-
-  # The --resume checkpoint file, and the output of `types --format json`:
-  gong-logs schema --what checkpoint
-  gong-logs schema --what types";
-
-const COMPLETIONS_EXAMPLES: &str = "\
-The script asks gong-logs itself (found on PATH) what to complete: options,
-log types, formats, and the profile names of the config file.
-
-Examples:
-  gong-logs completions bash > ~/.local/share/bash-completion/completions/gong-logs
-  gong-logs completions zsh > ~/.zfunc/_gong-logs      # with fpath+=(~/.zfunc) before compinit
-  gong-logs completions fish > ~/.config/fish/completions/gong-logs.fish";
-
-const DOCTOR_EXAMPLES: &str = "\
-Shows the base URL, profile and credentials as `fetch` would use them and where
-each came from (secrets masked), checks the base URL, sends ONE request (one
-second of AccessLog) and reports: reachable, TLS, credentials accepted, scope
-(api:logs:read), rate-limit headers, clock skew against the server's Date.
-Exit codes as fetch: 0 ok, 1 unreachable or Gong failing, 2 bad settings,
-3 credentials refused or missing, 5 rate-limited.
-
-Examples:
-  gong-logs doctor
-  gong-logs doctor --profile oauth
-  GONG_BASE_URL=https://company-17.api.gong.io gong-logs auth check";
-
-const MAN_EXAMPLES: &str = "\
-The pages are rendered from the same definitions as --help, with the examples
-and the exit codes; a release archive and the Debian package carry them as
-files (gong-logs.1, gong-logs-fetch.1, ...).
-
-Examples:
-  gong-logs man | man -l -
-  gong-logs man fetch | man -l -
-  gong-logs man config path > gong-logs-config-path.1";
-
-const CONFIG_EXAMPLES: &str = "\
-Config file (TOML), one table per profile; keys base_url, access_key,
-access_key_secret, bearer_token. It must not be readable by others (chmod 600).
-
-  [default]
-  base_url = \"https://company-17.api.gong.io\"
-  access_key = \"...\"
-  access_key_secret = \"...\"
-
-  [oauth]
-  bearer_token = \"...\"
-
-Path: $GONG_LOGS_CONFIG, else $XDG_CONFIG_HOME/gong-logs/config.toml, else
-~/.config/gong-logs/config.toml. Profile: --profile, else $GONG_PROFILE, else
-default. Flags win over environment variables, which win over the profile.
-
-Examples:
-  gong-logs config path
-  chmod 600 \"$(gong-logs config path)\"";
+use examples::{
+    COMPLETIONS_EXAMPLES, CONFIG_EXAMPLES, DOCTOR_EXAMPLES, FETCH_EXAMPLES, MAIN_EXAMPLES,
+    MAN_EXAMPLES, SCHEMA_EXAMPLES, TYPES_EXAMPLES,
+};
 
 /// Pull Gong audit logs (GET /v2/logs): every entry of a type and time range,
 /// exactly once, as fast as Gong's rate limit allows.
@@ -382,11 +272,11 @@ pub struct FetchArgs {
 
     /// Requests per second, across all types (Gong allows 3; up to N−1 go
     /// at once, and the rate backs off by itself after a 429).
-    #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
+    #[arg(long, value_name = "N", default_value_t = defaults::RATE_LIMIT, value_parser = parse_rate)]
     pub rate_limit: f64,
 
     /// Retries of a failed request (429, 5xx, network) before giving up.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = defaults::MAX_RETRIES)]
     pub max_retries: u32,
 
     /// The most cursor chains fetched at once (they share the rate limit).
@@ -394,7 +284,7 @@ pub struct FetchArgs {
     /// The engine runs only as many as the rate limit and the round-trip
     /// time need (3 at a 1 s round trip), as each costs up to one request
     /// more than a single chain.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = defaults::CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
     /// Total time allowed for one request (connecting, the headers and the
@@ -476,6 +366,19 @@ pub struct ConnectionArgs {
     /// the environment: a flag ends up in shell history.
     #[arg(long, value_name = "TOKEN")]
     pub bearer_token: Option<String>,
+}
+
+impl ConnectionArgs {
+    /// The flags as `config` reads them.
+    pub fn flags(&self) -> crate::config::ConnectionFlags {
+        crate::config::ConnectionFlags {
+            base_url: self.base_url.clone(),
+            profile: self.profile.clone(),
+            access_key: self.access_key.clone(),
+            access_key_secret: self.access_key_secret.clone(),
+            bearer_token: self.bearer_token.clone(),
+        }
+    }
 }
 
 /// `gong-logs types`.
@@ -586,78 +489,41 @@ pub enum ConfigCommand {
     Path,
 }
 
-/// Output formats of `fetch`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One JSON object per line (NDJSON).
-    Jsonl,
-    /// One JSON array.
-    Json,
-    /// Comma-separated values with a header (RFC 4180 quoting).
-    Csv,
-    /// Aligned columns for people.
-    Table,
+/// clap's error as the one line `gong-logs` prints after `error: `
+/// (redacted, pointing to `--help`).
+pub fn error_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let main = rendered.split("\n\nUsage:").next().unwrap_or(&rendered);
+    let main: String = main
+        .lines()
+        .filter(|l| !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let main = main.trim().trim_start_matches("error:").trim();
+    let message = crate::exit::redact(&crate::exit::one_line(main));
+    format!("{message} (see --help)")
 }
 
-impl Format {
-    /// The lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Jsonl => "jsonl",
-            Self::Json => "json",
-            Self::Csv => "csv",
-            Self::Table => "table",
-        }
+/// Parses a whole command line (after the program's name) in-process, a
+/// usage error worded as the binary prints it (exit 2). For tests: the
+/// binary itself also shows help and versions ([`Cli::try_parse`]).
+pub fn parse_from<'a>(
+    args: impl IntoIterator<Item = &'a str>,
+) -> Result<Cli, crate::exit::Failure> {
+    use clap::Parser as _;
+    Cli::try_parse_from(std::iter::once("gong-logs").chain(args))
+        .map_err(|e| crate::exit::Failure::usage(error_line(&e)))
+}
+
+/// `--format`'s values, the names and help of [`Format`] (kept clap-free).
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
     }
-}
 
-/// A `--type` value: one type, or all five.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TypeArg {
-    /// All five, in documentation order.
-    All,
-    /// One type.
-    One(LogType),
-}
-
-/// Parses a `--type` value, case-insensitively.
-pub fn parse_type_arg(text: &str) -> Result<TypeArg, String> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("all") {
-        return Ok(TypeArg::All);
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
     }
-    LogTypeInfo::ALL
-        .iter()
-        .map(|info| info.log_type)
-        .find(|t| t.to_string().eq_ignore_ascii_case(text))
-        .map(TypeArg::One)
-        .ok_or_else(|| {
-            let names: Vec<String> = LogTypeInfo::ALL
-                .iter()
-                .map(|i| i.log_type.to_string())
-                .collect();
-            format!(
-                "unknown log type {text:?}: expected {}, or all",
-                names.join(", ")
-            )
-        })
-}
-
-/// Expands `--type` values in order, without duplicates.
-pub fn expand_types(args: &[TypeArg]) -> Vec<LogType> {
-    let mut out: Vec<LogType> = Vec::new();
-    for arg in args {
-        let add: Vec<LogType> = match arg {
-            TypeArg::All => LogTypeInfo::ALL.iter().map(|i| i.log_type).collect(),
-            TypeArg::One(t) => vec![*t],
-        };
-        for t in add {
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    }
-    out
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -681,19 +547,5 @@ mod tests {
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn types_parse_case_insensitively_and_expand_in_order() {
-        assert_eq!(
-            parse_type_arg("accesslog"),
-            Ok(TypeArg::One(LogType::AccessLog))
-        );
-        assert_eq!(parse_type_arg("ALL"), Ok(TypeArg::All));
-        assert!(parse_type_arg("Access").is_err());
-        let types = expand_types(&[TypeArg::One(LogType::UserCallPlay), TypeArg::All]);
-        assert_eq!(types[0], LogType::UserCallPlay);
-        assert_eq!(types.len(), 5);
-        assert_eq!(types[1], LogType::AccessLog);
     }
 }

@@ -8,18 +8,19 @@
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use gong_logs_api::{ApiError, ClientConfig, GongClient, LogType, Probe};
+use gong_logs_api::{ApiError, BaseUrl, LogType, Probe};
 use jiff::Timestamp;
 
-use crate::cli::ConnectionArgs;
-use crate::config::{self, Resolved};
-use crate::exit::{AUTH, FAILURE, Failure, RATE_LIMITED, Result};
+use crate::config::{self, ConnectionFlags, Resolved};
+use crate::connect::{self, Threads};
+use crate::exit::api::probe_failure;
+use crate::exit::{Failure, Result};
 
 /// A clock further off than this (seconds) gets a warning.
 const SKEW_WARN_SECS: i64 = 5;
 
 /// Runs `gong-logs doctor`.
-pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
+pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
     let resolved = config::resolve_all(connection, &config::process_env)?;
     if !quiet {
         for warning in &resolved.warnings {
@@ -35,33 +36,16 @@ pub fn run(connection: &ConnectionArgs, quiet: bool) -> Result<()> {
             Err(Failure::new(failure.code, anyhow!(failure.message())))
         }
         Ok(credentials) => {
-            let base_url =
-                gong_logs_api::BaseUrl::parse(&resolved.base_url).map_err(Failure::usage)?;
-            let mut client_config = ClientConfig::new(base_url, credentials.clone());
-            client_config.user_agent_suffix =
-                Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
-            let client = GongClient::new(client_config).map_err(Failure::usage)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    Failure::new(
-                        FAILURE,
-                        anyhow!(e).context("cannot start the async runtime"),
-                    )
-                })?;
+            let client = connect::client(&resolved.base_url, credentials.clone(), None)?;
+            let runtime = connect::runtime(Threads::Current)?;
             // One second, a minute ago (AccessLog is kept 14 days).
             let from = Timestamp::from_second(Timestamp::now().as_second() - 60)
                 .unwrap_or(Timestamp::UNIX_EPOCH);
             let probe = runtime.block_on(client.probe(LogType::AccessLog, from));
-            judge(
-                &probe,
-                resolved.base_url.starts_with("https://"),
-                &mut report,
-            )
+            judge(&probe, resolved.base_url.is_https(), &mut report)
         }
     };
-    crate::write_stdout(report.text.as_bytes())?;
+    crate::stdio::write_stdout(report.text.as_bytes())?;
     if outcome.is_ok() && !quiet {
         eprintln!("gong-logs: doctor: everything needed to fetch works");
     }
@@ -106,10 +90,8 @@ fn settings(resolved: &Resolved, report: &mut Report) {
     report.line("", "credentials", creds);
 }
 
-fn url_shape(base_url: &str, report: &mut Report) {
-    let Ok(url) = gong_logs_api::validate_base_url(base_url) else {
-        return; // resolve_all validated it already
-    };
+fn url_shape(base_url: &BaseUrl, report: &mut Report) {
+    let url = base_url.url();
     let host = url.host_str().unwrap_or_default().to_owned();
     let mut notes = Vec::new();
     if url.path().trim_end_matches('/').len() > 1 {
@@ -140,7 +122,8 @@ fn url_shape(base_url: &str, report: &mut Report) {
 }
 
 /// Reports what the probe found; the failure (with its exit code) of the
-/// first check that failed.
+/// first check that failed ([`probe_failure`]: the code and hint as
+/// `fetch` maps them).
 fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
     let Some(status) = probe.status else {
         let error = probe
@@ -151,20 +134,10 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
         if probe.tls_failed {
             report.line("ok", "reachable", "a server answered the connection");
             report.line("FAIL", "TLS", &error);
-            return Err(Failure::new(
-                FAILURE,
-                anyhow!(
-                    "TLS handshake with the base URL failed: {error}: check the base URL (https://COMPANY.api.gong.io) and any proxy that intercepts TLS"
-                ),
-            ));
+        } else {
+            report.line("FAIL", "reachable", &error);
         }
-        report.line("FAIL", "reachable", &error);
-        return Err(Failure::new(
-            FAILURE,
-            anyhow!(
-                "cannot reach the base URL: {error}: check the network, a proxy, and the base URL; then retry"
-            ),
-        ));
+        return probe_failure(probe).map_or(Ok(()), Err);
     };
     report.line(
         "ok",
@@ -184,82 +157,60 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
     } else {
         report.line("--", "TLS", "not used (plain http to loopback)");
     }
-    let failure = match &probe.error {
-        None => None,
-        Some(ApiError::Unauthorized { status: 403, .. }) => {
+    match &probe.error {
+        None => accepted(probe, report),
+        Some(e) => refused(e, report),
+    }
+    rate_limit(probe, report);
+    clock(probe, report);
+    probe_failure(probe).map_or(Ok(()), Err)
+}
+
+/// The report of an answer that is an error: which check failed.
+fn refused(error: &ApiError, report: &mut Report) {
+    let text = || crate::exit::one_line(&error.to_string());
+    match error {
+        ApiError::Unauthorized { status: 403, .. } => {
             report.line("ok", "credentials", "recognized (HTTP 403, not 401)");
             report.line(
                 "FAIL",
                 "scope",
                 "HTTP 403: these credentials may not read audit logs",
             );
-            Some(Failure::new(
-                AUTH,
-                anyhow!(
-                    "Gong refused access to /v2/logs (HTTP 403): an OAuth token needs scope api:logs:read; an access key needs an admin with access to audit logs: fix the credentials' permissions, then rerun gong-logs doctor"
-                ),
-            ))
         }
-        Some(e @ ApiError::Unauthorized { .. }) => {
-            report.line("FAIL", "credentials", crate::exit::one_line(&e.to_string()));
-            Some(Failure::new(
-                AUTH,
-                anyhow!(
-                    "{e}: check the access key and secret (or the bearer token) and that the base URL is your company's"
-                ),
-            ))
-        }
-        Some(e @ ApiError::RateLimited { .. }) => {
+        ApiError::Unauthorized { .. } => report.line("FAIL", "credentials", text()),
+        ApiError::RateLimited { .. } => {
             report.line(
                 "ok",
                 "credentials",
                 "accepted (the answer was 429, not 401)",
             );
-            report.line("FAIL", "rate limit", crate::exit::one_line(&e.to_string()));
-            Some(Failure::new(
-                RATE_LIMITED,
-                anyhow!("{e}: the daily quota or the per-second limit is used up; retry later"),
-            ))
+            report.line("FAIL", "rate limit", text());
         }
-        Some(e @ ApiError::NotGong) => {
-            report.line("FAIL", "Gong API", "HTTP 404 with a non-JSON body");
-            Some(Failure::new(
-                FAILURE,
-                anyhow!("{e}: check the base URL (https://COMPANY.api.gong.io)"),
-            ))
-        }
-        Some(e @ ApiError::Server { .. }) => {
-            report.line("FAIL", "Gong API", crate::exit::one_line(&e.to_string()));
-            Some(Failure::new(
-                FAILURE,
-                anyhow!(
-                    "{e}: Gong had a problem; retry later, and check https://status.gong.io if it persists"
-                ),
-            ))
-        }
-        Some(e) => {
-            report.line("FAIL", "Gong API", crate::exit::one_line(&e.to_string()));
-            Some(Failure::new(
-                FAILURE,
-                anyhow!("{e}: check the base URL, then rerun gong-logs doctor"),
-            ))
-        }
-    };
-    if probe.error.is_none() {
-        report.line("ok", "credentials", "accepted");
-        report.line(
-            "ok",
-            "scope",
-            format!(
-                "audit logs readable (api:logs:read){}",
-                probe
-                    .request_id
-                    .as_deref()
-                    .map(|id| format!(", requestId {id}"))
-                    .unwrap_or_default()
-            ),
-        );
+        ApiError::NotGong => report.line("FAIL", "Gong API", "HTTP 404 with a non-JSON body"),
+        _ => report.line("FAIL", "Gong API", text()),
     }
+}
+
+/// The report of an answer that is not an error.
+fn accepted(probe: &Probe, report: &mut Report) {
+    report.line("ok", "credentials", "accepted");
+    report.line(
+        "ok",
+        "scope",
+        format!(
+            "audit logs readable (api:logs:read){}",
+            probe
+                .request_id
+                .as_deref()
+                .map(|id| format!(", requestId {id}"))
+                .unwrap_or_default()
+        ),
+    );
+}
+
+/// The report of the rate limit: a 429 waited out, the headers seen.
+fn rate_limit(probe: &Probe, report: &mut Report) {
     if let Some(wait) = probe.waited {
         report.line(
             "--",
@@ -284,6 +235,10 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
             .collect();
         report.line("ok", "rate-limit headers", list.join(", "));
     }
+}
+
+/// The report of the clock against the server's `Date`.
+fn clock(probe: &Probe, report: &mut Report) {
     match (probe.clock_skew(), &probe.date) {
         (Some(skew), _) if skew.abs() > SKEW_WARN_SECS => report.line(
             "warn",
@@ -301,9 +256,5 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
         ),
         (None, Some(date)) => report.line("--", "clock", format!("unreadable Date header {date:?}")),
         (None, None) => report.line("--", "clock", "no Date header to compare with"),
-    }
-    match failure {
-        Some(f) => Err(f),
-        None => Ok(()),
     }
 }

@@ -1,30 +1,42 @@
 //! `gong-logs`: pull Gong audit logs (`GET /v2/logs`) exactly once.
 //!
-//! The binary's `main` calls [`main`]. Modules: [`cli`] (flags), [`time`]
-//! (TIME parsing), [`config`] (profiles and credentials), [`output`] (the
-//! four formats), `sink` (stdout, files, resumable files), [`checkpoint`],
-//! [`schema`] (JSON Schemas of the outputs),
-//! `progress`, `fetch` (the export loop). No HTTP here: every request goes
+//! The binary's `main` calls [`main`]. Modules: [`cli`] (the clap types)
+//! and [`values`] (what they parse into), [`env`], [`time`], [`config`]
+//! (profiles and the connection), `connect` (the client and the runtime),
+//! `fetch` (plan, run, dry run, signals), [`output`] (formats, fields,
+//! sinks, compression), [`files`] (safe files, the checkpoint), [`exit`]
+//! (codes, and the one mapping of API failures), `doctor`, `progress`,
+//! [`schema`], [`redact`]. No HTTP here: every request goes
 //! through `gong-logs-api`.
+//!
+//! Unix only: the file handling (`O_NOFOLLOW`, owners and modes, `flock`,
+//! directory syncs) and the signals (SIGHUP, SIGTERM) are Unix's.
 
-pub mod checkpoint;
+#[cfg(not(unix))]
+compile_error!("gong-logs builds on Unix only (its file safety and signals are Unix's)");
+
 pub mod cli;
-pub mod compress;
 pub mod config;
+mod connect;
+mod defaults;
 mod doctor;
 pub mod env;
 pub mod exit;
 mod fetch;
-pub mod fields;
+pub mod files;
 mod fit;
-pub mod localfs;
 pub mod man;
 pub mod output;
 mod progress;
 pub mod redact;
 pub mod schema;
-mod sink;
+mod stdio;
 pub mod time;
+pub mod values;
+
+// The paths the e2e crate uses.
+pub use files::checkpoint;
+pub use output::fields;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -32,8 +44,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser as _};
 use gong_logs_api::LogTypeInfo;
 
-use crate::cli::{Cli, Command, ConfigCommand, SchemaArgs, SchemaWhat, TypeArg, TypesFormat};
+use crate::cli::{Cli, Command, ConfigCommand, SchemaArgs, SchemaWhat, TypesFormat};
 use crate::exit::{Failure, Result};
+use crate::stdio::{stderr_line, write_stdout};
+use crate::values::TypeArg;
 
 /// Runs the command line; returns the exit code.
 pub fn main() -> ExitCode {
@@ -71,9 +85,9 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Fetch(args) => fetch::run(args, cli.verbose, cli.quiet),
         Command::Types(args) => types(args.format),
         Command::Schema(args) => schema(args),
-        Command::Doctor(args) => doctor::run(&args.connection, cli.quiet),
+        Command::Doctor(args) => doctor::run(&args.connection.flags(), cli.quiet),
         Command::Auth(args) => match &args.command {
-            cli::AuthCommand::Check(args) => doctor::run(&args.connection, cli.quiet),
+            cli::AuthCommand::Check(args) => doctor::run(&args.connection.flags(), cli.quiet),
         },
         Command::Completions(args) => {
             // The script calls `gong-logs` (found on PATH) with
@@ -121,25 +135,6 @@ fn run(cli: &Cli) -> Result<()> {
                 )),
             },
         },
-    }
-}
-
-/// Writes one line to stderr, ignoring a failure: after a terminal closed
-/// (SIGHUP) every write to it fails, and `eprintln!` would panic, turning
-/// the documented exit code into an abort.
-pub(crate) fn stderr_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::new(
-            exit::FAILURE,
-            anyhow::anyhow!("cannot write to stdout: {e}"),
-        )),
     }
 }
 
@@ -214,16 +209,7 @@ fn clap_error(error: &clap::Error) -> ExitCode {
             ExitCode::from(exit::USAGE)
         }
         _ => {
-            let rendered = error.render().to_string();
-            let main = rendered.split("\n\nUsage:").next().unwrap_or(&rendered);
-            let main: String = main
-                .lines()
-                .filter(|l| !l.starts_with("For more information"))
-                .collect::<Vec<_>>()
-                .join("\n");
-            let main = main.trim().trim_start_matches("error:").trim();
-            let message = exit::redact(&exit::one_line(main));
-            eprintln!("gong-logs: error: {message} (see --help)");
+            eprintln!("gong-logs: error: {}", cli::error_line(error));
             ExitCode::from(exit::USAGE)
         }
     }

@@ -5,7 +5,7 @@
 //!   entry's fields (the reconciled spec's `logEntry`, unknown fields
 //!   allowed), `"logType"`, and `logRecord` as the typed view of that type
 //!   ([`gong_logs_api::records`]);
-//! - the `--resume` checkpoint file ([`crate::checkpoint::Checkpoint`]);
+//! - the `--resume` checkpoint file ([`crate::files::checkpoint::Checkpoint`]);
 //! - `gong-logs types --format json` ([`TypeListing`]).
 //!
 //! [`published`] lists the files `cargo xtask schemas` writes to
@@ -165,7 +165,8 @@ pub fn line(log_type: Option<LogType>) -> RootSchema {
 /// The schema of the `--resume` checkpoint file.
 pub fn checkpoint() -> RootSchema {
     let mut generator = generator();
-    let mut schema = crate::checkpoint::Checkpoint::json_schema(&mut generator).into_object();
+    let mut schema =
+        crate::files::checkpoint::Checkpoint::json_schema(&mut generator).into_object();
     metadata(
         &mut schema,
         "gong-logs checkpoint",

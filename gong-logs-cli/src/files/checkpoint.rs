@@ -49,7 +49,7 @@
 //! the checkpoint stays after a clean stop, so `--follow --resume`
 //! continues.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,9 @@ use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
 use crate::exit::{Failure, Result};
-use crate::localfs::{self, with_suffix};
+use crate::files::fs::{self, parent_dir, sync_dir, with_suffix};
+// The e2e crate hashes data as the checkpoint does.
+pub use crate::files::fs::hex;
 
 /// Format version of the checkpoint file (2: bound to its data by hashes).
 pub const VERSION: u32 = 2;
@@ -271,11 +273,6 @@ impl Checkpoint {
     }
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `FILE.gong-logs-checkpoint`.
 pub fn checkpoint_path(output: &Path) -> PathBuf {
     with_suffix(output, ".gong-logs-checkpoint")
@@ -284,23 +281,6 @@ pub fn checkpoint_path(output: &Path) -> PathBuf {
 /// `FILE.partial`.
 pub fn partial_path(output: &Path) -> PathBuf {
     with_suffix(output, ".partial")
-}
-
-/// The directory of `path` ("." for a bare file name).
-pub fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Makes a rename or creation in `dir` durable.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 /// `FILE.gong-logs-checkpoint.tmp`.
@@ -312,7 +292,7 @@ pub fn checkpoint_tmp_path(checkpoint: &Path) -> PathBuf {
 /// follows a symlink; refuses another user's file.
 pub fn load(path: &Path) -> Result<Option<Checkpoint>> {
     let shown = path.display();
-    let Some(bytes) = localfs::read_own(path)? else {
+    let Some(bytes) = fs::read_own(path)? else {
         return Ok(None);
     };
     let start_over = "delete it and its data file to start over";
@@ -363,7 +343,7 @@ pub fn store(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
     let tmp = checkpoint_tmp_path(path);
     let mut file = match create_tmp(&tmp) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            localfs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
+            fs::check_own(&tmp).map_err(|f| std::io::Error::other(f.message()))?;
             std::fs::remove_file(&tmp)?;
             create_tmp(&tmp)
         }
@@ -383,16 +363,6 @@ fn create_tmp(tmp: &Path) -> std::io::Result<NamedTempFile> {
         .prefix(name)
         .rand_bytes(0)
         .tempfile_in(parent_dir(tmp))
-}
-
-/// Options creating files readable by the owner only (audit data is private).
-pub fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options
 }
 
 /// Hashes the first `len` bytes of `file` (from its start).
@@ -431,7 +401,7 @@ pub fn verify_data(
             checkpoint.data_len
         ))
     };
-    let mut file = match localfs::open_own(data) {
+    let mut file = match fs::open_own(data) {
         Ok(f) => f,
         Err(e) if !data.exists() && std::fs::symlink_metadata(data).is_err() => {
             drop(e);

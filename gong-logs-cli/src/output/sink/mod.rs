@@ -13,14 +13,19 @@ use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 use tempfile::NamedTempFile;
 
-use crate::checkpoint::{self, Checkpoint, hex, parent_dir, sync_dir};
-use crate::compress::{Compression, Encoder};
-use crate::exit::{FAILURE, Failure, Result};
-use crate::localfs::{self, Keep, OutputLock};
+mod resumable;
+
+pub use resumable::{Resumable, ResumableSpec, Rotated};
+use resumable::{close_encoded, io_failure, write_encoded};
+
+use crate::exit::{Failure, Result};
+use crate::files::checkpoint::{self, Checkpoint};
+use crate::files::fs::{self, Keep, OutputLock, hex, parent_dir, sync_dir};
+use crate::output::compress::{Compression, Encoder};
 
 /// An output destination.
 #[derive(Debug)]
@@ -54,70 +59,11 @@ pub enum Sink {
     Resumable(Box<Resumable>),
 }
 
-/// The state of a resumable output.
-#[derive(Debug)]
-pub struct Resumable {
-    file: File,
-    /// The data file: `target.partial`, or `target` when following.
-    data: PathBuf,
-    target: PathBuf,
-    checkpoint_path: PathBuf,
-    /// The checkpoint as last committed (positions updated by the caller).
-    pub checkpoint: Checkpoint,
-    /// SHA-256 of every byte of the data file so far.
-    hasher: Sha256,
-    /// Bytes in the data file.
-    len: u64,
-    /// Following: the data file is the output; it is never renamed and the
-    /// checkpoint stays.
-    follow: bool,
-    keep: Option<Keep>,
-    /// The compressor, if the output is compressed.
-    encoder: Option<Encoder>,
-    /// Following: the device and inode of the FILE being appended to, to
-    /// notice it rotated away (see [`Moved`]).
-    identity: Option<(u64, u64)>,
-    _lock: OutputLock,
-}
-
-fn io_failure(e: std::io::Error, what: String) -> Failure {
-    Failure::new(FAILURE, anyhow!(e).context(what))
-}
-
-/// How a resumable sink starts.
-#[derive(Debug)]
-pub struct ResumableSpec {
-    /// The output path (resolved).
-    pub target: PathBuf,
-    /// `--follow`: append to the output itself.
-    pub follow: bool,
-    /// `--follow --resume --rotated`: continue in a new FILE when the old
-    /// one was rotated away.
-    pub rotated: bool,
-    /// The mode of the output it replaces (not following).
-    pub keep: Option<Keep>,
-    /// The output's lock.
-    pub lock: OutputLock,
-    /// The output's compression.
-    pub compression: Compression,
-}
-
-impl ResumableSpec {
-    /// The data file.
-    pub fn data_path(&self) -> PathBuf {
-        if self.follow {
-            self.target.clone()
-        } else {
-            checkpoint::partial_path(&self.target)
-        }
-    }
-}
-
 impl Sink {
     /// A FIFO or character device.
     pub fn direct(target: &Path, compression: Compression) -> Result<Self> {
         Ok(Self::Direct {
-            file: localfs::open_special(target)?,
+            file: fs::open_special(target)?,
             target: target.to_owned(),
             encoder: Encoder::new(compression),
         })
@@ -160,7 +106,7 @@ impl Sink {
     pub fn resumable_fresh(spec: ResumableSpec, checkpoint: Checkpoint) -> Result<Self> {
         let data = spec.data_path();
         let file = if spec.follow {
-            localfs::create_new(&data, true).map_err(|e| {
+            fs::create_new(&data, true).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
                     Failure::usage(format!(
                         "{} exists and has no checkpoint: --follow -o appends to a file it started; move it away, or give another -o",
@@ -171,9 +117,9 @@ impl Sink {
                 }
             })?
         } else {
-            localfs::create_replacing(&data, true)?
+            fs::create_replacing(&data, true)?
         };
-        Resumable::open(spec, file, checkpoint, Sha256::new())
+        Resumable::open(spec, file, checkpoint, Sha256::new()).map(Self::Resumable)
     }
 
     /// A resumed sink: the data file verified against `checkpoint` and
@@ -203,7 +149,7 @@ impl Sink {
                     )
                 })
             })?;
-        Resumable::open(spec, file, checkpoint, hasher)
+        Resumable::open(spec, file, checkpoint, hasher).map(Self::Resumable)
     }
 
     /// `--follow --resume --rotated` after FILE was rotated away: a new
@@ -211,10 +157,10 @@ impl Sink {
     /// checkpoint's position; the rotated file keeps what it covered.
     pub fn resumable_rotated(spec: ResumableSpec, mut checkpoint: Checkpoint) -> Result<Self> {
         let data = spec.data_path();
-        let file = match localfs::create_new(&data, true) {
+        let file = match fs::create_new(&data, true) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let file = localfs::open_own(&data)?;
+                let file = fs::open_own(&data)?;
                 if file.metadata().map(|m| m.len()).unwrap_or(1) != 0 {
                     return Err(Failure::usage(format!(
                         "{} is no longer empty: move it away, then rerun",
@@ -227,7 +173,7 @@ impl Sink {
         };
         checkpoint.data_len = 0;
         checkpoint.data_sha256 = String::new();
-        Resumable::open(spec, file, checkpoint, Sha256::new())
+        Resumable::open(spec, file, checkpoint, Sha256::new()).map(Self::Resumable)
     }
 
     /// Where the data goes, for messages.
@@ -425,206 +371,4 @@ fn cannot_create(path: &Path, e: &std::io::Error) -> Failure {
         "cannot create {}: {e}; check that the directory exists and is writable",
         path.display()
     ))
-}
-
-/// What happened to a followed FILE under the writer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Moved {
-    /// No file at the path any more: renamed or deleted.
-    Gone { intact: bool },
-    /// Another file at the path (rename rotation with `create`).
-    Replaced { intact: bool },
-    /// Shorter than written (`copytruncate`).
-    Truncated { now: u64 },
-    /// Longer than written: someone else appends.
-    Grew { now: u64 },
-}
-
-impl Moved {
-    /// The file written to still holds exactly the data written.
-    fn keeps_data(self) -> bool {
-        matches!(
-            self,
-            Self::Gone { intact: true } | Self::Replaced { intact: true }
-        )
-    }
-}
-
-/// A followed FILE rotated under the writer; the message says what
-/// happened and how to continue (the run stops with exit 1).
-#[derive(Debug)]
-pub struct Rotated(String);
-
-impl std::fmt::Display for Rotated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Rotated {}
-
-impl Resumable {
-    /// The sink over `file`, holding the data `hasher` has hashed
-    /// (`checkpoint.data_len` bytes).
-    fn open(
-        spec: ResumableSpec,
-        file: File,
-        checkpoint: Checkpoint,
-        hasher: Sha256,
-    ) -> Result<Sink> {
-        let data = spec.data_path();
-        let identity = if spec.follow {
-            use std::os::unix::fs::MetadataExt as _;
-            let meta = file
-                .metadata()
-                .map_err(|e| io_failure(e, format!("cannot inspect {}", data.display())))?;
-            Some((meta.dev(), meta.ino()))
-        } else {
-            None
-        };
-        Ok(Sink::Resumable(Box::new(Self {
-            file,
-            checkpoint_path: checkpoint::checkpoint_path(&spec.target),
-            data,
-            target: spec.target,
-            len: checkpoint.data_len,
-            checkpoint,
-            hasher,
-            follow: spec.follow,
-            keep: spec.keep,
-            encoder: Encoder::new(spec.compression),
-            identity,
-            _lock: spec.lock,
-        })))
-    }
-
-    /// Whether a followed FILE was moved away, cut or appended to by
-    /// someone else since the last write (device and inode at the path,
-    /// length of the open file).
-    fn moved(&self) -> Result<Option<Moved>> {
-        use std::os::unix::fs::MetadataExt as _;
-        let Some(identity) = self.identity else {
-            return Ok(None);
-        };
-        let inspect = |e| io_failure(e, format!("cannot inspect {}", self.data.display()));
-        let now = self.file.metadata().map_err(inspect)?.len();
-        let intact = now == self.len;
-        match std::fs::symlink_metadata(&self.data) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Some(Moved::Gone { intact }));
-            }
-            Err(e) => return Err(inspect(e)),
-            Ok(m) if (m.dev(), m.ino()) != identity => {
-                return Ok(Some(Moved::Replaced { intact }));
-            }
-            Ok(_) => {}
-        }
-        Ok(match now.cmp(&self.len) {
-            std::cmp::Ordering::Less => Some(Moved::Truncated { now }),
-            std::cmp::Ordering::Greater => Some(Moved::Grew { now }),
-            std::cmp::Ordering::Equal => None,
-        })
-    }
-
-    /// The failure for a FILE that `moved`, saying how to continue.
-    fn rotated(&self, moved: Moved) -> Failure {
-        let file = self.data.display();
-        let ckpt = self.checkpoint_path.display();
-        let covered = self.checkpoint.data_len;
-        let rerun = format!(
-            "rerun with --follow --resume --rotated to continue in a new {file} from the checkpoint's position, nothing lost or repeated"
-        );
-        let what = match moved {
-            Moved::Gone { intact: true } => format!(
-                "{file} was renamed or deleted while gong-logs appended to it (log rotation?): the renamed file holds everything written, as checkpoint {ckpt} records; {rerun}"
-            ),
-            Moved::Replaced { intact: true } => format!(
-                "{file} was replaced by another file while gong-logs appended to it (log rotation with create?): the renamed file holds everything written, as checkpoint {ckpt} records; {rerun}"
-            ),
-            Moved::Gone { .. } | Moved::Replaced { .. } => format!(
-                "{file} was renamed or replaced, and changed, while gong-logs appended to it: checkpoint {ckpt} covers its first {covered} bytes; rerun with --follow --resume --rotated to continue in a new {file} from there"
-            ),
-            Moved::Truncated { now } => format!(
-                "{file} was truncated to {now} bytes while gong-logs appended to it (logrotate's copytruncate?): nothing more was written; checkpoint {ckpt} covers the first {covered} bytes of the copy; rerun with --follow --resume --rotated to start {file} afresh from there, and rotate by renaming instead (see the README)"
-            ),
-            Moved::Grew { now } => format!(
-                "{file} holds {} bytes that gong-logs did not write: another program writes to it; nothing more was written; move it away, then rerun with --follow --resume --rotated",
-                now - self.len
-            ),
-        };
-        Failure::new(FAILURE, Rotated(what))
-    }
-
-    /// Completes the output: the data synced; unless following, renamed
-    /// into place (with the mode it replaces) and the checkpoint deleted.
-    fn finish(self) -> Result<()> {
-        let shown = self.target.display().to_string();
-        self.file
-            .sync_all()
-            .with_context(|| format!("cannot sync {}", self.data.display()))?;
-        if self.follow {
-            return Ok(());
-        }
-        if let Some(keep) = self.keep {
-            keep.apply(&self.file)
-                .with_context(|| format!("cannot keep the permissions of {shown}"))?;
-        }
-        drop(self.file);
-        // Not a NamedTempFile: the `.partial` must outlive a failed or killed run (--resume reopens it by name), and one would delete it when dropped.
-        std::fs::rename(&self.data, &self.target)
-            .with_context(|| format!("cannot rename {} to {shown}", self.data.display()))?;
-        sync_dir(&parent_dir(&self.target))
-            .with_context(|| format!("cannot sync the directory of {shown}"))?;
-        match std::fs::remove_file(&self.checkpoint_path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(io_failure(
-                    e,
-                    format!(
-                        "{shown} is complete but its checkpoint could not be deleted; delete {}",
-                        self.checkpoint_path.display()
-                    ),
-                ));
-            }
-        }
-        sync_dir(&parent_dir(&self.target))
-            .with_context(|| format!("cannot sync the directory of {shown}"))?;
-        Ok(())
-    }
-
-    /// Appends bytes to the data file, hashing and counting them.
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        self.file.write_all(bytes)?;
-        self.hasher.update(bytes);
-        self.len += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-/// Writes `bytes` to `file`, through `encoder` if the output is compressed.
-fn write_encoded(
-    file: &mut File,
-    encoder: &mut Option<Encoder>,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    match encoder {
-        Some(encoder) => file.write_all(&encoder.write(bytes)?),
-        None => file.write_all(bytes),
-    }
-}
-
-/// Closes the open unit of a compressed output into `file`.
-fn close_encoded(
-    file: &mut File,
-    encoder: &mut Option<Encoder>,
-    always: bool,
-) -> std::io::Result<()> {
-    match encoder {
-        Some(encoder) => file.write_all(&encoder.close(always)?),
-        None => Ok(()),
-    }
 }

@@ -16,7 +16,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::cli::Format;
+use crate::values::Format;
 
 /// How the output bytes are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,8 +20,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gong_logs_api::{Credentials, DEFAULT_BASE_URL};
-use serde::Deserialize;
+use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL};
+
+mod file;
+
+use file::read_config;
+pub use file::{MAX_CONFIG_BYTES, Profile, check_trusted, load_profiles};
 
 use crate::exit::{Failure, Result};
 
@@ -34,31 +38,21 @@ pub fn process_env(name: &str) -> Option<String> {
     crate::env::var(name)
 }
 
-/// One profile of the config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    /// Base URL of the company's Gong API.
+/// Connection settings given as flags (clap's `ConnectionArgs` turned
+/// into them), before the environment and the profile are consulted.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionFlags {
+    /// `--base-url`.
     pub base_url: Option<String>,
-    /// Access key (Basic auth).
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--access-key`.
     pub access_key: Option<String>,
-    /// Access key secret (Basic auth).
+    /// `--access-key-secret`.
     pub access_key_secret: Option<String>,
-    /// OAuth bearer token.
+    /// `--bearer-token`.
     pub bearer_token: Option<String>,
 }
-
-impl Profile {
-    fn holds_secret(&self) -> bool {
-        self.access_key_secret
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-            || self.bearer_token.as_deref().is_some_and(|s| !s.is_empty())
-    }
-}
-
-/// Connection settings given as flags: the one type clap parses them into.
-pub use crate::cli::ConnectionArgs as ConnectionFlags;
 
 /// Where a setting came from (lower wins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,7 +69,7 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Connection {
     /// The validated base URL, without a trailing slash.
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// The credentials.
     pub credentials: Credentials,
     /// Warnings to print (secrets passed as flags).
@@ -87,7 +81,7 @@ pub struct Connection {
 #[derive(Debug)]
 pub struct Resolved {
     /// The validated base URL, without a trailing slash.
-    pub base_url: String,
+    pub base_url: BaseUrl,
     /// The credentials, or why there are none usable (exit 3).
     pub credentials: Result<Credentials>,
     /// Warnings to print (secrets passed as flags).
@@ -133,211 +127,6 @@ pub fn config_path(env: EnvFn<'_>) -> Option<(PathBuf, bool)> {
         .map(PathBuf::from)
         .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))?;
     Some((base.join("gong-logs").join("config.toml"), false))
-}
-
-/// The largest config file read: a profile is a few lines.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
-
-/// Reads the config file at `path`: opened without blocking (a FIFO would
-/// wait for a writer), checked on the opened file to be a regular file, and
-/// read up to [`MAX_CONFIG_BYTES`]. `Ok(None)` when it does not exist.
-/// Returns the text and the file's metadata (its mode, for
-/// [`check_private`]).
-fn read_config(path: &Path) -> Result<Option<(String, std::fs::Metadata)>> {
-    use std::io::Read as _;
-    let shown = path.display();
-    let cannot = |e: std::io::Error| {
-        Failure::usage(format!(
-            "cannot read config file {shown}: {e}; check the path and its permissions"
-        ))
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
-    }
-    let file = match options.open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(cannot(e)),
-    };
-    let meta = file.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(Failure::usage(format!(
-            "config file {shown} is not a regular file: point GONG_LOGS_CONFIG at a TOML file"
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(Failure::usage(format!(
-            "config file {shown} is larger than 1 MiB: it holds a few profiles, check the path"
-        )));
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Failure::usage(format!("config file {shown} is not UTF-8 text")))?;
-    Ok(Some((text, meta)))
-}
-
-/// Loads the config file's profiles. `Ok(None)` when the default path does
-/// not exist.
-pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<String, Profile>>> {
-    let shown = path.display();
-    let Some((text, meta)) = read_config(path)? else {
-        if !explicit {
-            return Ok(None);
-        }
-        return Err(Failure::usage(format!(
-            "config file {shown} (from GONG_LOGS_CONFIG) does not exist: create it or unset GONG_LOGS_CONFIG"
-        )));
-    };
-    let profiles: BTreeMap<String, Profile> = toml::from_str(&text).map_err(|e| {
-        // Only the message and the line: toml's full rendering quotes the
-        // offending line, which could hold a secret.
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
-        Failure::usage(format!(
-            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token (strings in quotes)",
-            redact_values(e.message().trim())
-        ))
-    })?;
-    if profiles.values().any(Profile::holds_secret) {
-        check_private(path, &meta)?;
-    }
-    Ok(Some(profiles))
-}
-
-/// KEYS of a profile: the only quoted words a parse message may keep.
-const KEYS: [&str; 4] = [
-    "base_url",
-    "access_key",
-    "access_key_secret",
-    "bearer_token",
-];
-
-/// Removes anything quoted (`` `...` `` or `"..."`) from a TOML parse
-/// message unless it is one of the known keys: such text comes from the file
-/// and could be a secret (toml quotes an unquoted number it cannot use as a
-/// string).
-fn redact_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(open) = rest.find(['`', '"']) {
-        let quote = rest[open..].chars().next().unwrap_or('`');
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find(quote) {
-            Some(close) => {
-                let inner = &after[..close];
-                if KEYS.contains(&inner) || inner.chars().all(|c| c.is_ascii_punctuation()) {
-                    out.push(quote);
-                    out.push_str(inner);
-                    out.push(quote);
-                } else {
-                    out.push_str("a value");
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Refuses a config file that someone else could have written, as ssh
-/// does: the file and every directory above it (up to the home directory
-/// when it is inside it, else up to `/`) must be owned by the current user
-/// or root, and not writable by group or others (a root-owned sticky
-/// directory such as /tmp is fine). Otherwise another user could point
-/// `base_url` at their server and receive the credentials.
-#[cfg(unix)]
-pub fn check_trusted(path: &Path, home: Option<&Path>) -> Result<()> {
-    use std::os::unix::fs::MetadataExt as _;
-    let shown = path.display();
-    // Missing or not a file: reading it fails with its own message.
-    let Ok(real) = std::fs::canonicalize(path) else {
-        return Ok(());
-    };
-    if !real.is_file() {
-        return Ok(());
-    }
-    let home = home.and_then(|h| std::fs::canonicalize(h).ok());
-    let me = crate::localfs::euid();
-    let check = |p: &Path, is_dir: bool| -> Result<()> {
-        let m = std::fs::metadata(p).map_err(|e| {
-            Failure::usage(format!(
-                "cannot inspect {} (for config file {shown}): {e}",
-                p.display()
-            ))
-        })?;
-        let what = if is_dir { "its directory " } else { "it" };
-        let named = if is_dir {
-            p.display().to_string()
-        } else {
-            String::new()
-        };
-        if m.uid() != me && m.uid() != 0 {
-            return Err(Failure::usage(format!(
-                "config file {shown} is not trusted: {what}{named} is owned by another user (uid {}); run `chown {me} {}` if it is yours, or use another config file",
-                m.uid(),
-                p.display()
-            )));
-        }
-        let mode = m.mode() & 0o7777;
-        let sticky_root = is_dir && m.uid() == 0 && mode & 0o1000 != 0;
-        if mode & 0o022 != 0 && !sticky_root {
-            return Err(Failure::usage(format!(
-                "config file {shown} is not trusted: {what}{named} is writable by group or others (mode {:03o}); run `chmod go-w {}`",
-                mode & 0o777,
-                p.display()
-            )));
-        }
-        Ok(())
-    };
-    check(&real, false)?;
-    let mut dir = real.parent();
-    while let Some(d) = dir {
-        check(d, true)?;
-        if home.as_deref() == Some(d) {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn check_trusted(_path: &Path, _home: Option<&Path>) -> Result<()> {
-    Ok(())
-}
-
-/// Refuses a config file holding secrets that group or others can read
-/// (`meta`: of the file as opened).
-#[cfg(unix)]
-fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Failure::usage(format!(
-            "config file {0} holds secrets but other users can access it (mode {mode:03o}): run `chmod 600 {0}`",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
-    Ok(())
 }
 
 /// The profile names of the config file, for shell completion: empty when
@@ -503,16 +292,15 @@ impl ProfileChoice {
 
 /// The base URL, checked, without a trailing slash; an error names where
 /// it came from.
-fn validated_base_url(base_url: &str, source: Source) -> Result<String> {
-    let url = gong_logs_api::validate_base_url(base_url).map_err(|e| {
+fn validated_base_url(base_url: &str, source: Source) -> Result<BaseUrl> {
+    BaseUrl::parse(base_url).map_err(|e| {
         let from = match source {
             Source::Flag => "--base-url",
             Source::Env => "GONG_BASE_URL",
             Source::Profile => "the config profile",
         };
         Failure::usage(format!("{e} (from {from})"))
-    })?;
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    })
 }
 
 /// Warnings about secrets given as flags.
@@ -660,133 +448,4 @@ fn describe(source: Source) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned().filter(|v| !v.is_empty())
-    }
-
-    fn write_config(text: &str, mode: u32) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-        dir
-    }
-
-    #[test]
-    fn precedence_flags_env_profile() {
-        let dir = write_config(
-            "[default]\nbase_url = \"https://p.api.gong.io\"\naccess_key = \"pk\"\naccess_key_secret = \"ps\"\n",
-            0o600,
-        );
-        let cfg = dir.path().join("config.toml");
-        let cfg = cfg.to_str().unwrap();
-        let env = env_of(&[("GONG_LOGS_CONFIG", cfg)]);
-        let c = resolve(&ConnectionFlags::default(), &env).unwrap();
-        assert_eq!(c.base_url, "https://p.api.gong.io");
-        assert_eq!(c.credentials, Credentials::basic("pk", "ps"));
-
-        let env = env_of(&[
-            ("GONG_LOGS_CONFIG", cfg),
-            ("GONG_BASE_URL", "https://e.api.gong.io/"),
-            ("GONG_BEARER_TOKEN", "et"),
-        ]);
-        let c = resolve(&ConnectionFlags::default(), &env).unwrap();
-        assert_eq!(c.base_url, "https://e.api.gong.io");
-        assert_eq!(c.credentials, Credentials::bearer("et"));
-
-        let flags = ConnectionFlags {
-            base_url: Some("http://127.0.0.1:9".into()),
-            access_key: Some("fk".into()),
-            access_key_secret: Some("fs".into()),
-            ..Default::default()
-        };
-        let c = resolve(&flags, &env).unwrap();
-        assert_eq!(c.base_url, "http://127.0.0.1:9");
-        assert_eq!(c.credentials, Credentials::basic("fk", "fs"));
-        assert_eq!(c.warnings.len(), 1);
-    }
-
-    #[test]
-    fn parse_errors_never_echo_values() {
-        let dir = write_config("[default]\naccess_key_secret = 987654321\n", 0o600);
-        let cfg = dir.path().join("config.toml");
-        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
-        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
-        assert_eq!(e.code, crate::exit::USAGE);
-        assert!(!e.message().contains("987654321"), "{}", e.message());
-        assert!(e.message().contains("line 2"), "{}", e.message());
-        assert_eq!(
-            redact_values("unknown field `tok3n`, expected one of `base_url`, `bearer_token`"),
-            "unknown field a value, expected one of `base_url`, `bearer_token`"
-        );
-        assert_eq!(
-            redact_values("expected `=` near \"sekrit"),
-            "expected `=` near "
-        );
-    }
-
-    #[test]
-    fn refusals() {
-        let none = env_of(&[("HOME", "/nonexistent-home")]);
-        let e = resolve(&ConnectionFlags::default(), &none).unwrap_err();
-        assert_eq!(e.code, crate::exit::AUTH);
-
-        let env = env_of(&[("GONG_ACCESS_KEY", "k"), ("GONG_BEARER_TOKEN", "tok-t")]);
-        assert_eq!(
-            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
-            crate::exit::USAGE
-        );
-
-        let env = env_of(&[("GONG_ACCESS_KEY", "k")]);
-        assert_eq!(
-            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
-            crate::exit::AUTH
-        );
-
-        let env = env_of(&[
-            ("GONG_BEARER_TOKEN", "tok-t"),
-            ("GONG_BASE_URL", "http://example.com"),
-        ]);
-        assert_eq!(
-            resolve(&ConnectionFlags::default(), &env).unwrap_err().code,
-            crate::exit::USAGE
-        );
-
-        let dir = write_config("[default]\nbearer_token = \"s3cr3t\"\n", 0o640);
-        let cfg = dir.path().join("config.toml");
-        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
-        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
-        assert_eq!(e.code, crate::exit::USAGE);
-        assert!(e.message().contains("chmod 600"), "{}", e.message());
-
-        let dir = write_config("[default\nbearer_token = \"s3cr3t\"\n", 0o600);
-        let cfg = dir.path().join("config.toml");
-        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
-        let e = resolve(&ConnectionFlags::default(), &env).unwrap_err();
-        assert_eq!(e.code, crate::exit::USAGE);
-        assert!(!e.message().contains("s3cr3t"), "{}", e.message());
-
-        let flags = ConnectionFlags {
-            profile: Some("nope".into()),
-            ..Default::default()
-        };
-        let dir = write_config("[default]\nbase_url = \"https://a.gong.io\"\n", 0o644);
-        let cfg = dir.path().join("config.toml");
-        let env = env_of(&[("GONG_LOGS_CONFIG", cfg.to_str().unwrap())]);
-        let e = resolve(&flags, &env).unwrap_err();
-        assert_eq!(e.code, crate::exit::USAGE);
-        assert!(e.message().contains("default"), "{}", e.message());
-    }
-}
+mod tests;

@@ -35,6 +35,24 @@ pub fn euid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The directory of `path` ("." for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Makes a rename or creation in `dir` durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
 /// What `-o` names, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -87,7 +105,7 @@ pub fn resolve_output(path: &Path) -> Result<Target> {
     let link = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = crate::checkpoint::parent_dir(path);
+            let dir = parent_dir(path);
             if !dir.is_dir() {
                 return Err(Failure::usage(format!(
                     "-o {shown}: directory {} does not exist",

@@ -1,6 +1,8 @@
 //! Exit codes and the error type that carries one (printed through
 //! [`crate::redact`]).
 
+pub(crate) mod api;
+
 use std::fmt::Display;
 
 /// Exit code: success (an empty period included).

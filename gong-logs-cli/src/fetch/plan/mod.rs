@@ -5,6 +5,8 @@
 //! decides; the checks run in a fixed order, so that of several problems
 //! the same one is always reported.
 
+pub(super) mod output;
+
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,13 +16,12 @@ use gong_logs_api::guard::OutOfRange;
 use gong_logs_api::{ClientConfig, LogEntry, LogType, LogTypeInfo, RetryPolicy};
 use jiff::Timestamp;
 
-use crate::checkpoint::{self, Checkpoint, Identity};
-use crate::cli::{FetchArgs, Format};
-use crate::compress::Compression;
+use crate::cli::FetchArgs;
 use crate::exit::{Failure, Result};
-use crate::fields::FieldPath;
-use crate::localfs::{self, Keep, OutputLock, Target};
-use crate::sink::ResumableSpec;
+use crate::files::checkpoint::Identity;
+use crate::output::compress::Compression;
+use crate::output::fields::FieldPath;
+use crate::values::Format;
 
 /// Everything a fetch will do, validated.
 #[derive(Debug)]
@@ -51,6 +52,17 @@ pub(super) struct Plan {
     pub timeout: Duration,
 }
 
+/// Parses `gong-logs fetch ARGS` in-process into its plan, as the binary
+/// does before anything else (clap's errors worded as it prints them).
+#[cfg(test)]
+pub(crate) fn from_args(args: &[&str], now: Timestamp) -> Result<Plan> {
+    let cli = crate::cli::parse_from(std::iter::once("fetch").chain(args.iter().copied()))?;
+    match &cli.command {
+        crate::cli::Command::Fetch(fetch) => Plan::new(fetch, now),
+        _ => unreachable!("parsed as fetch"),
+    }
+}
+
 impl Plan {
     /// Validates `args` (relative times against `now`) into a plan.
     pub fn new(args: &FetchArgs, now: Timestamp) -> Result<Self> {
@@ -67,7 +79,7 @@ impl Plan {
         let timeout = timeout(args.timeout.as_deref())?;
         let max_wait = max_wait(args.max_wait.as_deref())?;
         Ok(Self {
-            types: crate::cli::expand_types(&args.types),
+            types: crate::values::expand_types(&args.types),
             from_arg,
             to_arg: args.to.clone(),
             from,
@@ -124,7 +136,7 @@ impl Plan {
         if matches(entry.user_id(), entry.user_email()) {
             return true;
         }
-        let Some(members) = crate::fields::Members::parse(entry.json()) else {
+        let Some(members) = crate::output::fields::Members::parse(entry.json()) else {
             return false;
         };
         let text = |key: &str| {
@@ -313,7 +325,7 @@ fn compression_and_format(
 ) -> Result<(Compression, Format)> {
     let (compression, named) = match output {
         Some(path) => {
-            let (compression, format) = crate::compress::from_name(path);
+            let (compression, format) = crate::output::compress::from_name(path);
             (compression, Some((path, format)))
         }
         None => (Compression::None, None),
@@ -325,7 +337,7 @@ fn compression_and_format(
             return Err(Failure::usage(format!(
                 "-o {}: unknown extension; name the file {}, or give --format",
                 path.display(),
-                crate::compress::KNOWN_EXTENSIONS
+                crate::output::compress::KNOWN_EXTENSIONS
             )));
         }
         (None, None) if std::io::stdout().is_terminal() => Format::Table,
@@ -426,241 +438,4 @@ fn max_wait(text: Option<&str>) -> Result<Duration> {
             "invalid --max-wait: {text:?} is not a duration such as 10m, 1h or 1d"
         ))
     })
-}
-
-/// How the output will be opened, decided before any request.
-pub(super) enum OutputPlan {
-    Stdout,
-    /// A FIFO or character device, written through.
-    Direct(PathBuf),
-    Temp(PathBuf, Option<Keep>, OutputLock),
-    ResumeFresh(ResumableSpec),
-    ResumeContinue(ResumableSpec, Box<Checkpoint>),
-    /// `--follow --resume --rotated`: FILE was rotated away (missing or
-    /// empty); a new one continues from the checkpoint's position.
-    ResumeRotated(ResumableSpec, Box<Checkpoint>),
-    /// The export finished; only its checkpoint was left behind.
-    AlreadyDone(PathBuf, PathBuf, OutputLock),
-}
-
-/// The longest footer a writer adds after the last commit (json's `\n]\n`).
-const MAX_FOOTER: u64 = 3;
-
-/// Decides how the output is opened: checks our side files, takes the
-/// output's lock, reads a checkpoint being resumed (whose range then
-/// replaces the plan's).
-pub(super) fn plan_output(plan: &mut Plan, identity: &Identity) -> Result<OutputPlan> {
-    let Some(given) = plan.output.clone() else {
-        return Ok(OutputPlan::Stdout);
-    };
-    let (path, keep) = match file_target(plan, &given)? {
-        Named::File(path, keep) => (path, keep),
-        Named::NotAFile(other) => return Ok(other),
-    };
-    let out = Output {
-        shown: given.display().to_string(),
-        ckpt_path: checkpoint::checkpoint_path(&path),
-        path,
-        keep,
-    };
-    check_side_files(plan, &out.path, &out.ckpt_path)?;
-    let lock = if plan.dry_run {
-        OutputLock::unlocked(&out.path)
-    } else {
-        OutputLock::acquire(&out.path, &out.shown)?
-    };
-    let existing = existing_checkpoint(plan.resume, &out.ckpt_path)?;
-    let follow = plan.follow.is_some();
-    match (existing, plan.resume) {
-        (None, false) if !follow => Ok(OutputPlan::Temp(out.path, out.keep, lock)),
-        (None, _) => Ok(OutputPlan::ResumeFresh(out.spec(plan, lock))),
-        (Some(_), false) => Err(unfinished(&out, follow)),
-        (Some(ckpt), true) => resume(plan, identity, out, lock, ckpt),
-    }
-}
-
-/// What `-o` names, as far as the output plan cares.
-enum Named {
-    /// A regular file to create or replace (keeping its mode).
-    File(PathBuf, Option<Keep>),
-    /// Stdout, a FIFO or a device: nothing to lock or resume.
-    NotAFile(OutputPlan),
-}
-
-/// The output file `-o` names and the mode it keeps, or the plan for what
-/// is not a file to replace (stdout, a FIFO or device).
-fn file_target(plan: &Plan, given: &Path) -> Result<Named> {
-    match localfs::resolve_output(given)? {
-        Target::Stdout => Ok(Named::NotAFile(OutputPlan::Stdout)),
-        Target::Special(p) => {
-            if plan.resume || plan.follow.is_some() {
-                let flag = if plan.resume {
-                    "--resume"
-                } else {
-                    "--follow -o"
-                };
-                return Err(Failure::usage(format!(
-                    "-o {}: {flag} needs a regular file to keep its checkpoint, not a FIFO or device; drop {flag} or write to a file",
-                    given.display()
-                )));
-            }
-            Ok(Named::NotAFile(OutputPlan::Direct(p)))
-        }
-        Target::New(p) => Ok(Named::File(p, None)),
-        Target::Regular(p, keep) => Ok(Named::File(p, Some(keep))),
-    }
-}
-
-/// A file output: where it goes and its checkpoint.
-struct Output {
-    /// The resolved path (a symlink's target).
-    path: PathBuf,
-    /// `-o` as given, for messages.
-    shown: String,
-    ckpt_path: PathBuf,
-    keep: Option<Keep>,
-}
-
-impl Output {
-    fn spec(&self, plan: &Plan, lock: OutputLock) -> ResumableSpec {
-        let follow = plan.follow.is_some();
-        ResumableSpec {
-            target: self.path.clone(),
-            follow,
-            rotated: follow && plan.rotated,
-            keep: if follow { None } else { self.keep },
-            lock,
-            compression: plan.compression,
-        }
-    }
-}
-
-/// Our own files: never a symlink, never another user's (before any
-/// request, and before the lock, whose file is one of them).
-fn check_side_files(plan: &Plan, path: &Path, ckpt_path: &Path) -> Result<()> {
-    localfs::check_own(&localfs::lock_path(path))?;
-    if plan.resume || plan.follow.is_some() {
-        localfs::check_own(&checkpoint::checkpoint_tmp_path(ckpt_path))?;
-        if plan.follow.is_none() {
-            localfs::check_own(&checkpoint::partial_path(path))?;
-        }
-    }
-    Ok(())
-}
-
-/// The checkpoint left by an earlier run: read with `--resume`; without
-/// it, its mere presence stops us (read or not).
-fn existing_checkpoint(resume: bool, ckpt_path: &Path) -> Result<Option<Checkpoint>> {
-    let present = localfs::check_own(ckpt_path)?;
-    if resume {
-        checkpoint::load(ckpt_path)
-    } else if present {
-        Ok(Some(Checkpoint::placeholder()))
-    } else {
-        Ok(None)
-    }
-}
-
-/// An earlier export to the same output did not finish, and `--resume`
-/// was not given.
-fn unfinished(out: &Output, follow: bool) -> Failure {
-    Failure::usage(format!(
-        "{} exists: an earlier export to {} did not finish; pass --resume to continue it, or delete {} (and {}) to start over",
-        out.ckpt_path.display(),
-        out.shown,
-        out.ckpt_path.display(),
-        if follow {
-            out.path.display().to_string()
-        } else {
-            checkpoint::partial_path(&out.path).display().to_string()
-        }
-    ))
-}
-
-/// Continues from `ckpt`, if it belongs to this command and output: the
-/// plan takes its range (following: from its start to now).
-fn resume(
-    plan: &mut Plan,
-    identity: &Identity,
-    out: Output,
-    lock: OutputLock,
-    ckpt: Checkpoint,
-) -> Result<OutputPlan> {
-    let spec = out.spec(plan, lock);
-    check_belongs(&ckpt, identity, &out, &spec.data_path())?;
-    let follow = plan.follow.is_some();
-    if !follow && already_done(&ckpt, &out, plan.compression)? {
-        return Ok(OutputPlan::AlreadyDone(out.path, out.ckpt_path, spec.lock));
-    }
-    plan.from = ckpt.from;
-    if !follow {
-        plan.to = ckpt.to;
-    }
-    if spec.rotated && rotated_away(&spec.data_path(), &ckpt) {
-        return Ok(OutputPlan::ResumeRotated(spec, Box::new(ckpt)));
-    }
-    Ok(OutputPlan::ResumeContinue(spec, Box::new(ckpt)))
-}
-
-/// A followed FILE that rotation moved away: missing, or empty while its
-/// checkpoint covers data (a new FILE made by logrotate's `create`, or one
-/// cut by `copytruncate`).
-fn rotated_away(data: &Path, ckpt: &Checkpoint) -> bool {
-    match std::fs::symlink_metadata(data) {
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-        Ok(meta) => meta.is_file() && meta.len() == 0 && ckpt.data_len > 0,
-    }
-}
-
-/// The checkpoint was written by the same command, for this data file.
-fn check_belongs(ckpt: &Checkpoint, identity: &Identity, out: &Output, data: &Path) -> Result<()> {
-    let differences = ckpt.command.differences(identity);
-    if !differences.is_empty() {
-        return Err(Failure::usage(format!(
-            "checkpoint {} belongs to a different command (differs in {}): rerun that command with --resume, or delete {} and {} to start over",
-            out.ckpt_path.display(),
-            differences.join(", "),
-            out.ckpt_path.display(),
-            data.display()
-        )));
-    }
-    let data_name = data
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if ckpt.data_file != data_name {
-        return Err(Failure::usage(format!(
-            "checkpoint {} names data file {:?}, not {data_name:?}: it belongs to another output; delete it to start over",
-            out.ckpt_path.display(),
-            ckpt.data_file
-        )));
-    }
-    Ok(())
-}
-
-/// Killed after renaming the finished file but before deleting the
-/// checkpoint: the export is complete, if the file holds exactly what the
-/// checkpoint covers (plus at most a footer).
-fn already_done(ckpt: &Checkpoint, out: &Output, compression: Compression) -> Result<bool> {
-    if !ckpt.types.iter().all(|t| t.done)
-        || std::fs::symlink_metadata(checkpoint::partial_path(&out.path)).is_ok()
-    {
-        return Ok(false);
-    }
-    let (_, _, len) = checkpoint::verify_data(&out.path, ckpt, &out.ckpt_path)?;
-    let max_footer = if compression == Compression::None {
-        MAX_FOOTER
-    } else {
-        crate::compress::MAX_COMPRESSED_FOOTER
-    };
-    if len - ckpt.data_len > max_footer {
-        return Err(Failure::usage(format!(
-            "checkpoint {} says the export is complete, but {} holds {} bytes more than it covers: delete the checkpoint if {} is what you want",
-            out.ckpt_path.display(),
-            out.shown,
-            len - ckpt.data_len,
-            out.shown
-        )));
-    }
-    Ok(true)
 }
