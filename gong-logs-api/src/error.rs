@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::generated::types::ErrorResponse;
-use crate::hooks::{NonJsonStatus, Verdict, retry_after};
+use crate::wire::{NonJsonStatus, Verdict, causes, retry_after};
 
 /// At most this many of Gong's error messages are kept ...
 const MAX_MESSAGES: usize = 8;
@@ -156,8 +156,8 @@ pub enum ApiError {
     /// A `Retry-After` (429, 503) longer than the policy waits for.
     #[error(
         "Gong asked to wait {} (until {until}), longer than the {} this run waits (HTTP {status})",
-        crate::retry::human_duration(*wait),
-        crate::retry::human_duration(*bound)
+        crate::duration::human_duration(*wait),
+        crate::duration::human_duration(*bound)
     )]
     WaitTooLong {
         /// HTTP status.
@@ -206,22 +206,6 @@ pub enum ApiError {
     Redirect(String),
 }
 
-/// An error and its causes, innermost last: reqwest's own text ("error
-/// sending request") hides the reason (connection refused, reset by peer).
-pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        source = inner.source();
-    }
-    text
-}
-
 fn details(request_id: &Option<String>, messages: &[String]) -> String {
     let mut out = String::new();
     if !messages.is_empty() {
@@ -236,7 +220,7 @@ fn details(request_id: &Option<String>, messages: &[String]) -> String {
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
     match retry_after {
-        Some(d) => format!(", Retry-After {}", crate::retry::human_duration(*d)),
+        Some(d) => format!(", Retry-After {}", crate::duration::human_duration(*d)),
         None => String::new(),
     }
 }

@@ -94,6 +94,7 @@
 mod auth;
 pub mod budget;
 mod client;
+mod duration;
 mod entry;
 mod error;
 pub mod export;
@@ -109,17 +110,19 @@ pub mod schema;
 mod spool;
 mod throttle;
 mod trace;
+mod wire;
 
 pub use auth::{Credentials, Secret};
 pub use client::{BaseUrl, validate_base_url};
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
+pub use duration::human_duration;
 pub use entry::{LogEntry, displaced_name, object_members};
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use probe::Probe;
 pub use records::{Record, TypedRecord};
-pub use retry::{RetryPolicy, human_duration};
+pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 
 /// The default Gong API host. Each company also has its own base URL (see
