@@ -226,35 +226,6 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
 }
 
 impl ApiError {
-    /// Whether repeating the same request may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. }
-                | Self::Server { .. }
-                | Self::Transport { .. }
-                | Self::Body(_)
-                | Self::NotJson { .. }
-                | Self::NotAPage { .. }
-        )
-    }
-
-    /// The most retries worth making for this failure whatever the policy
-    /// says: a page that is not JSON is a proxy or a wrong host far more
-    /// often than a glitch.
-    pub fn retry_cap(&self) -> Option<u32> {
-        match self {
-            Self::NotJson { .. } | Self::NotAPage { .. } => Some(2),
-            _ => None,
-        }
-    }
-
-    /// Whether no connection could be made at all (DNS, refused, TLS
-    /// handshake): on the first request of a run, retrying rarely helps.
-    pub fn is_connect_failure(&self) -> bool {
-        matches!(self, Self::Transport { source, .. } if source.is_connect())
-    }
-
     /// The wait the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

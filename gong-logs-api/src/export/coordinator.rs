@@ -441,7 +441,7 @@ impl Coordinator {
     /// takes the rest at once, beyond `rate × round-trip` (within
     /// `--concurrency`), its pages costing the rate nothing more.
     pub(super) fn rebalance(&mut self) {
-        let (Some(rate), Some(rtt)) = (self.shared.throttle.current_rate(), self.shared.rtt())
+        let (Some(rate), Some(rtt)) = (self.shared.throttle().current_rate(), self.shared.rtt())
         else {
             return;
         };

@@ -61,22 +61,19 @@ mod segment;
 mod stats;
 mod types;
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{Stream, StreamExt as _};
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use crate::budget::RequestBudget;
 use crate::client::{GongClient, Page, PageRequest};
 use crate::entry::LogEntry;
 use crate::error::ApiError;
 use crate::guard::ChainGuard;
 use crate::log_type::LogType;
-use crate::notices::LongWait;
-use crate::retry::WaitVerdict;
+use crate::retry::{Report, Requester};
 use crate::throttle::Throttle;
 
 use coordinator::Coordinator;
@@ -93,16 +90,9 @@ pub struct Exporter {
 
 #[derive(Debug)]
 struct Shared {
-    client: GongClient,
-    throttle: Throttle,
+    requester: Requester,
     options: ExportOptions,
     stats: ExportStats,
-    /// Smoothed round-trip time of successful requests, in seconds.
-    rtt: Mutex<Option<f64>>,
-    budget: RequestBudget,
-    /// Set once any response arrived: connection failures after that are
-    /// retried with the full policy, before it at most once.
-    connected: std::sync::atomic::AtomicBool,
 }
 
 impl Exporter {
@@ -110,13 +100,14 @@ impl Exporter {
     pub fn new(client: GongClient, options: ExportOptions) -> Self {
         Self {
             inner: Arc::new(Shared {
-                throttle: Throttle::new(options.rate_limit),
-                budget: RequestBudget::new(options.max_requests),
-                client,
+                requester: Requester::new(
+                    client,
+                    options.rate_limit,
+                    options.max_requests,
+                    options.retry.clone(),
+                ),
                 options,
                 stats: ExportStats::default(),
-                rtt: Mutex::new(None),
-                connected: Default::default(),
             }),
         }
     }
@@ -128,7 +119,7 @@ impl Exporter {
 
     /// HTTP requests taken from the budget so far.
     pub fn requests_used(&self) -> u64 {
-        self.inner.budget.used()
+        self.inner.requester.budget.used()
     }
 
     /// Fetches one page with the retry policy and the shared throttle.
@@ -330,95 +321,13 @@ impl Exporter {
 }
 
 impl Shared {
+    /// One request with the retry policy and the shared throttle.
     async fn fetch_with_retry(&self, request: &PageRequest) -> Result<Page, (ApiError, u32)> {
-        let mut attempt: u32 = 0;
-        loop {
-            if let Err(e) = self.budget.take() {
-                return Err((ApiError::RequestBudget { max: e.max }, attempt));
-            }
-            self.throttle.acquire().await;
-            attempt += 1;
-            ExportStats::bump(&self.stats.requests, 1);
-            let sent = Instant::now();
-            let result = crate::trace::fetch_page(&self.client, request, attempt).await;
-            if !matches!(&result, Err(ApiError::Transport { .. })) {
-                self.connected.store(true, Ordering::Relaxed);
-            }
-            match result {
-                Ok(page) => {
-                    if let Some(date) = page.server_date {
-                        self.stats
-                            .notices
-                            .record_server_date(date, Timestamp::now());
-                    }
-                    self.observe_rtt(sent.elapsed());
-                    self.throttle.succeeded();
-                    ExportStats::bump(&self.stats.pages, 1);
-                    return Ok(page);
-                }
-                Err(e) if e.is_retryable() && attempt <= self.retries_for(&e) => {
-                    ExportStats::bump(&self.stats.retries, 1);
-                    let wait = match e.retry_after() {
-                        Some(wait) => {
-                            self.judge_wait(&e, wait).map_err(|e| (e, attempt))?;
-                            // Every request of the process waits it out.
-                            self.throttle.pause_for(wait);
-                            wait
-                        }
-                        None => self.options.retry.backoff(attempt),
-                    };
-                    if matches!(e, ApiError::RateLimited { .. }) {
-                        ExportStats::bump(&self.stats.rate_limited, 1);
-                        self.throttle.rate_limited();
-                    }
-                    tracing::warn!(
-                        log_type = %request.log_type,
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        "retrying after: {e}"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Err(e) => return Err((e, attempt)),
-            }
-        }
-    }
-
-    /// A `Retry-After` of `wait` on `e`: waited for (a long one recorded
-    /// when the policy waits those out too), or the error to fail with.
-    fn judge_wait(&self, e: &ApiError, wait: Duration) -> Result<(), ApiError> {
-        let retry = &self.options.retry;
-        let until = crate::notices::until(Timestamp::now(), wait);
-        match retry.judge_wait(wait) {
-            WaitVerdict::Wait => Ok(()),
-            WaitVerdict::WaitOutLong => {
-                self.stats.notices.record_long_wait(LongWait {
-                    wait,
-                    until,
-                    bound: retry.max_retry_after,
-                });
-                Ok(())
-            }
-            WaitVerdict::TooLong => Err(ApiError::WaitTooLong {
-                status: e.status().unwrap_or_default(),
-                wait,
-                until,
-                bound: retry.max_retry_after,
-            }),
-        }
-    }
-
-    /// The retries worth making for `e`: the policy's, fewer for a page
-    /// that is not JSON, one for a connection that never worked.
-    fn retries_for(&self, e: &ApiError) -> u32 {
-        let mut retries = self.options.retry.max_retries;
-        if let Some(cap) = e.retry_cap() {
-            retries = retries.min(cap);
-        }
-        if e.is_connect_failure() && !self.connected.load(Ordering::Relaxed) {
-            retries = retries.min(1);
-        }
-        retries
+        let report = Report {
+            counters: self.stats.request_counters(),
+            notices: self.stats.notices(),
+        };
+        self.requester.fetch(request, report).await
     }
 
     /// Checks a page with a chain's guard, counting what it skipped.
@@ -443,25 +352,19 @@ impl Shared {
         Ok(())
     }
 
-    fn observe_rtt(&self, rtt: Duration) {
-        let sample = rtt.as_secs_f64();
-        let mut guard = self.rtt.lock().unwrap_or_else(|e| e.into_inner());
-        *guard = Some(match *guard {
-            // Follows a change of latency within a few requests.
-            Some(old) => old * 0.7 + sample * 0.3,
-            None => sample,
-        });
-    }
-
     /// The smoothed round-trip time, in seconds (`None` before any answer).
     fn rtt(&self) -> Option<f64> {
-        *self.rtt.lock().unwrap_or_else(|e| e.into_inner())
+        self.requester.rtt.get()
+    }
+
+    fn throttle(&self) -> &Throttle {
+        &self.requester.throttle
     }
 
     /// Chains wanted: enough to keep `rate × round-trip` requests in flight.
     fn chains_wanted(&self) -> usize {
         let cap = self.options.concurrency.max(1);
-        let Some(rate) = self.throttle.current_rate() else {
+        let Some(rate) = self.throttle().current_rate() else {
             return cap;
         };
         let wanted = match self.rtt() {

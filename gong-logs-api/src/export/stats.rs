@@ -2,40 +2,40 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters shared by every request of an export (read them for progress).
+use crate::notices::Notices;
+use crate::retry::RequestCounters;
+
+/// Counters shared by every request of an export (read them for progress):
+/// private, read through [`ExportStats::snapshot`] (and the
+/// [`notices`](ExportStats::notices)).
 #[derive(Debug, Default)]
 pub struct ExportStats {
-    /// HTTP requests sent.
-    pub requests: AtomicU64,
-    /// Pages received (including empty 404 answers).
-    pub pages: AtomicU64,
-    /// Retries after a failed request.
-    pub retries: AtomicU64,
-    /// Of those, retries after a 429.
-    pub rate_limited: AtomicU64,
+    /// Requests sent, pages received, retries, retries after a 429: kept
+    /// by the retry loop.
+    pub(super) request: RequestCounters,
     /// Expired or rejected cursors recovered by re-querying.
-    pub cursor_recoveries: AtomicU64,
+    pub(super) cursor_recoveries: AtomicU64,
     /// Entries delivered.
-    pub entries: AtomicU64,
+    pub(super) entries: AtomicU64,
     /// Sum over types of `totalRecords` as first reported (grows as the
     /// first page of each initial slice arrives).
-    pub expected: AtomicU64,
+    pub(super) expected: AtomicU64,
     /// Cursor chains started (initial slices and splits).
-    pub chains: AtomicU64,
+    pub(super) chains: AtomicU64,
     /// Segments split to keep the rate limit busy.
-    pub splits: AtomicU64,
+    pub(super) splits: AtomicU64,
     /// Bytes of entries written to the spill file (fetched ahead of the
     /// delivery and over the memory cap).
-    pub spilled_bytes: AtomicU64,
+    pub(super) spilled_bytes: AtomicU64,
     /// Entries left out because they were outside their window or went
-    /// back in time (only with [`OutOfRange::Skip`]).
-    pub skipped: AtomicU64,
+    /// back in time (only with [`OutOfRange::Skip`](crate::guard::OutOfRange::Skip)).
+    pub(super) skipped: AtomicU64,
     /// Requests the whole export needs by the first pages' `totalRecords`
     /// (`ceil(total / page)` per type), once every initial slice has
     /// answered; 0 before.
-    pub estimated_requests: AtomicU64,
+    pub(super) estimated_requests: AtomicU64,
     /// What the user should hear about: long waits, the server's clock.
-    pub notices: crate::notices::Notices,
+    pub(super) notices: Notices,
 }
 
 impl ExportStats {
@@ -43,8 +43,7 @@ impl ExportStats {
         counter.fetch_add(by, Ordering::Relaxed);
     }
 
-    /// Reads a counter.
-    pub fn get(counter: &AtomicU64) -> u64 {
+    pub(super) fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
 
@@ -53,10 +52,10 @@ impl ExportStats {
     pub fn snapshot(&self) -> ExportStatsSnapshot {
         let get = Self::get;
         ExportStatsSnapshot {
-            requests: get(&self.requests),
-            pages: get(&self.pages),
-            retries: get(&self.retries),
-            rate_limited: get(&self.rate_limited),
+            requests: get(&self.request.requests),
+            pages: get(&self.request.pages),
+            retries: get(&self.request.retries),
+            rate_limited: get(&self.request.rate_limited),
             cursor_recoveries: get(&self.cursor_recoveries),
             entries: get(&self.entries),
             expected: get(&self.expected),
@@ -67,10 +66,24 @@ impl ExportStats {
             estimated_requests: get(&self.estimated_requests),
         }
     }
+
+    /// Requests the whole export needs by the first pages' counts (0 before
+    /// every initial slice answered).
+    pub fn estimated_requests(&self) -> u64 {
+        Self::get(&self.estimated_requests)
+    }
+
+    /// What the user should hear about: long waits, the server's clock.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
+    }
+
+    pub(super) fn request_counters(&self) -> &RequestCounters {
+        &self.request
+    }
 }
 
-/// The counters of [`ExportStats`] at one moment (see its fields for their
-/// meaning).
+/// The counters of [`ExportStats`] at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExportStatsSnapshot {
