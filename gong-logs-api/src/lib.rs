@@ -101,6 +101,7 @@ pub mod export;
 pub mod generated;
 pub mod guard;
 mod hooks;
+pub mod limits;
 mod log_type;
 pub mod notices;
 mod probe;

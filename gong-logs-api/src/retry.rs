@@ -59,7 +59,7 @@ enum WaitVerdict {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_retries: 8,
+            max_retries: crate::limits::DEFAULT_MAX_RETRIES,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(3_600),

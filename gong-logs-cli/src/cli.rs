@@ -354,11 +354,11 @@ pub struct FetchArgs {
 
     /// Requests per second, across all types (Gong allows 3; up to N−1 go
     /// at once, and the rate backs off by itself after a 429).
-    #[arg(long, value_name = "N", default_value_t = 3.0, value_parser = parse_rate)]
+    #[arg(long, value_name = "N", default_value_t = gong_logs_api::limits::RATE_LIMIT, value_parser = parse_rate)]
     pub rate_limit: f64,
 
     /// Retries of a failed request (429, 5xx, network) before giving up.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = gong_logs_api::limits::DEFAULT_MAX_RETRIES)]
     pub max_retries: u32,
 
     /// The most cursor chains fetched at once (they share the rate limit).
@@ -366,7 +366,7 @@ pub struct FetchArgs {
     /// The engine runs only as many as the rate limit and the round-trip
     /// time need (3 at a 1 s round trip), as each costs up to one request
     /// more than a single chain.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = gong_logs_api::limits::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
     /// Total time allowed for one request (connecting, the headers and the

@@ -765,8 +765,7 @@ fn write_stdout_counting(bytes: &[u8], accepted: &mut usize) -> std::io::Result<
     out.flush()
 }
 
-/// Gong's daily request quota per company.
-const DAILY_QUOTA: u64 = 10_000;
+use gong_logs_api::limits::DAILY_QUOTA;
 
 /// The warning for an export of `requests` requests, if it exceeds the
 /// daily quota.

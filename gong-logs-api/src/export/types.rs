@@ -62,9 +62,9 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     fn default() -> Self {
         Self {
-            rate_limit: Some(3.0),
+            rate_limit: Some(crate::limits::RATE_LIMIT),
             retry: RetryPolicy::default(),
-            concurrency: 8,
+            concurrency: usize::from(crate::limits::DEFAULT_CONCURRENCY),
             split_min_pages: 6,
             buffer_bytes: 8 << 20,
             spill_dir: None,
