@@ -52,7 +52,7 @@ impl ClientConfig {
             read_timeout: Duration::from_secs(60),
             user_agent_suffix: None,
             timeout: Self::DEFAULT_TIMEOUT,
-            max_body_bytes: crate::hooks::DEFAULT_BODY_LIMIT,
+            max_body_bytes: crate::wire::DEFAULT_BODY_LIMIT,
         }
     }
 
@@ -93,13 +93,8 @@ pub enum ConfigError {
     Tls(String),
     /// A proxy variable is set to something the HTTP client would ignore
     /// (and connect directly): see [`crate::ProxyEnv`].
-    #[error("the proxy variable {variable} cannot be used: {reason}; correct or unset it")]
-    Proxy {
-        /// The variable (its value is never shown: it may hold a password).
-        variable: &'static str,
-        /// Why.
-        reason: String,
-    },
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
 }
 
 /// A base URL checked once, when it is made ([`BaseUrl::parse`]): http(s),
@@ -380,10 +375,10 @@ impl GongClient {
     /// `Bearer ***`). It is the request the generated code builds, captured
     /// by a progenitor hook just before sending, and nothing is sent.
     pub async fn preview(&self, request: &PageRequest) -> String {
-        let captured = crate::hooks::PREVIEW
+        let captured = crate::wire::PREVIEW
             .scope(std::cell::RefCell::new(None), async {
                 let _ = self.fetch_page(request).await;
-                crate::hooks::PREVIEW.with(|slot| slot.borrow_mut().take())
+                crate::wire::PREVIEW.with(|slot| slot.borrow_mut().take())
             })
             .await;
         let Some(captured) = captured else {
@@ -415,7 +410,7 @@ impl GongClient {
     /// error ([`ApiError::NotFoundMidway`]), and a 404 whose body is not
     /// Gong's is [`ApiError::NotGong`] (a wrong base URL).
     pub async fn fetch_page(&self, request: &PageRequest) -> Result<Page, ApiError> {
-        crate::hooks::BODY_LIMIT
+        crate::wire::BODY_LIMIT
             .scope(self.max_body_bytes, self.fetch_page_unbounded(request))
             .await
     }
@@ -434,7 +429,7 @@ impl GongClient {
         }
         match call.send().await {
             Ok(response) => {
-                let server_date = crate::hooks::server_date(response.headers());
+                let server_date = crate::wire::server_date(response.headers());
                 let body = response.into_inner();
                 let records = body.records.unwrap_or_default();
                 if let Some(len) = records.cursor.as_ref().map(String::len)
@@ -463,7 +458,7 @@ impl GongClient {
                     let body = rv.into_inner();
                     return Err(ApiError::not_found_midway(body));
                 }
-                let server_date = crate::hooks::server_date(rv.headers());
+                let server_date = crate::wire::server_date(rv.headers());
                 Ok(Page {
                     server_date,
                     request_id: rv.into_inner().request_id,

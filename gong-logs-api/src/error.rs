@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::generated::types::ErrorResponse;
-use crate::hooks::{NonJsonStatus, Verdict, retry_after};
+use crate::wire::{NonJsonStatus, Verdict, causes, retry_after};
 
 /// At most this many of Gong's error messages are kept ...
 const MAX_MESSAGES: usize = 8;
@@ -156,8 +156,8 @@ pub enum ApiError {
     /// A `Retry-After` (429, 503) longer than the policy waits for.
     #[error(
         "Gong asked to wait {} (until {until}), longer than the {} this run waits (HTTP {status})",
-        crate::retry::human_duration(*wait),
-        crate::retry::human_duration(*bound)
+        crate::duration::human_duration(*wait),
+        crate::duration::human_duration(*bound)
     )]
     WaitTooLong {
         /// HTTP status.
@@ -206,22 +206,6 @@ pub enum ApiError {
     Redirect(String),
 }
 
-/// An error and its causes, innermost last: reqwest's own text ("error
-/// sending request") hides the reason (connection refused, reset by peer).
-pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        source = inner.source();
-    }
-    text
-}
-
 fn details(request_id: &Option<String>, messages: &[String]) -> String {
     let mut out = String::new();
     if !messages.is_empty() {
@@ -236,41 +220,12 @@ fn details(request_id: &Option<String>, messages: &[String]) -> String {
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
     match retry_after {
-        Some(d) => format!(", Retry-After {}", crate::retry::human_duration(*d)),
+        Some(d) => format!(", Retry-After {}", crate::duration::human_duration(*d)),
         None => String::new(),
     }
 }
 
 impl ApiError {
-    /// Whether repeating the same request may succeed.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. }
-                | Self::Server { .. }
-                | Self::Transport { .. }
-                | Self::Body(_)
-                | Self::NotJson { .. }
-                | Self::NotAPage { .. }
-        )
-    }
-
-    /// The most retries worth making for this failure whatever the policy
-    /// says: a page that is not JSON is a proxy or a wrong host far more
-    /// often than a glitch.
-    pub fn retry_cap(&self) -> Option<u32> {
-        match self {
-            Self::NotJson { .. } | Self::NotAPage { .. } => Some(2),
-            _ => None,
-        }
-    }
-
-    /// Whether no connection could be made at all (DNS, refused, TLS
-    /// handshake): on the first request of a run, retrying rarely helps.
-    pub fn is_connect_failure(&self) -> bool {
-        matches!(self, Self::Transport { source, .. } if source.is_connect())
-    }
-
     /// The wait the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -224,6 +224,32 @@ impl ChainGuard {
         }
         self.previous_page = Some(page_hash);
 
+        let skipped = self.check_entries(entries)?;
+        self.check_not_empty(next.is_some(), entries.is_empty())?;
+
+        let advanced = match (before, self.last) {
+            (_, None) => false,
+            (None, Some(_)) => !entries.is_empty(),
+            (Some(b), Some(l)) => l > b,
+        };
+        if next.is_some() && !advanced {
+            self.stalled += 1;
+            if self.stalled >= self.stall_limit {
+                return Err(GuardError::NoProgress {
+                    pages: self.stalled,
+                    at: self.last.unwrap_or(self.from),
+                });
+            }
+        } else {
+            self.stalled = 0;
+        }
+        Ok(skipped)
+    }
+
+    /// Checks each entry's time (valid, in `[from, to)`, not before the
+    /// last): an error, or under [`OutOfRange::Skip`] the entry removed and
+    /// counted. Moves the last instant on only when the page passes.
+    fn check_entries(&mut self, entries: &mut Vec<LogEntry>) -> Result<u64, GuardError> {
         let mut skipped = 0u64;
         let mut failure = None;
         let (from, to, policy) = (self.from, self.to, self.policy);
@@ -265,24 +291,6 @@ impl ChainGuard {
             return Err(e);
         }
         self.last = last;
-        self.check_not_empty(next.is_some(), entries.is_empty())?;
-
-        let advanced = match (before, self.last) {
-            (_, None) => false,
-            (None, Some(_)) => !entries.is_empty(),
-            (Some(b), Some(l)) => l > b,
-        };
-        if next.is_some() && !advanced {
-            self.stalled += 1;
-            if self.stalled >= self.stall_limit {
-                return Err(GuardError::NoProgress {
-                    pages: self.stalled,
-                    at: self.last.unwrap_or(self.from),
-                });
-            }
-        } else {
-            self.stalled = 0;
-        }
         Ok(skipped)
     }
 

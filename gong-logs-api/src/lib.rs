@@ -94,12 +94,14 @@
 mod auth;
 pub mod budget;
 mod client;
+mod duration;
 mod entry;
 mod error;
 pub mod export;
 pub mod generated;
 pub mod guard;
 mod hooks;
+pub mod limits;
 mod log_type;
 pub mod notices;
 mod probe;
@@ -110,18 +112,20 @@ pub mod schema;
 mod spool;
 mod throttle;
 mod trace;
+mod wire;
 
 pub use auth::{Credentials, Secret};
 pub use client::{BaseUrl, validate_base_url};
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
+pub use duration::human_duration;
 pub use entry::{LogEntry, displaced_name, object_members};
 pub use error::ApiError;
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use probe::Probe;
-pub use proxy::{PROXY_VARIABLES, ProxyEnv};
+pub use proxy::{PROXY_VARIABLES, ProxyEnv, ProxyError};
 pub use records::{Record, TypedRecord};
-pub use retry::{RetryPolicy, human_duration};
+pub use retry::RetryPolicy;
 pub use throttle::Throttle;
 
 /// The default Gong API host. Each company also has its own base URL (see

@@ -70,7 +70,7 @@ fn read_headers(probe: &mut Probe, headers: &HeaderMap) {
         .and_then(|v| v.to_str().ok())
     {
         probe.date = Some(date.to_owned());
-        probe.server_time = crate::hooks::server_date(headers);
+        probe.server_time = crate::wire::server_date(headers);
     }
     probe.rate_limit_headers = headers
         .iter()

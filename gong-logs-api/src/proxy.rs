@@ -5,7 +5,7 @@
 //! under CGI), and checked: reqwest silently ignores a value it cannot
 //! use and connects directly, which in a network whose proxy is required
 //! for audit bypasses it. Here any set variable reqwest would not use is a
-//! [`ConfigError::Proxy`] naming the variable, never its value (it may hold
+//! [`ProxyError`] (`ConfigError::Proxy` from `GongClient::new`) naming the variable, never its value (it may hold
 //! `user:password`).
 //!
 //! [`ProxyEnv::read`] is the one place that reads and validates them; an
@@ -13,7 +13,15 @@
 
 use std::ffi::OsString;
 
-use crate::client::ConfigError;
+/// A proxy variable that cannot be used, named (its value never shown).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the proxy variable {variable} cannot be used: {reason}; correct or unset it")]
+pub struct ProxyError {
+    /// The variable (its value is never shown: it may hold a password).
+    pub variable: &'static str,
+    /// Why.
+    pub reason: String,
+}
 
 /// The proxy variables, each as the pair reqwest reads (the first set one
 /// wins, even when empty).
@@ -38,12 +46,12 @@ pub struct ProxyEnv {
 
 impl ProxyEnv {
     /// Reads and checks the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ProxyError> {
         Self::read(|name| std::env::var_os(name))
     }
 
     /// Reads and checks the variables through `lookup`.
-    pub fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
+    pub fn read(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ProxyError> {
         let mut chosen: [Option<(&'static str, String)>; 4] = Default::default();
         for (slot, pair) in chosen.iter_mut().zip(PROXY_VARIABLES) {
             *slot = pick(pair, &lookup)?;
@@ -52,13 +60,13 @@ impl ProxyEnv {
         let urls = [&https, &http, &all];
         for (variable, value) in urls.into_iter().flatten() {
             if !value.is_empty() {
-                check_url(value).map_err(|reason| ConfigError::Proxy { variable, reason })?;
+                check_url(value).map_err(|reason| ProxyError { variable, reason })?;
             }
         }
         if lookup("REQUEST_METHOD").is_some()
             && let Some((variable, _)) = urls.into_iter().flatten().find(|(_, v)| !v.is_empty())
         {
-            return Err(ConfigError::Proxy {
+            return Err(ProxyError {
                 variable,
                 reason: "REQUEST_METHOD is set (a CGI environment), in which the HTTP client ignores every proxy variable; unset REQUEST_METHOD".to_owned(),
             });
@@ -84,11 +92,11 @@ impl ProxyEnv {
 fn pick(
     pair: [&'static str; 2],
     lookup: &impl Fn(&str) -> Option<OsString>,
-) -> Result<Option<(&'static str, String)>, ConfigError> {
+) -> Result<Option<(&'static str, String)>, ProxyError> {
     let mut values = Vec::new();
     for variable in pair {
         if let Some(value) = lookup(variable) {
-            let value = value.into_string().map_err(|_| ConfigError::Proxy {
+            let value = value.into_string().map_err(|_| ProxyError {
                 variable,
                 reason: "it is not valid UTF-8".to_owned(),
             })?;
@@ -96,7 +104,7 @@ fn pick(
         }
     }
     match values.as_slice() {
-        [(upper, a), (lower, b)] if a != b => Err(ConfigError::Proxy {
+        [(upper, a), (lower, b)] if a != b => Err(ProxyError {
             variable: upper,
             reason: format!(
                 "{upper} and {lower} are both set, to different values, and only {upper} would be used; keep one"
@@ -152,7 +160,7 @@ pub fn check_url(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn read(pairs: &[(&str, &str)]) -> Result<ProxyEnv, ConfigError> {
+    fn read(pairs: &[(&str, &str)]) -> Result<ProxyEnv, ProxyError> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

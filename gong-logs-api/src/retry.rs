@@ -1,8 +1,23 @@
-//! The retry policy, in one place.
+//! Retrying, in one place: the policy ([`RetryPolicy`]), the decisions
+//! about a failure (whether it is retried, how often, how long a
+//! `Retry-After` is waited: [`ApiError::is_retryable`],
+//! [`ApiError::retry_cap`], [`ApiError::is_connect_failure`]) and the loop
+//! every request of an exporter goes through ([`Requester::fetch`]: the
+//! budget, the throttle, the request, the 429 pause, the back-off), which
+//! also measures the round trip ([`RoundTrip`]).
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
 use rand::Rng as _;
+
+use crate::budget::RequestBudget;
+use crate::client::{GongClient, Page, PageRequest};
+use crate::error::ApiError;
+use crate::notices::{LongWait, Notices};
+use crate::throttle::Throttle;
 
 /// How often and how patiently to retry a failed request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +47,7 @@ pub const LONGEST_WAIT_OUT: Duration = Duration::from_secs(25 * 3_600);
 
 /// What to do about a `Retry-After`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WaitVerdict {
+enum WaitVerdict {
     /// Within the bound: wait.
     Wait,
     /// Over the bound, but waited out (and reported).
@@ -44,7 +59,7 @@ pub(crate) enum WaitVerdict {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_retries: 8,
+            max_retries: crate::limits::DEFAULT_MAX_RETRIES,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(3_600),
@@ -55,7 +70,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Whether a `Retry-After` of `wait` is waited for.
-    pub(crate) fn judge_wait(&self, wait: Duration) -> WaitVerdict {
+    fn judge_wait(&self, wait: Duration) -> WaitVerdict {
         if wait <= self.max_retry_after {
             WaitVerdict::Wait
         } else if self.wait_out_long && wait <= LONGEST_WAIT_OUT {
@@ -78,38 +93,214 @@ impl RetryPolicy {
     }
 }
 
-/// A wait as people read it: `0s`, `1.5s`, `59s`, `2m 5s`, `2h 0m`, `1d 3h`.
-pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0..60 => {
-            let text = format!("{:.3}", d.as_secs_f64());
-            format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+impl ApiError {
+    /// Whether repeating the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. }
+                | Self::Server { .. }
+                | Self::Transport { .. }
+                | Self::Body(_)
+                | Self::NotJson { .. }
+                | Self::NotAPage { .. }
+        )
+    }
+
+    /// The most retries worth making for this failure whatever the policy
+    /// says: a page that is not JSON is a proxy or a wrong host far more
+    /// often than a glitch.
+    pub fn retry_cap(&self) -> Option<u32> {
+        match self {
+            Self::NotJson { .. } | Self::NotAPage { .. } => Some(2),
+            _ => None,
         }
-        60..3_600 => format!("{}m {}s", secs / 60, secs % 60),
-        3_600..86_400 => format!("{}h {}m", secs / 3_600, secs % 3_600 / 60),
-        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3_600),
+    }
+
+    /// Whether no connection could be made at all (DNS, refused, TLS
+    /// handshake): on the first request of a run, retrying rarely helps.
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(self, Self::Transport { source, .. } if source.is_connect())
+    }
+}
+
+/// The counters the retry loop keeps (part of the export's stats).
+#[derive(Debug, Default)]
+pub(crate) struct RequestCounters {
+    /// HTTP requests sent.
+    pub(crate) requests: AtomicU64,
+    /// Pages received (including empty 404 answers).
+    pub(crate) pages: AtomicU64,
+    /// Retries after a failed request.
+    pub(crate) retries: AtomicU64,
+    /// Of those, retries after a 429.
+    pub(crate) rate_limited: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The smoothed round-trip time of successful requests.
+#[derive(Debug, Default)]
+pub(crate) struct RoundTrip(Mutex<Option<f64>>);
+
+impl RoundTrip {
+    fn observe(&self, rtt: Duration) {
+        let sample = rtt.as_secs_f64();
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *guard = Some(match *guard {
+            // Follows a change of latency within a few requests.
+            Some(old) => old * 0.7 + sample * 0.3,
+            None => sample,
+        });
+    }
+
+    /// The smoothed round-trip time, in seconds (`None` before any answer).
+    pub(crate) fn get(&self) -> Option<f64> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What every request of one exporter goes through: the request budget,
+/// the throttle, the retry policy; the client that sends it.
+#[derive(Debug)]
+pub(crate) struct Requester {
+    client: GongClient,
+    pub(crate) throttle: Throttle,
+    pub(crate) budget: RequestBudget,
+    policy: RetryPolicy,
+    pub(crate) rtt: RoundTrip,
+    /// Set once any response arrived: connection failures after that are
+    /// retried with the full policy, before it at most once.
+    connected: AtomicBool,
+}
+
+/// Where the retry loop reports: its counters and the notices.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Report<'a> {
+    pub(crate) counters: &'a RequestCounters,
+    pub(crate) notices: &'a Notices,
+}
+
+impl Requester {
+    pub(crate) fn new(
+        client: GongClient,
+        rate_limit: Option<f64>,
+        max_requests: Option<u64>,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            throttle: Throttle::new(rate_limit),
+            budget: RequestBudget::new(max_requests),
+            client,
+            policy,
+            rtt: RoundTrip::default(),
+            connected: Default::default(),
+        }
+    }
+
+    /// Sends `request` until it succeeds, the failure is not retryable or
+    /// the retries are used up (then the error and the attempts made).
+    pub(crate) async fn fetch(
+        &self,
+        request: &PageRequest,
+        report: Report<'_>,
+    ) -> Result<Page, (ApiError, u32)> {
+        let counters = report.counters;
+        let mut attempt: u32 = 0;
+        loop {
+            if let Err(e) = self.budget.take() {
+                return Err((ApiError::RequestBudget { max: e.max }, attempt));
+            }
+            self.throttle.acquire().await;
+            attempt += 1;
+            bump(&counters.requests);
+            let sent = Instant::now();
+            let result = crate::trace::fetch_page(&self.client, request, attempt).await;
+            if !matches!(&result, Err(ApiError::Transport { .. })) {
+                self.connected.store(true, Ordering::Relaxed);
+            }
+            match result {
+                Ok(page) => {
+                    if let Some(date) = page.server_date {
+                        report.notices.record_server_date(date, Timestamp::now());
+                    }
+                    self.rtt.observe(sent.elapsed());
+                    self.throttle.succeeded();
+                    bump(&counters.pages);
+                    return Ok(page);
+                }
+                Err(e) if e.is_retryable() && attempt <= self.retries_for(&e) => {
+                    bump(&counters.retries);
+                    let wait = match e.retry_after() {
+                        Some(wait) => {
+                            self.judge_wait(&e, wait, report.notices)
+                                .map_err(|e| (e, attempt))?;
+                            // Every request of the process waits it out.
+                            self.throttle.pause_for(wait);
+                            wait
+                        }
+                        None => self.policy.backoff(attempt),
+                    };
+                    if matches!(e, ApiError::RateLimited { .. }) {
+                        bump(&counters.rate_limited);
+                        self.throttle.rate_limited();
+                    }
+                    tracing::warn!(
+                        log_type = %request.log_type,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying after: {e}"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err((e, attempt)),
+            }
+        }
+    }
+
+    /// A `Retry-After` of `wait` on `e`: waited for (a long one recorded
+    /// when the policy waits those out too), or the error to fail with.
+    fn judge_wait(&self, e: &ApiError, wait: Duration, notices: &Notices) -> Result<(), ApiError> {
+        let retry = &self.policy;
+        let until = crate::notices::until(Timestamp::now(), wait);
+        match retry.judge_wait(wait) {
+            WaitVerdict::Wait => Ok(()),
+            WaitVerdict::WaitOutLong => {
+                notices.record_long_wait(LongWait {
+                    wait,
+                    until,
+                    bound: retry.max_retry_after,
+                });
+                Ok(())
+            }
+            WaitVerdict::TooLong => Err(ApiError::WaitTooLong {
+                status: e.status().unwrap_or_default(),
+                wait,
+                until,
+                bound: retry.max_retry_after,
+            }),
+        }
+    }
+
+    /// The retries worth making for `e`: the policy's, fewer for a page
+    /// that is not JSON, one for a connection that never worked.
+    fn retries_for(&self, e: &ApiError) -> u32 {
+        let mut retries = self.policy.max_retries;
+        if let Some(cap) = e.retry_cap() {
+            retries = retries.min(cap);
+        }
+        if e.is_connect_failure() && !self.connected.load(Ordering::Relaxed) {
+            retries = retries.min(1);
+        }
+        retries
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_people_write_them() {
-        for (d, text) in [
-            (Duration::ZERO, "0s"),
-            (Duration::from_millis(1_500), "1.5s"),
-            (Duration::from_millis(1), "0.001s"),
-            (Duration::from_secs(59), "59s"),
-            (Duration::from_secs(125), "2m 5s"),
-            (Duration::from_secs(7_200), "2h 0m"),
-            (Duration::from_secs(86_400 + 3 * 3_600 + 5), "1d 3h"),
-        ] {
-            assert_eq!(human_duration(d), text);
-        }
-    }
 
     #[test]
     fn backoff_grows_and_is_bounded() {

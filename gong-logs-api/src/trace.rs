@@ -8,18 +8,7 @@ use std::time::Instant;
 
 use crate::client::{GongClient, Page, PageRequest};
 use crate::error::ApiError;
-
-/// Status and `Content-Length` of a response.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Seen {
-    pub status: u16,
-    pub bytes: Option<u64>,
-}
-
-tokio::task_local! {
-    /// Filled by the `post` hook with what the response said.
-    pub(crate) static RESPONSE: Cell<Option<Seen>>;
-}
+use crate::wire::RESPONSE;
 
 /// The request line as shown: method, path and query, the cursor's value
 /// replaced by `…` (it is long and means nothing to a person).

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use gong_logs_api::export::{ExportOptions, ExportStats, Exporter, Position};
+use gong_logs_api::export::{ExportOptions, Exporter, Position};
 use gong_logs_api::{ClientConfig, Credentials, GongClient, LogType, RetryPolicy};
 use gong_logs_sim::{Dataset, Entry, SimConfig, Simulator};
 use jiff::Timestamp;
@@ -183,7 +183,7 @@ async fn expired_cursors_are_recovered_without_loss_or_repeat() {
         got.len(),
         want.len()
     );
-    assert!(ExportStats::get(&slow.stats().cursor_recoveries) > 0);
+    assert!(slow.stats().snapshot().cursor_recoveries > 0);
 }
 
 /// Every distinct request fails once (500, 502 HTML, 503, dropped
@@ -242,8 +242,8 @@ async fn every_fault_kind_is_retried_to_an_exact_result() {
     assert_eq!(stats.retry_after_violations, 0, "{stats:?}");
     // Every failure was retried, but for at most one in flight per chain
     // stopped at a split boundary (its segment was complete: not retried).
-    let retries = ExportStats::get(&exporter.stats().retries);
-    let splits = ExportStats::get(&exporter.stats().splits);
+    let retries = exporter.stats().snapshot().retries;
+    let splits = exporter.stats().snapshot().splits;
     assert!(
         retries + splits >= f.total_failures(),
         "{retries} retries, {splits} splits, {} failures",
@@ -308,7 +308,7 @@ async fn rate_limit_and_retry_after_are_respected() {
     assert!(stats.faults.too_many_requests > 0, "{stats:?}");
     assert_eq!(stats.retry_after_violations, 0, "{stats:?}");
     assert!(
-        ExportStats::get(&exporter.stats().rate_limited) >= stats.faults.too_many_requests,
+        exporter.stats().snapshot().rate_limited >= stats.faults.too_many_requests,
         "every 429 was seen as one"
     );
 }
@@ -340,7 +340,7 @@ async fn empty_range_is_empty_not_an_error() {
     let (got, _, err) = collect(&exporter, LogType::AccessLog, start_of(from), to).await;
     assert_eq!((got.len(), err), (0, None));
     // One 404 per initial slice, and nothing more.
-    let chains = ExportStats::get(&exporter.stats().chains);
+    let chains = exporter.stats().snapshot().chains;
     assert!(chains >= 1);
     assert_eq!(sim.stats().by_status.get(&404), Some(&chains));
     assert_eq!(sim.stats().total_requests, chains);
@@ -398,11 +398,8 @@ async fn entries_spilled_to_disk_come_back_exactly_once() {
         want.len()
     );
     let stats = exporter.stats();
-    assert!(
-        ExportStats::get(&stats.spilled_bytes) > 0,
-        "nothing was spilled"
-    );
-    assert!(ExportStats::get(&stats.chains) > 1);
+    assert!(stats.snapshot().spilled_bytes > 0, "nothing was spilled");
+    assert!(stats.snapshot().chains > 1);
 }
 
 /// Several types at once: fetched concurrently, delivered one type after
@@ -639,6 +636,6 @@ async fn a_slice_with_a_page_more_gives_it_to_a_new_chain() {
             .entries(gong_logs_sim::LogType::UserActivityLog),
     );
     assert!(got == want, "every entry once, in order");
-    assert_eq!(ExportStats::get(&exporter.stats().splits), 1);
+    assert_eq!(exporter.stats().snapshot().splits, 1);
     assert_eq!(sim.stats().total_requests, 10, "ceil(95 / 10): the minimum");
 }

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_csv;
 pub mod demo;
 pub mod dist;
+pub mod layers;
 pub mod reconcile;
 pub mod schemas;
 pub mod workflows;

@@ -30,6 +30,9 @@ enum Task {
     /// Write docs/schemas/*.json, the JSON Schemas of gong-logs' outputs
     /// (--check: verify them).
     Schemas(xtask::schemas::Args),
+    /// Check each crate's modules for import cycles, files over 600 lines
+    /// and functions over 80 (strictness per crate: xtask/src/layers.rs).
+    CheckLayers(xtask::layers::Args),
     /// Build gong-logs, start the simulator on a free loopback port and run
     /// the real binary against it: the main job, end to end.
     Demo,
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
         }),
         Task::Schemas(args) => xtask::schemas::run(args),
+        Task::CheckLayers(args) => xtask::layers::run(args),
         Task::Demo => xtask::demo::run().map(|()| ExitCode::SUCCESS),
         Task::Bench(args) => xtask::bench::run(args).map(|()| ExitCode::SUCCESS),
         Task::Dist(args) => xtask::dist::run(args).map(|()| ExitCode::SUCCESS),

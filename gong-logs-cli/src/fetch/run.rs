@@ -7,9 +7,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 use futures::{Stream, StreamExt as _};
-use gong_logs_api::export::{
-    Batch, Event, ExportError, ExportStats, Exporter, FollowOptions, Position,
-};
+use gong_logs_api::export::{Batch, Event, ExportError, Exporter, FollowOptions, Position};
 use gong_logs_api::{GongClient, LogType, human_duration};
 use jiff::Timestamp;
 
@@ -181,7 +179,7 @@ impl Run<'_> {
         if self.quota_checked {
             return;
         }
-        let estimate = ExportStats::get(&self.exporter.stats().estimated_requests);
+        let estimate = self.exporter.stats().estimated_requests();
         if estimate == 0 {
             return;
         }
@@ -197,7 +195,7 @@ impl Run<'_> {
     /// What the engine noted for the user: a long `Retry-After` being
     /// waited out (`--follow`), a server clock far from ours (once).
     fn notices(&mut self) {
-        let notices = &self.exporter.stats().notices;
+        let notices = self.exporter.stats().notices();
         let mut warnings = Vec::new();
         if let Some(wait) = notices.long_wait()
             && self.warned_wait.is_none_or(|until| wait.until > until)

@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use gong_logs_api::export::{ExportOptions, ExportStats, Exporter, Position};
+use gong_logs_api::export::{ExportOptions, Exporter, Position};
 use gong_logs_api::{ClientConfig, Credentials, GongClient, LogType, LogTypeInfo, RetryPolicy};
 use gong_logs_e2e::*;
 
@@ -251,8 +251,8 @@ async fn run_scenario(scenario: Scenario) -> Outcome {
         entries += got.len() as u64;
     }
     let stats = sim.stats();
-    let retries = ExportStats::get(&exporter.stats().retries);
-    let splits = ExportStats::get(&exporter.stats().splits);
+    let retries = exporter.stats().snapshot().retries;
+    let splits = exporter.stats().snapshot().splits;
     sim.shutdown().await;
     Outcome {
         name: scenario.name,
