@@ -95,10 +95,7 @@ impl Chain {
                     // An expired or rejected cursor: re-query from the last
                     // entry received, skipping what was received there.
                     if recovered_without_progress {
-                        return Err(ExportError::CursorLoop {
-                            log_type,
-                            source: e,
-                        });
+                        return Err(ExportError::CursorLoop { log_type, error: e });
                     }
                     recovered_without_progress = true;
                     ExportStats::bump(&self.shared.stats.cursor_recoveries, 1);
@@ -107,10 +104,10 @@ impl Chain {
                         Query::new(log_type, query.tracker.position, *self.end.borrow(), policy);
                     continue;
                 }
-                Err((source, attempts)) => {
+                Err((error, attempts)) => {
                     return Err(ExportError::Api {
                         log_type,
-                        source,
+                        error,
                         attempts,
                     });
                 }

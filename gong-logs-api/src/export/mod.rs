@@ -338,7 +338,7 @@ impl Shared {
         sent: Option<&str>,
         page: &mut Page,
     ) -> Result<(), ExportError> {
-        let protocol = |source| ExportError::Protocol { log_type, source };
+        let protocol = |error| ExportError::Protocol { log_type, error };
         if !page.not_found {
             ChainGuard::check_page_size(page.page_size, page.entries.len()).map_err(protocol)?;
         }

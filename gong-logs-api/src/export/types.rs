@@ -108,13 +108,12 @@ pub enum Event {
 #[non_exhaustive]
 pub enum ExportError {
     /// A request failed for good (retries exhausted or not retryable).
-    #[error("{log_type}: {source}")]
+    #[error("{log_type}: {error}")]
     Api {
         /// The type being exported.
         log_type: LogType,
-        /// The last failure.
-        #[source]
-        source: ApiError,
+        /// The last failure (in the message, so not also a `source()`).
+        error: ApiError,
         /// Attempts made for the failing request.
         attempts: u32,
     },
@@ -129,22 +128,20 @@ pub enum ExportError {
     },
     /// The server broke a paging rule: looping, or entries out of range or
     /// out of order.
-    #[error("{log_type}: {source}")]
+    #[error("{log_type}: {error}")]
     Protocol {
         /// The type being exported.
         log_type: LogType,
-        /// The rule broken.
-        #[source]
-        source: GuardError,
+        /// The rule broken (in the message, so not also a `source()`).
+        error: GuardError,
     },
     /// The server gave a cursor it then rejected, repeatedly, with no progress.
-    #[error("{log_type}: Gong keeps rejecting the paging cursor without progress: {source}")]
+    #[error("{log_type}: Gong keeps rejecting the paging cursor without progress: {error}")]
     CursorLoop {
         /// The type being exported.
         log_type: LogType,
-        /// The rejection.
-        #[source]
-        source: ApiError,
+        /// The rejection (in the message, so not also a `source()`).
+        error: ApiError,
     },
     /// Entries fetched ahead could not be kept in the temporary file.
     #[error(
@@ -157,7 +154,7 @@ impl ExportError {
     /// The underlying API error.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Self::Api { source, .. } | Self::CursorLoop { source, .. } => Some(source),
+            Self::Api { error, .. } | Self::CursorLoop { error, .. } => Some(error),
             Self::Internal { .. } | Self::Spill(_) | Self::Protocol { .. } => None,
         }
     }
@@ -238,5 +235,35 @@ impl Default for FollowOptions {
     /// Every minute, up to now.
     fn default() -> Self {
         Self::new(Duration::from_secs(60), Duration::ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a chain printer (anyhow's `{:#}`, `Report`) shows: each cause
+    /// once. An error whose message already holds its cause does not also
+    /// return it from `source()`.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            text = format!("{text}: {cause}");
+            next = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_chain_printer_shows_the_cause_once() {
+        let rule = GuardError::RepeatedCursor { page: 2 };
+        let e = ExportError::Protocol {
+            log_type: LogType::AccessLog,
+            error: rule.clone(),
+        };
+        let printed = chain(&e);
+        assert_eq!(printed.matches(&rule.to_string()).count(), 1, "{printed}");
+        assert_eq!(printed, e.to_string());
     }
 }

@@ -143,7 +143,7 @@ fn export_advice<'a>(
         None if matches!(
             error,
             ExportError::Protocol {
-                source: GuardError::OutOfRange { .. }
+                error: GuardError::OutOfRange { .. }
                     | GuardError::Backwards { .. }
                     | GuardError::BadTime { .. },
                 ..

@@ -54,297 +54,47 @@ fn cases(sim_url: &str) -> Vec<Case> {
     let good_profile = format!(
         "[default]\nbase_url = \"{sim_url}\"\naccess_key = \"{ACCESS_KEY}\"\naccess_key_secret = \"sim-secret\"\n\n[oauth]\nbase_url = \"{sim_url}\"\nbearer_token = \"sim-bearer-token\"\n"
     );
+    // The whole table (96 rows) is checked in-process by the CLI's own
+    // unit tests (gong-logs-cli/src/fetch/tests.rs, the same rows through
+    // the binary's parse and prepare steps); these rows, one per kind of
+    // failure, prove the real binary prints exactly one line, nothing on
+    // stdout, and sends nothing.
     vec![
-        // ---- flags and subcommands
+        // clap: an unknown flag, an unknown subcommand
         case(
             "unexpected argument '--bogus'",
             &["-t", "AccessLog", "--from", "1d", "--bogus"],
         ),
         case("unrecognized subcommand", &["!", "nope"]),
-        case("unexpected argument", &["!", "types", "extra"]),
-        case("invalid value 'tcsh'", &["!", "completions", "tcsh"]),
-        case("--type", &["--from", "1d"]),
-        case("--from", &["-t", "AccessLog"]),
-        case(
-            "a value is required for '--from",
-            &["-t", "AccessLog", "--from"],
-        ),
-        c("--limit", t(&["--limit", "0"])),
-        c("unexpected argument '-5'", t(&["--limit", "-5"])),
-        c("--limit", t(&["--limit", "ten"])),
-        c("--concurrency", t(&["--concurrency", "0"])),
-        c("--concurrency", t(&["--concurrency", "65"])),
-        c("--concurrency", t(&["--concurrency", "x"])),
-        c("unexpected argument '-1'", t(&["--max-retries", "-1"])),
-        c("--max-retries", t(&["--max-retries", "many"])),
+        // the plan: a flag's value, a date, a range
         c("at least 0.001", t(&["--rate-limit", "0"])),
-        c("unexpected argument '-1'", t(&["--rate-limit", "-1"])),
-        c("at least 0.001", t(&["--rate-limit=-1"])),
-        c("at least 0.001", t(&["--rate-limit", "inf"])),
-        c("at least 0.001", t(&["--rate-limit", "NaN"])),
-        c("--rate-limit", t(&["--rate-limit", "fast"])),
-        c("--output", t(&["--resume"])),
-        c(
-            "--resume works with",
-            t(&["--resume", "-f", "table", "-o", "x.txt"]),
-        ),
-        c("cannot be used with", t(&["--follow"])),
-        case(
-            "--follow",
-            &["-t", "AccessLog", "--from", "1d", "--interval", "5m"],
-        ),
-        case(
-            "invalid --interval",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "1d",
-                "--follow",
-                "--interval",
-                "0s",
-            ],
-        ),
-        case(
-            "invalid --interval",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "1d",
-                "--follow",
-                "--interval",
-                "soon",
-            ],
-        ),
-        case(
-            "is in the future",
-            &["-t", "AccessLog", "--from", "2999-01-01", "--follow"],
-        ),
-        c("--user needs an email", t(&["--user", " "])),
-        c("give a file path, not a directory", t(&["-o", "/tmp"])),
-        c("does not exist", t(&["-o", "/nonexistent-dir/x.jsonl"])),
-        c("cannot be used with", t(&["-q", "-v"])),
-        // ---- formats and fields
-        c("'xml'", t(&["--format", "xml"])),
-        c("--format", t(&["--format", ""])),
-        c(
-            "--fields",
-            t(&["--format", "jsonl", "--fields", "eventTime"]),
-        ),
-        c(
-            "--fields",
-            t(&["--format", "json", "--fields", "eventTime"]),
-        ),
-        c(
-            "invalid --fields",
-            t(&["--format", "csv", "--fields", "a..b"]),
-        ),
-        c(
-            "invalid --fields",
-            t(&["--format", "csv", "--fields", "eventTime,"]),
-        ),
-        c(
-            "invalid --fields",
-            t(&["--format", "table", "--fields", ".x"]),
-        ),
-        // ---- types
-        case("unknown log type \"Nope\"", &["-t", "Nope", "--from", "1d"]),
-        case("unknown log type", &["-t", "AccessLog,", "--from", "1d"]),
-        case("unknown log type", &["-t", "", "--from", "1d"]),
-        case(
-            "unknown log type \"Access\"",
-            &["-t", "Access", "--from", "1d"],
-        ),
-        case(
-            "unknown log type \"Nope\"",
-            &["-t", "all,Nope", "--from", "1d"],
-        ),
-        // ---- dates
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "2024-13-01"],
-        ),
         case(
             "invalid --from",
             &["-t", "AccessLog", "--from", "2024-02-30"],
         ),
         case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "yesterdayish"],
-        ),
-        case("invalid --from", &["-t", "AccessLog", "--from", "tomorrow"]),
-        case("invalid --from", &["-t", "AccessLog", "--from", ""]),
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "2024-03-01T25:00:00Z"],
-        ),
-        case("invalid --from", &["-t", "AccessLog", "--from", "2024-3-1"]),
-        case("invalid --from", &["-t", "AccessLog", "--from", "1.5h"]),
-        case(
-            "unexpected argument '-3'",
-            &["-t", "AccessLog", "--from", "-3d"],
-        ),
-        case("invalid --from", &["-t", "AccessLog", "--from=-3d"]),
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "99999999999999999999d"],
-        ),
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "99999999d"],
-        ),
-        case(
-            "add Z",
-            &["-t", "AccessLog", "--from", "2024-03-01T10:00:00"],
-        ),
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "2024-03-01T10:00:00+2:00"],
-        ),
-        case(
-            "invalid --from",
-            &["-t", "AccessLog", "--from", "2024-03-01T10:00:00+26:00"],
-        ),
-        case(
-            "invalid --to",
-            &["-t", "AccessLog", "--from", "1d", "--to", "2024-02-30"],
-        ),
-        case(
-            "invalid --to",
-            &["-t", "AccessLog", "--from", "1d", "--to", "later"],
-        ),
-        case("invalid --since", &["-t", "AccessLog", "--since", "3 days"]),
-        case(
-            "invalid --since",
-            &["-t", "AccessLog", "--since", "2024-01-01"],
-        ),
-        case("too long", &["-t", "AccessLog", "--since", "1000000w"]),
-        // ---- ranges
-        case(
-            "must be before --to",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "2024-01-05",
-                "--to",
-                "2024-01-01",
-            ],
-        ),
-        case(
-            "must be before --to",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "2024-01-05",
-                "--to",
-                "2024-01-05",
-            ],
-        ),
-        case(
-            "must be before --to",
-            &[
-                "-t",
-                "AccessLog",
-                "--from",
-                "2024-01-05T00:00:00Z",
-                "--to",
-                "2024-01-04T23:59:59.999999999Z",
-            ],
-        ),
-        case(
             "must be before --to",
             &["-t", "AccessLog", "--from", "now", "--to", "1d"],
         ),
-        case(
-            "must be before --to",
-            &["-t", "AccessLog", "--from", "2999-01-01"],
-        ),
-        case(
-            "must be before --to",
-            &["-t", "AccessLog", "--since", "1d", "--to", "2d"],
-        ),
-        case(
-            "cannot be used with",
-            &["-t", "AccessLog", "--since", "1d", "--from", "2d"],
-        ),
-        // ---- base URLs: flag, environment, profile
-        c("invalid base URL", t(&["--base-url", "not a url"])),
-        c("is not http(s)", t(&["--base-url", "ftp://api.gong.io"])),
-        c(
-            "refusing plain http://",
-            t(&["--base-url", "http://example.com"]),
-        ),
-        c(
-            "refusing plain http://",
-            t(&["--base-url", "http://10.0.0.1:8080"]),
-        ),
+        // the connection: a base URL with a password (never echoed), one
+        // from the environment, a missing profile
         c(
             "credentials in the URL",
             t(&["--base-url", "https://user:pw@api.gong.io"]),
         ),
-        c(
-            "no query or fragment",
-            t(&["--base-url", "https://api.gong.io/?x=1"]),
-        ),
-        c(
-            "no query or fragment",
-            t(&["--base-url", "https://api.gong.io/#top"]),
-        ),
-        c("invalid base URL", t(&["--base-url", "https://"])),
         c("(from GONG_BASE_URL)", t(&[])).env("GONG_BASE_URL", "not a url"),
-        c("refusing plain http://", t(&[])).env("GONG_BASE_URL", "http://example.com"),
-        c("(from the config profile)", t(&[])).config(
-            "[default]\nbase_url = \"ftp://x\"\nbearer_token = \"sim-bearer-token\"\n",
-            0o600,
-        ),
-        // ---- credentials given twice
-        c(
-            "keep only one",
-            t(&[
-                "--access-key",
-                "k",
-                "--access-key-secret",
-                "sim-secret",
-                "--bearer-token",
-                "sim-bearer-token",
-            ]),
-        ),
-        // ---- profiles
-        c(
-            "profile \"nope\" is not in config file",
-            t(&["--profile", "nope"]),
-        )
-        .config(&good_profile, 0o600),
         c("profile \"nope\" is not in config file", t(&[]))
             .config(&good_profile, 0o600)
             .env("GONG_PROFILE", "nope"),
-        c(
-            "profile \"work\" requested but there is no config file",
-            t(&["--profile", "work"]),
-        ),
-        // ---- config files
+        // the config file: readable by others, not UTF-8, not a file
         c("chmod 600", t(&[])).config(&good_profile, 0o640),
-        c("chmod 600", t(&[])).config(&good_profile, 0o604),
-        c("malformed at line 1", t(&[]))
-            .config("[default\naccess_key_secret = \"sim-secret\"\n", 0o600),
-        c("malformed at line 3", t(&[])).config(
-            "[default]\naccess_key = \"k\"\naccess_key = \"again\"\n",
-            0o600,
-        ),
-        c("unknown field", t(&[])).config("[default]\nacess_key = \"x\"\n", 0o600),
-        c("invalid type", t(&[])).config("[default]\naccess_key = 5\n", 0o600),
-        c("invalid type", t(&[])).config("default = \"x\"\n", 0o600),
         c("not UTF-8", t(&[])).config("[default]\naccess_key = \"\u{0}\"\n", 0o600),
         c("is not a regular file", t(&[])).env("GONG_LOGS_CONFIG", "/tmp"),
-        c("does not exist", t(&[])).env("GONG_LOGS_CONFIG", "/nonexistent/gong.toml"),
     ]
 }
 
-/// Every bad flag, date, range, type, format, base URL, profile and config
-/// file: exit 2, one line on stderr saying what is wrong, nothing on
+/// A bad flag, date, range, base URL, profile and config file, one of each
+/// kind: exit 2, one line on stderr saying what is wrong, nothing on
 /// stdout, and not one request at the simulator.
 #[test]
 fn every_bad_input_is_a_one_line_usage_error_sending_nothing() {
