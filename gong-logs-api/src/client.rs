@@ -85,9 +85,10 @@ pub enum ConfigError {
     /// The credentials contain characters that cannot go in an HTTP header.
     #[error("the {0} credentials contain characters not allowed in an HTTP header")]
     InvalidCredentials(&'static str),
-    /// The HTTP client could not be built (TLS set-up).
+    /// The HTTP client could not be built (TLS set-up); the cause is in
+    /// the message, not also a `source()`.
     #[error("cannot build the HTTP client: {0}")]
-    Http(#[source] reqwest::Error),
+    Http(reqwest::Error),
     /// TLS could not be set up (the platform's certificate verifier).
     #[error("cannot set up TLS: {0}")]
     Tls(String),

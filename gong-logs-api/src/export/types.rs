@@ -143,11 +143,12 @@ pub enum ExportError {
         /// The rejection (in the message, so not also a `source()`).
         error: ApiError,
     },
-    /// Entries fetched ahead could not be kept in the temporary file.
+    /// Entries fetched ahead could not be kept in the temporary file (the
+    /// cause is in the message, not also a `source()`).
     #[error(
         "cannot keep entries fetched ahead in a temporary file: {0}; free space in the temp directory (TMPDIR) and rerun"
     )]
-    Spill(#[source] std::io::Error),
+    Spill(std::io::Error),
 }
 
 impl ExportError {
