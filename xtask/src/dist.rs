@@ -64,6 +64,8 @@ pub fn run(args: &Args) -> Result<()> {
     generate(&bin, &files)?;
     let name = format!("gong-logs-{}-{}", env!("CARGO_PKG_VERSION"), host_triple()?);
     let archive = dist.join(format!("{name}.tar.gz"));
+    // A fresh clone has no target/dist yet.
+    fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
     let entries = entries(&root, &bin, &files)?;
     write_archive(&archive, &name, &entries, mtime(&root))?;
     let listed = list_archive(&archive)?;
