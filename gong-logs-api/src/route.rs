@@ -185,3 +185,64 @@ fn last_cause(error: &(dyn std::error::Error + 'static)) -> String {
     }
     last.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(setting: &ProxySetting, base: &str, vars: &[(&str, &str)]) -> Route {
+        let base = url::Url::parse(base).unwrap();
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        };
+        let (route, proxy) = Route::resolve(setting, &base, lookup).unwrap();
+        assert_eq!(route.proxy.is_some(), proxy.is_some());
+        route
+    }
+
+    #[test]
+    fn the_route_is_the_setting_for_the_base_urls_scheme_unless_no_proxy_matches() {
+        let gong = "https://company-17.api.gong.io";
+        let all = [("ALL_PROXY", "http://u:p%40ss@proxy.example:3128")];
+        let route = resolve(&ProxySetting::Environment, gong, &all);
+        assert_eq!(route.proxy.as_deref(), Some("http://proxy.example:3128"));
+        assert_eq!(route.proxy_host_port.as_deref(), Some("proxy.example:3128"));
+        assert_eq!(route.source, "ALL_PROXY");
+        assert!(route.authenticates);
+        // HTTP_PROXY serves http:// only.
+        let http_only = [("HTTP_PROXY", "http://proxy.example:3128")];
+        let route = resolve(&ProxySetting::Environment, gong, &http_only);
+        assert_eq!((route.proxy, route.source.as_str()), (None, "no proxy set"));
+        // NO_PROXY, as reqwest matches it (a domain suffix).
+        let bypass = [all[0], ("NO_PROXY", ".gong.io")];
+        let route = resolve(&ProxySetting::Environment, gong, &bypass);
+        assert!(route.no_proxy_matched && route.proxy.is_none());
+        assert_eq!(route.source, "NO_PROXY matches company-17.api.gong.io");
+        // An explicit URL (default port), NO_PROXY still applying; none.
+        let explicit = ProxySetting::Url {
+            url: "https://proxy.example".to_owned(),
+            source: "--proxy".to_owned(),
+        };
+        let route = resolve(&explicit, gong, &all);
+        assert_eq!(route.proxy.as_deref(), Some("https://proxy.example:443"));
+        assert!(!route.authenticates);
+        assert!(resolve(&explicit, gong, &bypass).no_proxy_matched);
+        let route = resolve(&ProxySetting::Direct, gong, &all);
+        assert_eq!((route.proxy, route.source.as_str()), (None, "--proxy none"));
+    }
+
+    #[test]
+    fn an_unusable_explicit_url_is_an_error_without_the_value() {
+        let base = url::Url::parse("https://api.gong.io").unwrap();
+        for url in ["socks5://u:hunter2@p:1080", "http://u:hunter2@", "ftp://p"] {
+            let setting = ProxySetting::Url {
+                url: url.to_owned(),
+                source: "--proxy".to_owned(),
+            };
+            let error = Route::resolve(&setting, &base, |_| None).unwrap_err();
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! refused or unreachable proxy is one line naming it (exit 1, one request),
 //! and its password appears in no output (every `Run` is scanned for it).
 
-use gong_logs_e2e::proxy::{ProxyMode, TestProxy, dead_port};
+use gong_logs_e2e::proxy::{self, ProxyMode, TestProxy, dead_port};
 use gong_logs_e2e::*;
 
 fn auth_proxy() -> TestProxy {
@@ -302,4 +302,57 @@ fn the_proxy_password_is_in_no_output() {
         .env("GONG_ACCESS_KEY_SECRET", "not-the-secret")
         .run()
         .code(3);
+}
+
+#[test]
+fn the_harness_proxy_tunnels_any_bytes_after_connect() {
+    // What HTTPS through the proxy needs: after CONNECT, the bytes go both
+    // ways untouched (here plain HTTP inside the tunnel, to the simulator).
+    use std::io::{Read as _, Write as _};
+    let sim = TestSim::small(1);
+    let proxy = auth_proxy();
+    let target = sim.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", proxy.port())).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let auth = proxy::basic(PROXY_USER, PROXY_PASSWORD);
+    write!(
+        stream,
+        "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: Basic {auth}\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = [0u8; 39];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer[..], b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let query = format!("logType=AccessLog&fromDateTime={DATA_START}");
+    write!(
+        stream,
+        "GET /v2/logs?{query} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    // The simulator's own answer to a request without credentials.
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert_eq!(proxy.lines(), [format!("CONNECT {target} HTTP/1.1")]);
+    assert_eq!(sim.requests(), 1);
+}
+
+#[test]
+fn a_profile_with_proxy_credentials_must_be_private() {
+    let sim = TestSim::small(1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let url = format!("http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:9");
+    std::fs::write(&config, format!("[default]\nproxy = \"{url}\"\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = sim
+        .fetch()
+        .types("AccessLog")
+        .env("GONG_LOGS_CONFIG", &config)
+        .run();
+    run.code(2).one_line_error("holds secrets");
+    assert_eq!(sim.requests(), 0);
 }
