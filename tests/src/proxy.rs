@@ -117,7 +117,10 @@ async fn serve(
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut head_lines = text.split("\r\n");
     let request_line = head_lines.next().unwrap_or_default().to_owned();
-    lines.lock().expect("proxy lines").push(request_line.clone());
+    lines
+        .lock()
+        .expect("proxy lines")
+        .push(request_line.clone());
     let headers: Vec<&str> = head_lines.filter(|l| !l.is_empty()).collect();
     if let Some(status) = refusal(mode, &headers) {
         let reason = if status == 407 {

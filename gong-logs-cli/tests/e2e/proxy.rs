@@ -356,3 +356,32 @@ fn a_profile_with_proxy_credentials_must_be_private() {
     run.code(2).one_line_error("holds secrets");
     assert_eq!(sim.requests(), 0);
 }
+
+#[test]
+fn the_readme_example_of_a_wrong_proxy_password() {
+    // README, "Behind a proxy or TLS inspection": the same line, the
+    // proxy's port and the server aside.
+    let proxy = auth_proxy();
+    let port = proxy.port();
+    // The proxy answers before connecting anywhere: no DNS, no Gong.
+    let run = Cmd::new()
+        .env("GONG_BASE_URL", "https://company-17.api.gong.io")
+        .env("GONG_ACCESS_KEY", ACCESS_KEY)
+        .env("GONG_ACCESS_KEY_SECRET", "sim-secret")
+        .args(["fetch", "-t", "AccessLog", "--since", "1h", "--proxy"])
+        .args([format!("http://me:wrong@127.0.0.1:{port}")])
+        .args(["--concurrency", "1"])
+        .run();
+    run.code(1);
+    let readme = include_str!("../../../README.md");
+    let example = readme
+        .lines()
+        .find(|l| l.contains("refused the request: HTTP 407"))
+        .expect("the README's example")
+        .replace("127.0.0.1:3128", &format!("127.0.0.1:{port}"));
+    assert_eq!(run.stderr.trim_end(), example);
+    assert_eq!(
+        proxy.lines(),
+        ["CONNECT company-17.api.gong.io:443 HTTP/1.1"]
+    );
+}
