@@ -17,6 +17,7 @@ use crate::proxy::{ProxyEnv, ProxyError, check_url};
 
 /// Which proxy to use.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub enum ProxySetting {
     /// The standard variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
     /// `NO_PROXY`, either case): see [`crate::ProxyEnv`].
@@ -37,6 +38,7 @@ pub enum ProxySetting {
 
 /// How requests reach the base URL (no secret in here).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Route {
     /// The proxy, `scheme://host:port` (credentials removed), or `None`
     /// for a direct connection.
