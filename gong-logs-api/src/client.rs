@@ -11,6 +11,7 @@ use crate::entry::LogEntry;
 use crate::error::ApiError;
 use crate::generated;
 use crate::log_type::LogType;
+use crate::route::{ProxySetting, Route};
 
 /// The longest cursor sent back. Gong's are a few hundred bytes; the
 /// cursor goes into the next URL, which servers refuse beyond about 8 KB,
@@ -39,6 +40,8 @@ pub struct ClientConfig {
     /// The largest response body accepted, in bytes; bodies are read
     /// incrementally against it, never buffered past it.
     pub max_body_bytes: u64,
+    /// The proxy to go through (by default the environment's).
+    pub proxy: ProxySetting,
 }
 
 impl ClientConfig {
@@ -53,6 +56,7 @@ impl ClientConfig {
             user_agent_suffix: None,
             timeout: Self::DEFAULT_TIMEOUT,
             max_body_bytes: crate::wire::DEFAULT_BODY_LIMIT,
+            proxy: ProxySetting::Environment,
         }
     }
 
@@ -93,7 +97,8 @@ pub enum ConfigError {
     #[error("cannot set up TLS: {0}")]
     Tls(String),
     /// A proxy variable is set to something the HTTP client would ignore
-    /// (and connect directly): see [`crate::ProxyEnv`].
+    /// (and connect directly), see [`crate::ProxyEnv`], or an explicit
+    /// proxy URL cannot be used.
     #[error(transparent)]
     Proxy(#[from] crate::proxy::ProxyError),
 }
@@ -272,6 +277,7 @@ pub struct GongClient {
     user_agent: String,
     max_body_bytes: u64,
     host: String,
+    route: Route,
 }
 
 /// What to ask for in one request.
@@ -311,17 +317,18 @@ pub struct Page {
 
 impl GongClient {
     /// Builds a client. Fails on credentials that cannot be sent, a proxy
-    /// variable the HTTP client would ignore ([`crate::ProxyEnv`]) or a TLS
-    /// set-up that fails.
+    /// setting that cannot be used (a variable the HTTP client would
+    /// ignore, [`crate::ProxyEnv`], or a bad explicit URL) or a TLS set-up
+    /// that fails. The route (direct or which proxy) is decided here, once
+    /// ([`Route::resolve`]), and given to the HTTP client explicitly.
     ///
     /// TLS is rustls with the *ring* crypto provider, chosen for this client
     /// only (nothing is installed process-wide), and the platform's
     /// certificate verifier.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let url = &config.base_url;
-        // reqwest reads the proxy variables itself and ignores what it
-        // cannot use: refuse those first.
-        crate::proxy::ProxyEnv::from_env()?;
+        let (route, proxy) =
+            Route::resolve(&config.proxy, url.url(), |name| std::env::var_os(name))?;
 
         let mut headers = HeaderMap::new();
         let auth = config
@@ -334,7 +341,11 @@ impl GongClient {
             user_agent.push(' ');
             user_agent.push_str(suffix);
         }
-        let http = reqwest::Client::builder()
+        let builder = match proxy {
+            Some(proxy) => reqwest::Client::builder().proxy(proxy),
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let http = builder
             .default_headers(headers)
             .user_agent(user_agent.clone())
             .connect_timeout(config.connect_timeout)
@@ -353,7 +364,22 @@ impl GongClient {
             user_agent,
             max_body_bytes: config.max_body_bytes,
             host: url.host().to_owned(),
+            route,
         })
+    }
+
+    /// How requests reach the base URL: directly or through which proxy.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// `error` with the proxy's part named ([`crate::route::classify`]).
+    pub(crate) async fn classify(
+        &self,
+        error: progenitor_client::Error<generated::types::ErrorResponse>,
+    ) -> ApiError {
+        let error = ApiError::from_progenitor(error).await;
+        crate::route::classify(&self.route, error, self.base_url.starts_with("https:"))
     }
 
     /// The base URL requests go to (no trailing slash).
@@ -468,7 +494,7 @@ impl GongClient {
                     ..Page::default()
                 })
             }
-            Err(e) => Err(ApiError::from_progenitor(e).await),
+            Err(e) => Err(self.classify(e).await),
         }
     }
 }

@@ -200,10 +200,52 @@ pub enum ApiError {
     /// The request could not be built.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The proxy requests go through failed them (not retried: another
+    /// attempt meets the same proxy).
+    #[error("{}", proxy_text(*failure, proxy, setting, detail))]
+    Proxy {
+        /// Its `host:port` (never its credentials).
+        proxy: String,
+        /// Where the proxy setting came from (`--proxy`, `HTTPS_PROXY`,
+        /// a profile).
+        setting: String,
+        /// What happened.
+        failure: ProxyFailure,
+        /// The cause, for an unreachable proxy (e.g. "Connection refused").
+        detail: String,
+    },
     /// The server redirected to another origin (scheme, host or port), or
     /// too often: not followed.
     #[error("{0}")]
     Redirect(String),
+}
+
+/// How a proxy failed its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyFailure {
+    /// No connection to the proxy could be made.
+    Unreachable,
+    /// 407: the proxy wants (other) credentials.
+    AuthRequired,
+    /// The proxy refused to open a tunnel (its CONNECT answer was 403, 502
+    /// or another error) or closed it.
+    Refused,
+}
+
+fn proxy_text(failure: ProxyFailure, proxy: &str, setting: &str, detail: &str) -> String {
+    let from = format!("(the proxy from {setting})");
+    match failure {
+        ProxyFailure::Unreachable => {
+            format!("could not connect to the proxy {proxy} {from}: {detail}")
+        }
+        ProxyFailure::AuthRequired => format!(
+            "the proxy {proxy} {from} refused the request: HTTP 407 Proxy Authentication Required"
+        ),
+        ProxyFailure::Refused => format!(
+            "the proxy {proxy} {from} refused to open a tunnel to the server (its CONNECT answer was an error status)"
+        ),
+    }
 }
 
 fn details(request_id: &Option<String>, messages: &[String]) -> String {
@@ -259,6 +301,10 @@ impl ApiError {
             Self::BadRequest { .. } => Some(400),
             Self::NotGong | Self::NotFoundMidway { .. } => Some(404),
             Self::NotJson { status, .. } | Self::WaitTooLong { status, .. } => Some(*status),
+            Self::Proxy {
+                failure: ProxyFailure::AuthRequired,
+                ..
+            } => Some(407),
             _ => None,
         }
     }

@@ -108,6 +108,7 @@ mod probe;
 mod proxy;
 pub mod records;
 mod retry;
+mod route;
 pub mod schema;
 mod spool;
 mod throttle;
@@ -119,13 +120,16 @@ pub use client::{BaseUrl, validate_base_url};
 pub use client::{ClientConfig, ConfigError, GongClient, Page, PageRequest};
 pub use duration::human_duration;
 pub use entry::{LogEntry, displaced_name, object_members};
-pub use error::ApiError;
+pub use error::{ApiError, ProxyFailure};
 pub use generated::{Client as GeneratedClient, types};
 pub use log_type::{LogType, LogTypeInfo};
 pub use probe::Probe;
-pub use proxy::{PROXY_VARIABLES, ProxyEnv, ProxyError};
+pub use proxy::{
+    PROXY_VARIABLES, ProxyEnv, ProxyError, check_url as check_proxy_url, proxy_credentials,
+};
 pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
+pub use route::{ProxySetting, Route};
 pub use throttle::Throttle;
 
 /// The default Gong API host. Each company also has its own base URL (see

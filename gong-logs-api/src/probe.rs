@@ -202,7 +202,7 @@ impl GongClient {
                     E::CommunicationError(e) => probe.tls_failed = is_tls_failure(e),
                     _ => {}
                 }
-                let error = ApiError::from_progenitor(error).await;
+                let error = self.classify(error).await;
                 if probe.status.is_none() {
                     probe.status = error.status();
                 }

@@ -156,6 +156,21 @@ pub fn check_url(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The user name and password of a proxy URL (`http://user:pass@host`),
+/// percent-decoded as the HTTP client decodes them, for a redactor to
+/// learn: `None` without credentials.
+pub fn proxy_credentials(value: &str) -> Option<(String, String)> {
+    let uri: http::Uri = value.trim().parse().ok()?;
+    let (userinfo, _) = uri.authority()?.as_str().rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((decode(user), decode(password)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +236,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("CGI"), "{error}");
+    }
+
+    #[test]
+    fn credentials_are_read_decoded() {
+        let read = proxy_credentials;
+        assert_eq!(read("http://proxy:3128"), None);
+        let pair = |u: &str, p: &str| Some((u.to_owned(), p.to_owned()));
+        assert_eq!(read("http://u:p%40ss@proxy:3128"), pair("u", "p@ss"));
+        assert_eq!(read("http://user@proxy"), pair("user", ""));
     }
 }

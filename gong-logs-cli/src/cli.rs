@@ -366,6 +366,16 @@ pub struct ConnectionArgs {
     /// the environment: a flag ends up in shell history.
     #[arg(long, value_name = "TOKEN")]
     pub bearer_token: Option<String>,
+
+    /// Proxy to connect through, or `none` to ignore the environment's
+    /// [env: HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, then NO_PROXY].
+    ///
+    /// http://[USER:PASSWORD@]HOST:PORT or https://...; Basic proxy
+    /// credentials go in the URL (and are never printed). Flag, then the
+    /// environment, then the profile's `proxy` key; NO_PROXY applies to
+    /// each. SOCKS is not supported.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
 }
 
 impl ConnectionArgs {
@@ -377,6 +387,7 @@ impl ConnectionArgs {
             access_key: self.access_key.clone(),
             access_key_secret: self.access_key_secret.clone(),
             bearer_token: self.bearer_token.clone(),
+            proxy: self.proxy.clone(),
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use gong_logs_api::{ApiError, BaseUrl, LogType, Probe};
+use gong_logs_api::{ApiError, BaseUrl, LogType, Probe, Route};
 use jiff::Timestamp;
 
 use crate::config::{self, ConnectionFlags, Resolved};
@@ -36,7 +36,13 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
             Err(Failure::new(failure.code, anyhow!(failure.message())))
         }
         Ok(credentials) => {
-            let client = connect::client(&resolved.base_url, credentials.clone(), None)?;
+            let client = connect::client(
+                &resolved.base_url,
+                credentials.clone(),
+                resolved.proxy.clone(),
+                None,
+            )?;
+            route(client.route(), &mut report);
             let runtime = connect::runtime(Threads::Current)?;
             // One second, a minute ago (AccessLog is kept 14 days).
             let from = Timestamp::from_second(Timestamp::now().as_second() - 60)
@@ -88,6 +94,23 @@ fn settings(resolved: &Resolved, report: &mut Report) {
         creds.push_str("; token ***");
     }
     report.line("", "credentials", creds);
+}
+
+/// How requests leave: directly, or through which proxy and from which
+/// setting (the proxy's credentials never shown).
+fn route(route: &Route, report: &mut Report) {
+    let detail = match &route.proxy {
+        Some(proxy) => {
+            let auth = if route.authenticates {
+                ", with credentials ***"
+            } else {
+                ""
+            };
+            format!("proxy {proxy} (from {}{auth})", route.source)
+        }
+        None => format!("direct ({})", route.source),
+    };
+    report.line("", "connection", detail);
 }
 
 fn url_shape(base_url: &BaseUrl, report: &mut Report) {

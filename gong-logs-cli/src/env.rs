@@ -2,8 +2,10 @@
 //! reads is listed in [`VARS`], and one that is set but not valid UTF-8 is
 //! a usage error naming it (never its value), not "unset".
 //!
-//! The proxy variables are the api crate's (`gong_logs_api::ProxyEnv`),
-//! read and checked where the HTTP client is built.
+//! The proxy variables are read here too (for the precedence of
+//! `--proxy`, the environment and the profile, and to tell the redactor
+//! their passwords); the api crate's `ProxyEnv` reads and checks them
+//! where the HTTP client is built.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -13,7 +15,7 @@ use crate::exit::{Failure, Result};
 
 /// Every environment variable the CLI reads (clap_complete reads
 /// `GONG_LOGS_COMPLETE` itself).
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 20] = [
     "GONG_BASE_URL",
     "GONG_PROFILE",
     "GONG_LOGS_CONFIG",
@@ -25,6 +27,15 @@ pub const VARS: [&str; 11] = [
     "HOME",
     "RUST_LOG",
     "COLUMNS",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUEST_METHOD",
 ];
 
 /// The values of [`VARS`] that are set and not empty.

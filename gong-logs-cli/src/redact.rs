@@ -39,22 +39,45 @@ pub fn register_secret(secret: &str) {
     }
 }
 
+/// Registers the credentials of a proxy URL (`http://user:password@...`)
+/// in every form they can leak in: the password as written (percent-encoded)
+/// and decoded, `user:password`, and the Basic header's base64. The user
+/// name alone is not a secret (and may be a common word).
+pub fn register_proxy_url(url: &str) {
+    // As written, even in a URL that does not parse.
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if let Some((userinfo, _)) = rest.rsplit_once('@')
+        && let Some((_, written)) = userinfo.split_once(':')
+    {
+        register_secret(written);
+    }
+    if let Some((user, password)) = gong_logs_api::proxy_credentials(url) {
+        register_secret(&password);
+        register_pair(&format!("{user}:{password}"));
+    }
+}
+
+/// Registers `user:secret` and its Base64 (padded or not, standard or
+/// URL-safe alphabet).
+fn register_pair(pair: &str) {
+    register_secret(pair);
+    for engine in [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ] {
+        let encoded = engine.encode(pair);
+        register_secret(encoded.trim_end_matches('='));
+        register_secret(&encoded);
+    }
+}
+
 /// Registers Basic credentials in every form they can leak in: the key, the
 /// secret, `key:secret`, and its Base64 (padded or not, standard or
 /// URL-safe alphabet).
 pub fn register_basic(access_key: &str, secret: &str) {
     register_secret(secret);
     register_secret(access_key);
-    let pair = format!("{access_key}:{secret}");
-    register_secret(&pair);
-    for engine in [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-    ] {
-        let encoded = engine.encode(&pair);
-        register_secret(encoded.trim_end_matches('='));
-        register_secret(&encoded);
-    }
+    register_pair(&format!("{access_key}:{secret}"));
 }
 
 /// Redacts, escapes and bounds `text` for printing (see the module).

@@ -14,13 +14,23 @@ use jiff::Timestamp;
 pub const SECRETS: [&str; 2] = ["sim-secret", "sim-bearer-token"];
 
 /// The secrets as they could leak: as given, and the Basic credentials as
-/// they go on the wire (`base64("sim-access-key:sim-secret")`). Every scan
-/// looks for all of them.
-pub const SECRET_FORMS: [&str; 3] = [
+/// they go on the wire (`base64("sim-access-key:sim-secret")`); the test
+/// proxy's password ([`PROXY_PASSWORD`]) and its Basic form likewise. Every
+/// scan looks for all of them.
+pub const SECRET_FORMS: [&str; 5] = [
     "sim-secret",
     "sim-bearer-token",
     "c2ltLWFjY2Vzcy1rZXk6c2ltLXNlY3JldA",
+    PROXY_PASSWORD,
+    "cHJveHktdXNlcjpwcm94eS1wYXNzLXMzY3JldA",
 ];
+
+/// The user name the test proxy ([`proxy::TestProxy`]) is given.
+pub const PROXY_USER: &str = "proxy-user";
+/// The test proxy's password: a secret, scanned for in every output.
+pub const PROXY_PASSWORD: &str = "proxy-pass-s3cret";
+
+pub mod proxy;
 
 /// The simulator's access key.
 pub const ACCESS_KEY: &str = "sim-access-key";

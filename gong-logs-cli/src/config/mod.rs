@@ -20,9 +20,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL};
+use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL, ProxySetting};
 
 mod file;
+mod proxy;
 
 use file::read_config;
 pub use file::{MAX_CONFIG_BYTES, Profile, check_trusted, load_profiles};
@@ -52,6 +53,8 @@ pub struct ConnectionFlags {
     pub access_key_secret: Option<String>,
     /// `--bearer-token`.
     pub bearer_token: Option<String>,
+    /// `--proxy`.
+    pub proxy: Option<String>,
 }
 
 /// Where a setting came from (lower wins).
@@ -72,6 +75,8 @@ pub struct Connection {
     pub base_url: BaseUrl,
     /// The credentials.
     pub credentials: Credentials,
+    /// The proxy setting.
+    pub proxy: ProxySetting,
     /// Warnings to print (secrets passed as flags).
     pub warnings: Vec<String>,
 }
@@ -84,6 +89,8 @@ pub struct Resolved {
     pub base_url: BaseUrl,
     /// The credentials, or why there are none usable (exit 3).
     pub credentials: Result<Credentials>,
+    /// The proxy setting (flag > environment > profile).
+    pub proxy: ProxySetting,
     /// Warnings to print (secrets passed as flags).
     pub warnings: Vec<String>,
     /// Where each setting came from.
@@ -176,6 +183,7 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
     Ok(Connection {
         base_url: resolved.base_url,
         credentials: resolved.credentials?,
+        proxy: resolved.proxy,
         warnings: resolved.warnings,
     })
 }
@@ -211,6 +219,13 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
     // Validated only now: a secret pasted as the base URL is then redacted
     // from the message that quotes it.
     let base_url = validated_base_url(&base_url, base_source)?;
+    let proxy = proxy::pick(
+        flags.proxy.as_deref(),
+        profile.proxy.as_deref(),
+        &choice.name,
+        &base_url,
+        env,
+    )?;
     let warnings = flag_warnings(flags);
     let use_bearer = parts.use_bearer()?;
     origin.credentials = parts.describe(use_bearer, &choice.name);
@@ -220,6 +235,7 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
     Ok(Resolved {
         base_url,
         credentials: parts.credentials(use_bearer, &choice.name, env),
+        proxy,
         warnings,
         origin,
     })

@@ -6,7 +6,7 @@
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions};
 use gong_logs_api::guard::{GuardError, OutOfRange};
-use gong_logs_api::{ApiError, Probe};
+use gong_logs_api::{ApiError, Probe, ProxyFailure};
 
 use super::{AUTH, FAILURE, Failure, RATE_LIMITED};
 
@@ -69,6 +69,7 @@ pub(crate) fn advice<'a>(error: &ApiError, command: Command<'a>) -> Option<(u8, 
         (ApiError::TooLarge { .. }, Command::Fetch { .. }) => {
             (FAILURE, "check the base URL and any proxy in between")
         }
+        (ApiError::Proxy { failure, .. }, _) => (FAILURE, proxy_hint(*failure)),
         (e @ ApiError::Transport { .. }, Command::Fetch { connect }) if e.is_connect_failure() => {
             (FAILURE, connect)
         }
@@ -111,6 +112,21 @@ pub(crate) fn advice<'a>(error: &ApiError, command: Command<'a>) -> Option<(u8, 
         ),
         _ => return None,
     })
+}
+
+/// What to check when the proxy failed the request.
+fn proxy_hint(failure: ProxyFailure) -> &'static str {
+    match failure {
+        ProxyFailure::AuthRequired => {
+            "check the proxy credentials (http://USER:PASSWORD@HOST:PORT in that setting)"
+        }
+        ProxyFailure::Refused => {
+            "the proxy does not let requests through to this server: ask its administrators, or set NO_PROXY if the server is reachable directly"
+        }
+        _ => {
+            "check that setting's host and port and that the proxy is running (gong-logs doctor shows the proxy used), or --proxy none to connect directly"
+        }
+    }
 }
 
 /// The hint of a server that answers, but not as Gong pages.

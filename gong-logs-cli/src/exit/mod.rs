@@ -101,7 +101,7 @@ pub fn one_line(text: &str) -> String {
     out
 }
 
-pub use crate::redact::{redact, register_basic, register_secret};
+pub use crate::redact::{redact, register_basic, register_proxy_url, register_secret};
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ mod http_trust;
 mod localfiles;
 mod man;
 mod properties;
+mod proxy;
 mod requests;
 mod resume;
 mod rotation;

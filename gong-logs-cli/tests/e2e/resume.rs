@@ -74,11 +74,37 @@ fn expected_output(sim: &TestSim, format: &str) -> String {
     run.stdout
 }
 
+/// A forward proxy demanding the harness's credentials, and the
+/// `--proxy` flag that goes through it.
+fn proxy_and_flag() -> (proxy::TestProxy, [String; 2]) {
+    let proxy = proxy::TestProxy::start(proxy::ProxyMode::Auth {
+        user: PROXY_USER.to_owned(),
+        password: PROXY_PASSWORD.to_owned(),
+    });
+    let flag = [
+        "--proxy".to_owned(),
+        proxy.url_with(PROXY_USER, PROXY_PASSWORD),
+    ];
+    (proxy, flag)
+}
+
 fn killed_and_resumed(format: &str) {
+    killed_and_resumed_via(format, None);
+}
+
+/// Killed twice, then resumed; every run through `proxy` when given (its
+/// flag, and the proxy to count what went through it).
+fn killed_and_resumed_via(format: &str, proxy: Option<(&proxy::TestProxy, &[String; 2])>) {
     let sim = TestSim::slow(15);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
-    let resume = || resumable(sim.fetch(), &out, format);
+    let resume = || {
+        let mut fetch = resumable(sim.fetch(), &out, format);
+        if let Some((_, flag)) = proxy {
+            fetch.args(flag);
+        }
+        fetch
+    };
 
     // First run: killed after some data; then a resumed run killed again.
     assert_eq!(interrupt(resume(), &out, 3_000, "-9"), None);
@@ -119,11 +145,26 @@ fn killed_and_resumed(format: &str) {
         );
     }
     assert_eq!(dir_listing(dir.path()), [format!("audit.{format}")]);
+    if let Some((proxy, _)) = proxy {
+        // The three runs' requests all went through it (the comparison
+        // export above did not).
+        let through = proxy.lines().len() as u64;
+        assert!(through > 0, "nothing went through the proxy");
+        let prefix = format!("GET {}/v2/logs?", sim.base_url());
+        assert!(proxy.lines().iter().all(|l| l.starts_with(&prefix)));
+        assert!(through < sim.requests(), "{through} of {}", sim.requests());
+    }
 }
 
 #[test]
 fn jsonl_killed_twice_then_resumed_holds_every_entry_once() {
     killed_and_resumed("jsonl");
+}
+
+#[test]
+fn jsonl_killed_twice_then_resumed_through_a_proxy() {
+    let (proxy, flag) = proxy_and_flag();
+    killed_and_resumed_via("jsonl", Some((&proxy, &flag)));
 }
 
 #[test]
