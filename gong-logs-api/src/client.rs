@@ -39,6 +39,9 @@ pub struct ClientConfig {
     /// The largest response body accepted, in bytes; bodies are read
     /// incrementally against it, never buffered past it.
     pub max_body_bytes: u64,
+    /// CA certificates trusted besides the platform's (a private CA, a
+    /// TLS-inspecting proxy's).
+    pub ca_cert: Option<crate::tls::CaBundle>,
 }
 
 impl ClientConfig {
@@ -53,6 +56,7 @@ impl ClientConfig {
             user_agent_suffix: None,
             timeout: Self::DEFAULT_TIMEOUT,
             max_body_bytes: crate::wire::DEFAULT_BODY_LIMIT,
+            ca_cert: None,
         }
     }
 
@@ -91,6 +95,14 @@ pub enum ConfigError {
     /// TLS could not be set up (the platform's certificate verifier).
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// The CA bundle cannot be used: unreadable, not PEM, no certificate.
+    #[error("cannot use the CA bundle {}: {reason}", path.display())]
+    CaCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A proxy variable is set to something the HTTP client would ignore
     /// (and connect directly): see [`crate::ProxyEnv`].
     #[error(transparent)]
@@ -247,21 +259,6 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// rustls with the *ring* provider (for this client only) and the
-/// platform's verifier, as reqwest would build it with a provider installed.
-fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| ConfigError::Tls(e.to_string()))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(config)
-}
-
 /// The client: the generated progenitor client, authenticated.
 #[derive(Clone, Debug)]
 pub struct GongClient {
@@ -315,7 +312,7 @@ impl GongClient {
     ///
     /// TLS is rustls with the *ring* crypto provider, chosen for this client
     /// only (nothing is installed process-wide), and the platform's
-    /// certificate verifier.
+    /// certificate verifier, trusting [`ClientConfig::ca_cert`]'s CAs too.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let url = &config.base_url;
         // reqwest reads the proxy variables itself and ignores what it
@@ -341,7 +338,7 @@ impl GongClient {
             .timeout(config.timeout)
             .https_only(url.is_https())
             .redirect(same_origin_redirects())
-            .tls_backend_preconfigured(tls_config()?)
+            .tls_backend_preconfigured(crate::tls::client_config(config.ca_cert.as_ref())?)
             .build()
             .map_err(ConfigError::Http)?;
         let base_url = url.as_str().to_owned();

@@ -111,6 +111,7 @@ mod retry;
 pub mod schema;
 mod spool;
 mod throttle;
+mod tls;
 mod trace;
 mod wire;
 
@@ -127,6 +128,7 @@ pub use proxy::{PROXY_VARIABLES, ProxyEnv, ProxyError};
 pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
+pub use tls::{CaBundle, CertFacts, TlsFailure};
 
 /// The default Gong API host. Each company also has its own base URL (see
 /// the OAuth token response's `api_base_url_for_customer`).

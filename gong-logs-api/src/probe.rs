@@ -203,6 +203,7 @@ impl GongClient {
                     _ => {}
                 }
                 let error = ApiError::from_progenitor(error).await;
+                probe.tls_failed |= matches!(error, ApiError::Tls { .. });
                 if probe.status.is_none() {
                     probe.status = error.status();
                 }

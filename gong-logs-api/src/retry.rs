@@ -218,7 +218,10 @@ impl Requester {
             bump(&counters.requests);
             let sent = Instant::now();
             let result = crate::trace::fetch_page(&self.client, request, attempt).await;
-            if !matches!(&result, Err(ApiError::Transport { .. })) {
+            if !matches!(
+                &result,
+                Err(ApiError::Transport { .. } | ApiError::Tls { .. })
+            ) {
                 self.connected.store(true, Ordering::Relaxed);
             }
             match result {

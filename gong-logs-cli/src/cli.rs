@@ -366,6 +366,13 @@ pub struct ConnectionArgs {
     /// the environment: a flag ends up in shell history.
     #[arg(long, value_name = "TOKEN")]
     pub bearer_token: Option<String>,
+
+    /// A PEM bundle of CA certificates to trust besides the system's
+    /// [env: GONG_CA_CERT].
+    ///
+    /// For a network that inspects TLS (its proxy's CA) or a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<String>,
 }
 
 impl ConnectionArgs {
@@ -377,6 +384,7 @@ impl ConnectionArgs {
             access_key: self.access_key.clone(),
             access_key_secret: self.access_key_secret.clone(),
             bearer_token: self.bearer_token.clone(),
+            ca_cert: self.ca_cert.clone(),
         }
     }
 }

@@ -36,7 +36,8 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
             Err(Failure::new(failure.code, anyhow!(failure.message())))
         }
         Ok(credentials) => {
-            let client = connect::client(&resolved.base_url, credentials.clone(), None)?;
+            let client =
+                connect::client(&resolved.base_url, credentials.clone(), None, &resolved.tls)?;
             let runtime = connect::runtime(Threads::Current)?;
             // One second, a minute ago (AccessLog is kept 14 days).
             let from = Timestamp::from_second(Timestamp::now().as_second() - 60)

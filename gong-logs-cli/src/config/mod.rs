@@ -23,9 +23,11 @@ use std::path::{Path, PathBuf};
 use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL};
 
 mod file;
+mod tls;
 
 use file::read_config;
 pub use file::{MAX_CONFIG_BYTES, Profile, check_trusted, load_profiles};
+pub use tls::TlsSettings;
 
 use crate::exit::{Failure, Result};
 
@@ -52,6 +54,8 @@ pub struct ConnectionFlags {
     pub access_key_secret: Option<String>,
     /// `--bearer-token`.
     pub bearer_token: Option<String>,
+    /// `--ca-cert`.
+    pub ca_cert: Option<String>,
 }
 
 /// Where a setting came from (lower wins).
@@ -74,6 +78,8 @@ pub struct Connection {
     pub credentials: Credentials,
     /// Warnings to print (secrets passed as flags).
     pub warnings: Vec<String>,
+    /// The CAs trusted besides the platform's.
+    pub tls: TlsSettings,
 }
 
 /// The resolved connection, credentials possibly missing, with where each
@@ -88,6 +94,8 @@ pub struct Resolved {
     pub warnings: Vec<String>,
     /// Where each setting came from.
     pub origin: Origin,
+    /// The CAs trusted besides the platform's.
+    pub tls: TlsSettings,
 }
 
 /// Where each connection setting came from, in words (no secret in here).
@@ -177,6 +185,7 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
         base_url: resolved.base_url,
         credentials: resolved.credentials?,
         warnings: resolved.warnings,
+        tls: resolved.tls,
     })
 }
 
@@ -212,6 +221,12 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
     // from the message that quotes it.
     let base_url = validated_base_url(&base_url, base_source)?;
     let warnings = flag_warnings(flags);
+    let tls = TlsSettings::resolve(
+        flags.ca_cert.as_deref(),
+        profile.ca_cert.as_deref(),
+        &choice.name,
+        env,
+    )?;
     let use_bearer = parts.use_bearer()?;
     origin.credentials = parts.describe(use_bearer, &choice.name);
     if !use_bearer {
@@ -222,6 +237,7 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
         credentials: parts.credentials(use_bearer, &choice.name, env),
         warnings,
         origin,
+        tls,
     })
 }
 

@@ -64,7 +64,12 @@ impl Ready {
         }
         let identity = plan.identity(connection.base_url.as_str());
         let output = plan_output(&mut plan, &identity)?;
-        let client = connect::client(&connection.base_url, credentials, Some(plan.timeout))?;
+        let client = connect::client(
+            &connection.base_url,
+            credentials,
+            Some(plan.timeout),
+            &connection.tls,
+        )?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).
         if !quiet {
