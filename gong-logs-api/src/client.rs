@@ -95,14 +95,9 @@ pub enum ConfigError {
     /// TLS could not be set up (the platform's certificate verifier).
     #[error("cannot set up TLS: {0}")]
     Tls(String),
-    /// The CA bundle cannot be used: unreadable, not PEM, no certificate.
-    #[error("cannot use the CA bundle {}: {reason}", path.display())]
-    CaCert {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        reason: String,
-    },
+    /// A CA bundle that cannot be used, or TLS that cannot be set up.
+    #[error(transparent)]
+    TlsSetup(#[from] crate::tls::TlsConfigError),
     /// A proxy variable is set to something the HTTP client would ignore
     /// (and connect directly): see [`crate::ProxyEnv`].
     #[error(transparent)]

@@ -128,7 +128,7 @@ pub use proxy::{PROXY_VARIABLES, ProxyEnv, ProxyError};
 pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
 pub use throttle::Throttle;
-pub use tls::{CaBundle, CertFacts, TlsFailure};
+pub use tls::{CaBundle, CertFacts, TlsConfigError, TlsFailure};
 
 /// The default Gong API host. Each company also has its own base URL (see
 /// the OAuth token response's `api_base_url_for_customer`).

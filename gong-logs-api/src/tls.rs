@@ -12,7 +12,22 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
 
-use crate::client::ConfigError;
+/// TLS that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// The CA bundle cannot be used: unreadable, not PEM, no certificate.
+    #[error("cannot use the CA bundle {}: {reason}", path.display())]
+    CaCert {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The platform's verifier or rustls refused the set-up.
+    #[error("cannot set up TLS: {0}")]
+    Setup(String),
+}
 
 /// CA certificates added to the platform's roots (a TLS-inspecting proxy's,
 /// a private CA's), read from a PEM bundle.
@@ -24,9 +39,9 @@ pub struct CaBundle {
 
 impl CaBundle {
     /// Reads the PEM bundle at `path`: a file that cannot be read, is not
-    /// PEM, or holds no certificate is an error ([`ConfigError::CaCert`]).
-    pub fn from_pem_file(path: &Path) -> Result<Self, ConfigError> {
-        let fail = |reason: String| ConfigError::CaCert {
+    /// PEM, or holds no certificate is an error ([`TlsConfigError::CaCert`]).
+    pub fn from_pem_file(path: &Path) -> Result<Self, TlsConfigError> {
+        let fail = |reason: String| TlsConfigError::CaCert {
             path: path.to_owned(),
             reason,
         };
@@ -69,15 +84,17 @@ impl CaBundle {
 
 /// rustls with the *ring* provider (for this client only) and the
 /// platform's verifier (plus `extra`'s CAs), wrapped by [`Explaining`].
-pub(crate) fn client_config(extra: Option<&CaBundle>) -> Result<rustls::ClientConfig, ConfigError> {
+pub(crate) fn client_config(
+    extra: Option<&CaBundle>,
+) -> Result<rustls::ClientConfig, TlsConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = extra.map(|b| b.certs.clone()).unwrap_or_default();
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
-            .map_err(|e| ConfigError::Tls(e.to_string()))?;
+            .map_err(|e| TlsConfigError::Setup(e.to_string()))?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
+        .map_err(|e| TlsConfigError::Setup(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Explaining(verifier)))
         .with_no_client_auth();

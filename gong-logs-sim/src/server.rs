@@ -224,7 +224,7 @@ impl Listener for SimListener {
                     let _ = stream.set_nodelay(true);
                     let abort = Arc::new(AtomicBool::new(false));
                     let inner = match &self.tls {
-                        Some(tls) => Stream::Accepting(tls.accept(stream)),
+                        Some(tls) => Stream::Accepting(Box::new(tls.accept(stream))),
                         None => Stream::Plain(stream),
                     };
                     let io = SimIo {

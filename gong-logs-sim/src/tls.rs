@@ -175,7 +175,7 @@ impl TestPki {
 /// first read or write, so that a slow client holds up only itself).
 pub(crate) enum Stream {
     Plain(TcpStream),
-    Accepting(tokio_rustls::Accept<TcpStream>),
+    Accepting(Box<tokio_rustls::Accept<TcpStream>>),
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     Failed,
 }
@@ -199,7 +199,7 @@ impl Stream {
     /// The stream, once any handshake is done.
     pub(crate) fn poll_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&mut dyn Io>> {
         if let Self::Accepting(accept) = self {
-            match ready!(Pin::new(accept).poll(cx)) {
+            match ready!(Pin::new(accept.as_mut()).poll(cx)) {
                 Ok(tls) => *self = Self::Tls(Box::new(tls)),
                 Err(e) => {
                     *self = Self::Failed;

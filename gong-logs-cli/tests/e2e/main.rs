@@ -29,3 +29,4 @@ mod schemas;
 mod secrets;
 mod settings;
 mod terminal;
+mod tls;

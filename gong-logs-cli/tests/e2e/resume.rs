@@ -75,7 +75,10 @@ fn expected_output(sim: &TestSim, format: &str) -> String {
 }
 
 fn killed_and_resumed(format: &str) {
-    let sim = TestSim::slow(15);
+    killed_and_resumed_on(TestSim::slow(15), format);
+}
+
+fn killed_and_resumed_on(sim: TestSim, format: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
     let resume = || resumable(sim.fetch(), &out, format);
@@ -124,6 +127,15 @@ fn killed_and_resumed(format: &str) {
 #[test]
 fn jsonl_killed_twice_then_resumed_holds_every_entry_once() {
     killed_and_resumed("jsonl");
+}
+
+/// The same over HTTPS (the simulator's TLS, a CA made for the test).
+#[test]
+fn jsonl_killed_twice_then_resumed_over_https_holds_every_entry_once() {
+    killed_and_resumed_on(
+        TestSim::https(TestSim::slow_config(15), Leaf::Valid),
+        "jsonl",
+    );
 }
 
 #[test]
