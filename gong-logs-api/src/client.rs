@@ -263,6 +263,7 @@ pub struct GongClient {
     user_agent: String,
     max_body_bytes: u64,
     host: String,
+    tls_seen: std::sync::Arc<crate::tls::Seen>,
 }
 
 /// What to ask for in one request.
@@ -325,6 +326,7 @@ impl GongClient {
             user_agent.push(' ');
             user_agent.push_str(suffix);
         }
+        let tls_seen = std::sync::Arc::default();
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(user_agent.clone())
@@ -333,7 +335,10 @@ impl GongClient {
             .timeout(config.timeout)
             .https_only(url.is_https())
             .redirect(same_origin_redirects())
-            .tls_backend_preconfigured(crate::tls::client_config(config.ca_cert.as_ref())?)
+            .tls_backend_preconfigured(crate::tls::client_config(
+                config.ca_cert.as_ref(),
+                &tls_seen,
+            )?)
             .build()
             .map_err(ConfigError::Http)?;
         let base_url = url.as_str().to_owned();
@@ -344,6 +349,7 @@ impl GongClient {
             user_agent,
             max_body_bytes: config.max_body_bytes,
             host: url.host().to_owned(),
+            tls_seen,
         })
     }
 
@@ -355,6 +361,11 @@ impl GongClient {
     /// The host of the base URL (for messages).
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The server certificate and TLS version of the last full handshake.
+    pub(crate) fn tls_seen(&self) -> (Option<crate::tls::CertFacts>, Option<&'static str>) {
+        self.tls_seen.get()
     }
 
     /// The generated client, for calls the hand-written layer does not wrap.

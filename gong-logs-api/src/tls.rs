@@ -82,22 +82,67 @@ impl CaBundle {
     }
 }
 
+/// What a client's last handshake showed (for `doctor`): the server's
+/// certificate as verified, and the TLS version (told by the label of the
+/// key rustls derives; the secret itself is never kept).
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    cert: std::sync::Mutex<Option<CertFacts>>,
+    version: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl Seen {
+    /// The certificate and version of the last full handshake.
+    pub(crate) fn get(&self) -> (Option<CertFacts>, Option<&'static str>) {
+        let cert = self.cert.lock().map(|c| c.clone()).unwrap_or_default();
+        let version = self.version.lock().map(|v| *v).unwrap_or_default();
+        (cert, version)
+    }
+}
+
+/// Records the TLS version from the labels rustls logs keys under:
+/// `CLIENT_RANDOM` is TLS 1.2's only one (its secret is ignored); TLS
+/// 1.3's are declined by `will_log`, so their secrets are never handed over.
+#[derive(Debug)]
+struct VersionLog(Arc<Seen>);
+
+impl rustls::KeyLog for VersionLog {
+    fn log(&self, label: &str, _client_random: &[u8], _secret: &[u8]) {
+        let _ = self.will_log(label);
+    }
+
+    fn will_log(&self, label: &str) -> bool {
+        let version = if label == "CLIENT_RANDOM" {
+            "TLS 1.2"
+        } else {
+            "TLS 1.3"
+        };
+        if let Ok(mut slot) = self.0.version.lock() {
+            *slot = Some(version);
+        }
+        false
+    }
+}
+
 /// rustls with the *ring* provider (for this client only) and the
-/// platform's verifier (plus `extra`'s CAs), wrapped by [`Explaining`].
+/// platform's verifier (plus `extra`'s CAs), wrapped by [`Explaining`];
+/// what the handshakes show goes to `seen`.
 pub(crate) fn client_config(
     extra: Option<&CaBundle>,
+    seen: &Arc<Seen>,
 ) -> Result<rustls::ClientConfig, TlsConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots = extra.map(|b| b.certs.clone()).unwrap_or_default();
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
             .map_err(|e| TlsConfigError::Setup(e.to_string()))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsConfigError::Setup(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Explaining(verifier)))
+        .with_custom_certificate_verifier(Arc::new(Explaining(verifier, seen.clone())))
         .with_no_client_auth();
+    config.key_log = Arc::new(VersionLog(seen.clone()));
     Ok(config)
 }
 
@@ -138,7 +183,7 @@ struct Refused {
 
 /// The platform verifier, whose refusals carry the certificate's facts.
 #[derive(Debug)]
-struct Explaining(rustls_platform_verifier::Verifier);
+struct Explaining(rustls_platform_verifier::Verifier, Arc<Seen>);
 
 impl ServerCertVerifier for Explaining {
     fn verify_server_cert(
@@ -149,11 +194,14 @@ impl ServerCertVerifier for Explaining {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let facts = CertFacts::from_der(end_entity);
+        if let Ok(mut slot) = self.1.cert.lock() {
+            slot.clone_from(&facts);
+        }
         self.0
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
             .map_err(|e| match e {
                 rustls::Error::InvalidCertificate(kind) => {
-                    let facts = CertFacts::from_der(end_entity);
                     let refused = Refused { kind, facts };
                     rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(
                         Arc::new(refused),

@@ -57,12 +57,14 @@ impl TlsSettings {
     /// The CA sources, in words (for `doctor`).
     pub fn describe(&self) -> String {
         let mut text = match self.openssl_vars.as_slice() {
-            [] => "platform store".to_owned(),
-            vars => vars
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            [] => "the system store".to_owned(),
+            vars => format!(
+                "{} (read instead of the system store)",
+                vars.iter()
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         if let (Some(bundle), Some(from)) = (&self.ca_cert, &self.ca_cert_source) {
             text.push_str(&format!(

@@ -168,3 +168,46 @@ fn a_tls_version_the_server_refuses_is_one_line() {
     assert!(!run.stderr.contains("attempts"), "retried: {}", run.stderr);
     assert_eq!(server.join().unwrap(), 1);
 }
+
+#[test]
+fn doctor_over_https_shows_the_ca_sources_version_and_certificate() {
+    let sim = https(Leaf::Valid);
+    let ca = sim.ca().path();
+    let run = sim.cmd().args(["doctor"]).run();
+    run.ok();
+    let line = |what: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.get(6..).is_some_and(|rest| rest.starts_with(what)))
+            .unwrap_or_else(|| panic!("no {what} line:\n{}", run.stdout))
+            .to_owned()
+    };
+    assert_eq!(
+        line("CA certificates"),
+        format!(
+            "      CA certificates     the system store + {} (1 certificate, from GONG_CA_CERT)",
+            ca.display()
+        )
+    );
+    assert_eq!(
+        line("TLS "),
+        "ok    TLS                 TLS 1.3, server certificate verified: subject CN=localhost, issuer CN=gong-logs test CA, valid until 4096-01-01T00:00:00Z"
+    );
+}
+
+#[test]
+fn doctor_names_an_untrusted_issuer() {
+    let sim = https(Leaf::Valid);
+    let mut cmd = sim.cmd();
+    cmd.args(["doctor"]).env_remove("GONG_CA_CERT");
+    let run = cmd.run();
+    run.code(1).one_line_error(
+        "the certificate of 127.0.0.1 is not trusted (issuer: CN=gong-logs test CA): if your network inspects TLS, pass its CA with --ca-cert FILE",
+    );
+    assert!(
+        run.stdout
+            .contains("FAIL  TLS                 the certificate of 127.0.0.1 is not trusted"),
+        "{}",
+        run.stdout
+    );
+}
