@@ -42,6 +42,9 @@ pub struct ClientConfig {
     pub max_body_bytes: u64,
     /// The proxy to go through (by default the environment's).
     pub proxy: ProxySetting,
+    /// CA certificates trusted besides the platform's (a private CA, a
+    /// TLS-inspecting proxy's).
+    pub ca_cert: Option<crate::tls::CaBundle>,
 }
 
 impl ClientConfig {
@@ -57,6 +60,7 @@ impl ClientConfig {
             timeout: Self::DEFAULT_TIMEOUT,
             max_body_bytes: crate::wire::DEFAULT_BODY_LIMIT,
             proxy: ProxySetting::Environment,
+            ca_cert: None,
         }
     }
 
@@ -96,6 +100,9 @@ pub enum ConfigError {
     /// TLS could not be set up (the platform's certificate verifier).
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// A CA bundle that cannot be used, or TLS that cannot be set up.
+    #[error(transparent)]
+    TlsSetup(#[from] crate::tls::TlsConfigError),
     /// A proxy variable is set to something the HTTP client would ignore
     /// (and connect directly), see [`crate::ProxyEnv`], or an explicit
     /// proxy URL cannot be used.
@@ -253,21 +260,6 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// rustls with the *ring* provider (for this client only) and the
-/// platform's verifier, as reqwest would build it with a provider installed.
-fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| ConfigError::Tls(e.to_string()))?;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(config)
-}
-
 /// The client: the generated progenitor client, authenticated.
 #[derive(Clone, Debug)]
 pub struct GongClient {
@@ -278,6 +270,7 @@ pub struct GongClient {
     max_body_bytes: u64,
     host: String,
     route: Route,
+    tls_seen: std::sync::Arc<crate::tls::Seen>,
 }
 
 /// What to ask for in one request.
@@ -324,7 +317,7 @@ impl GongClient {
     ///
     /// TLS is rustls with the *ring* crypto provider, chosen for this client
     /// only (nothing is installed process-wide), and the platform's
-    /// certificate verifier.
+    /// certificate verifier, trusting [`ClientConfig::ca_cert`]'s CAs too.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let url = &config.base_url;
         let (route, proxy) =
@@ -341,6 +334,7 @@ impl GongClient {
             user_agent.push(' ');
             user_agent.push_str(suffix);
         }
+        let tls_seen = std::sync::Arc::default();
         let builder = match proxy {
             Some(proxy) => reqwest::Client::builder().proxy(proxy),
             None => reqwest::Client::builder().no_proxy(),
@@ -353,7 +347,10 @@ impl GongClient {
             .timeout(config.timeout)
             .https_only(url.is_https())
             .redirect(same_origin_redirects())
-            .tls_backend_preconfigured(tls_config()?)
+            .tls_backend_preconfigured(crate::tls::client_config(
+                config.ca_cert.as_ref(),
+                &tls_seen,
+            )?)
             .build()
             .map_err(ConfigError::Http)?;
         let base_url = url.as_str().to_owned();
@@ -365,6 +362,7 @@ impl GongClient {
             max_body_bytes: config.max_body_bytes,
             host: url.host().to_owned(),
             route,
+            tls_seen,
         })
     }
 
@@ -390,6 +388,11 @@ impl GongClient {
     /// The host of the base URL (for messages).
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The server certificate and TLS version of the last full handshake.
+    pub(crate) fn tls_seen(&self) -> (Option<crate::tls::CertFacts>, Option<&'static str>) {
+        self.tls_seen.get()
     }
 
     /// The generated client, for calls the hand-written layer does not wrap.

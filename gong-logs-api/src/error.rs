@@ -194,6 +194,16 @@ pub enum ApiError {
         #[source]
         source: reqwest::Error,
     },
+    /// The TLS handshake failed (a certificate refused, no version in
+    /// common, not TLS at all): the same handshake fails the same way, so
+    /// it is not retried.
+    #[error("{}", failure.describe(host))]
+    Tls {
+        /// The host connected to.
+        host: String,
+        /// Why.
+        failure: crate::tls::TlsFailure,
+    },
     /// The response body was cut off or could not be decoded.
     #[error("Gong's response could not be read: {0}")]
     Body(String),
@@ -409,6 +419,13 @@ impl ApiError {
                 .map(|inner| inner.to_string())
                 .unwrap_or_else(|| e.without_url().to_string());
             return Self::Redirect(text);
+        }
+        if let Some(failure) = crate::tls::TlsFailure::find(&e) {
+            let host = e.url().and_then(|u| u.host_str()).unwrap_or_default();
+            return Self::Tls {
+                host: host.to_owned(),
+                failure,
+            };
         }
         let kind = if e.is_timeout() {
             "request to Gong timed out"

@@ -112,6 +112,7 @@ mod route;
 pub mod schema;
 mod spool;
 mod throttle;
+mod tls;
 mod trace;
 mod wire;
 
@@ -131,6 +132,7 @@ pub use records::{Record, TypedRecord};
 pub use retry::RetryPolicy;
 pub use route::{ProxySetting, Route};
 pub use throttle::Throttle;
+pub use tls::{CaBundle, CertFacts, TlsConfigError, TlsFailure};
 
 /// The default Gong API host. Each company also has its own base URL (see
 /// the OAuth token response's `api_base_url_for_customer`).

@@ -42,6 +42,10 @@ pub struct Probe {
     pub tls_failed: bool,
     /// The `Retry-After` of a 429 waited out before this (second) request.
     pub waited: Option<Duration>,
+    /// The server's certificate as the handshake presented it (https).
+    pub server_cert: Option<crate::tls::CertFacts>,
+    /// The TLS version negotiated (`TLS 1.3`), if a handshake completed.
+    pub tls_version: Option<&'static str>,
 }
 
 /// The longest `Retry-After` of a 429 the probe waits out before asking
@@ -160,6 +164,8 @@ impl GongClient {
             error: None,
             tls_failed: false,
             waited: None,
+            server_cert: None,
+            tls_version: None,
         };
         let started = Instant::now();
         let result = self
@@ -171,6 +177,7 @@ impl GongClient {
             .send()
             .await;
         probe.elapsed = started.elapsed();
+        (probe.server_cert, probe.tls_version) = self.tls_seen();
         use progenitor_client::Error as E;
         match result {
             Ok(response) => {
@@ -203,6 +210,7 @@ impl GongClient {
                     _ => {}
                 }
                 let error = self.classify(error).await;
+                probe.tls_failed |= matches!(error, ApiError::Tls { .. });
                 if probe.status.is_none() {
                     probe.status = error.status();
                 }
@@ -248,6 +256,8 @@ mod tests {
             error: None,
             tls_failed: false,
             waited: None,
+            server_cert: None,
+            tls_version: None,
         };
         read_headers(&mut probe, &headers);
         assert_eq!(

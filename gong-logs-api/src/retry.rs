@@ -220,7 +220,7 @@ impl Requester {
             let result = crate::trace::fetch_page(&self.client, request, attempt).await;
             if !matches!(
                 &result,
-                Err(ApiError::Transport { .. } | ApiError::Proxy { .. })
+                Err(ApiError::Transport { .. } | ApiError::Proxy { .. } | ApiError::Tls { .. })
             ) {
                 self.connected.store(true, Ordering::Relaxed);
             }

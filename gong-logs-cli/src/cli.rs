@@ -376,6 +376,13 @@ pub struct ConnectionArgs {
     /// each. SOCKS is not supported.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+
+    /// A PEM bundle of CA certificates to trust besides the system's
+    /// [env: GONG_CA_CERT].
+    ///
+    /// For a network that inspects TLS (its proxy's CA) or a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<String>,
 }
 
 impl ConnectionArgs {
@@ -388,6 +395,7 @@ impl ConnectionArgs {
             access_key_secret: self.access_key_secret.clone(),
             bearer_token: self.bearer_token.clone(),
             proxy: self.proxy.clone(),
+            ca_cert: self.ca_cert.clone(),
         }
     }
 }

@@ -6,18 +6,21 @@ use std::time::Duration;
 use anyhow::anyhow;
 use gong_logs_api::{BaseUrl, ClientConfig, Credentials, GongClient, ProxySetting};
 
+use crate::config::TlsSettings;
 use crate::exit::{FAILURE, Failure, Result};
 
 /// The client of a command: our user agent, its proxy setting, `timeout`
-/// per request when given (else the api crate's default).
+/// per request when given (else the api crate's default), the CAs of `tls`.
 pub(crate) fn client(
     base_url: &BaseUrl,
     credentials: Credentials,
     proxy: ProxySetting,
     timeout: Option<Duration>,
+    tls: &TlsSettings,
 ) -> Result<GongClient> {
     let mut config = ClientConfig::new(base_url.clone(), credentials);
     config.proxy = proxy;
+    config.ca_cert = tls.ca_cert.clone();
     config.user_agent_suffix = Some(format!("gong-logs/{}", env!("CARGO_PKG_VERSION")));
     if let Some(timeout) = timeout {
         config.timeout = timeout;

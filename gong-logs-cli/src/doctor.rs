@@ -41,6 +41,7 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
                 credentials.clone(),
                 resolved.proxy.clone(),
                 None,
+                &resolved.tls,
             )?;
             route(client.route(), &mut report);
             let runtime = connect::runtime(Threads::Current)?;
@@ -94,6 +95,9 @@ fn settings(resolved: &Resolved, report: &mut Report) {
         creds.push_str("; token ***");
     }
     report.line("", "credentials", creds);
+    if resolved.base_url.is_https() {
+        report.line("", "CA certificates", resolved.tls.describe());
+    }
 }
 
 /// How requests leave: directly, or through which proxy and from which
@@ -176,7 +180,7 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
         ),
     );
     if https {
-        report.line("ok", "TLS", "handshake done, server certificate verified");
+        report.line("ok", "TLS", tls_facts(probe));
     } else {
         report.line("--", "TLS", "not used (plain http to loopback)");
     }
@@ -187,6 +191,24 @@ fn judge(probe: &Probe, https: bool, report: &mut Report) -> Result<()> {
     rate_limit(probe, report);
     clock(probe, report);
     probe_failure(probe).map_or(Ok(()), Err)
+}
+
+/// The negotiated version and the verified certificate, as far as known.
+fn tls_facts(probe: &Probe) -> String {
+    let mut text = format!(
+        "{}, server certificate verified",
+        probe.tls_version.unwrap_or("handshake done")
+    );
+    if let Some(cert) = &probe.server_cert {
+        let until = cert
+            .not_after
+            .map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+        text.push_str(&format!(
+            ": subject {}, issuer {}, valid until {until}",
+            cert.subject, cert.issuer
+        ));
+    }
+    text
 }
 
 /// The report of an answer that is an error: which check failed.

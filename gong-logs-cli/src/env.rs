@@ -15,13 +15,16 @@ use crate::exit::{Failure, Result};
 
 /// Every environment variable the CLI reads (clap_complete reads
 /// `GONG_LOGS_COMPLETE` itself).
-pub const VARS: [&str; 20] = [
+pub const VARS: [&str; 23] = [
     "GONG_BASE_URL",
     "GONG_PROFILE",
     "GONG_LOGS_CONFIG",
     "GONG_ACCESS_KEY",
     "GONG_ACCESS_KEY_SECRET",
     "GONG_BEARER_TOKEN",
+    "GONG_CA_CERT",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
     "GONG_LOGS_COMPLETE",
     "XDG_CONFIG_HOME",
     "HOME",

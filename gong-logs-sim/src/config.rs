@@ -215,6 +215,8 @@ pub struct SimConfig {
     /// Seconds added to the `Date` header of every `/v2/logs` answer (a
     /// server clock off from the client's); 0: the true time.
     pub date_offset_secs: i64,
+    /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<crate::tls::SimTls>,
 }
 
 impl Default for SimConfig {
@@ -238,6 +240,7 @@ impl Default for SimConfig {
             faults: FaultConfig::default(),
             misbehave: None,
             date_offset_secs: 0,
+            tls: None,
         }
     }
 }
@@ -266,6 +269,7 @@ impl fmt::Debug for SimConfig {
             .field("faults", &self.faults)
             .field("misbehave", &self.misbehave)
             .field("date_offset_secs", &self.date_offset_secs)
+            .field("tls", &self.tls)
             .finish()
     }
 }

@@ -21,6 +21,10 @@ pub enum SimError {
         source: std::io::Error,
     },
 
+    /// The HTTPS certificate or key cannot be read or used.
+    #[error("TLS: {0}")]
+    Tls(String),
+
     /// The JSONL data file could not be read.
     #[error("cannot read data file {path}: {source}")]
     DataFileIo {

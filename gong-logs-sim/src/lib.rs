@@ -36,6 +36,7 @@ mod misbehave;
 pub mod rng;
 mod server;
 mod stats;
+mod tls;
 
 pub use config::{FaultConfig, LogType, SimConfig};
 pub use data::{Dataset, Entry};
@@ -43,3 +44,4 @@ pub use error::{ParseLogTypeError, SimError};
 pub use misbehave::{Misbehave, own_log_type_entry, timeless_time};
 pub use server::Simulator;
 pub use stats::{FaultStats, Stats};
+pub use tls::{SimTls, TestPki};

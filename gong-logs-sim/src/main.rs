@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use gong_logs_sim::{FaultConfig, LogType, Misbehave, SimConfig, Simulator};
+use gong_logs_sim::{
+    FaultConfig, LogType, Misbehave, SimConfig, SimError, SimTls, Simulator, TestPki,
+};
 use jiff::Timestamp;
 
 /// A local, fake Gong: serves `GET /v2/logs` with generated (or replayed)
@@ -166,6 +168,21 @@ struct Args {
         allow_hyphen_values = true
     )]
     date_offset: i64,
+
+    /// Serve HTTPS with this PEM certificate chain (the leaf first); needs
+    /// --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a fresh CA and a certificate for localhost and
+    /// 127.0.0.1, written to DIR/ca.pem, DIR/cert.pem and DIR/key.pem
+    /// (clients trust DIR/ca.pem, e.g. gong-logs --ca-cert DIR/ca.pem).
+    #[arg(long, value_name = "DIR", conflicts_with = "tls_cert")]
+    tls_self_signed: Option<PathBuf>,
 }
 
 /// `--cursor-ttl`: a finite number of seconds, 0 or more.
@@ -177,9 +194,21 @@ fn parse_ttl(text: &str) -> Result<f64, String> {
 }
 
 impl Args {
-    fn into_config(self) -> SimConfig {
+    /// The certificate to serve HTTPS with, if any.
+    fn tls(&self) -> Result<Option<SimTls>, SimError> {
+        if let Some(dir) = &self.tls_self_signed {
+            return TestPki::write_self_signed(dir).map(Some);
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => SimTls::from_files(cert, key).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn into_config(self) -> Result<SimConfig, SimError> {
         let defaults = SimConfig::default();
-        SimConfig {
+        let tls = self.tls()?;
+        Ok(SimConfig {
             bind: SocketAddr::new(self.bind, self.port),
             seed: self.seed,
             entries_per_type: self.entries_per_type,
@@ -220,7 +249,8 @@ impl Args {
             },
             misbehave: self.misbehave,
             date_offset_secs: self.date_offset,
-        }
+            tls,
+        })
     }
 }
 
@@ -234,8 +264,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let config = Args::parse().into_config();
-    let sim = match Simulator::start(config).await {
+    let args = Args::parse();
+    let tls_dir = args.tls_self_signed.clone();
+    let started = match args.into_config() {
+        Ok(config) => Simulator::start(config).await,
+        Err(e) => Err(e),
+    };
+    let sim = match started {
         Ok(sim) => sim,
         Err(e) => {
             eprintln!("gong-logs-sim: error: {e}");
@@ -246,6 +281,9 @@ async fn main() -> ExitCode {
     eprintln!("gong-logs-sim listening on {}", sim.base_url());
     eprintln!("  endpoint:     {}/v2/logs", sim.base_url());
     eprintln!("  stats:        {}/_sim/stats", sim.base_url());
+    if let Some(dir) = &tls_dir {
+        eprintln!("  CA:           {}", dir.join("ca.pem").display());
+    }
     if !cfg.access_key.is_empty() {
         eprintln!("  access key:   {}", cfg.access_key);
         eprintln!("  secret:       {} (fake)", cfg.secret);

@@ -34,7 +34,7 @@ use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, DATE, RETRY_AFTE
 use http::{HeaderMap, HeaderValue, StatusCode};
 use jiff::Timestamp;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -45,6 +45,7 @@ use crate::error::SimError;
 use crate::misbehave::{Misbehave, own_log_type_entry, timeless_time};
 use crate::rng::Rng;
 use crate::stats::{Counters, FaultKind, Stats};
+use crate::tls::Stream;
 
 const JSON: &str = "application/json";
 const HTML_502: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
@@ -91,11 +92,18 @@ impl Simulator {
         let addr = listener
             .local_addr()
             .map_err(|source| SimError::Bind { addr: bind, source })?;
+        let tls = match &config.tls {
+            Some(tls) => Some(tokio_rustls::TlsAcceptor::from(tls.server_config()?)),
+            None => None,
+        };
         let shared = Arc::new(Shared::new(config, dataset));
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let serve = axum::serve(
-            SimListener { inner: listener },
+            SimListener {
+                inner: listener,
+                tls,
+            },
             app.into_make_service_with_connect_info::<ConnHandle>(),
         )
         .with_graceful_shutdown(async move {
@@ -113,7 +121,8 @@ impl Simulator {
         })
     }
 
-    /// `http://IP:PORT` (an unspecified bind address is reported as loopback).
+    /// `http://IP:PORT`, or `https://` when serving TLS (an unspecified
+    /// bind address is reported as loopback).
     pub fn base_url(&self) -> String {
         let mut a = self.addr;
         if a.ip().is_unspecified() {
@@ -122,7 +131,12 @@ impl Simulator {
                 SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
             });
         }
-        format!("http://{a}")
+        let scheme = if self.shared.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{a}")
     }
 
     /// The bound address (with the real port when `bind` had port 0).
@@ -194,9 +208,9 @@ impl Connected<IncomingStream<'_, SimListener>> for ConnHandle {
     }
 }
 
-#[derive(Debug)]
 struct SimListener {
     inner: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Listener for SimListener {
@@ -209,8 +223,12 @@ impl Listener for SimListener {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
                     let abort = Arc::new(AtomicBool::new(false));
+                    let inner = match &self.tls {
+                        Some(tls) => Stream::Accepting(Box::new(tls.accept(stream))),
+                        None => Stream::Plain(stream),
+                    };
                     let io = SimIo {
-                        inner: stream,
+                        inner,
                         abort: abort.clone(),
                     };
                     return (io, ConnHandle { remote, abort });
@@ -242,7 +260,7 @@ impl Listener for SimListener {
 
 #[derive(Debug)]
 struct SimIo {
-    inner: TcpStream,
+    inner: Stream,
     abort: Arc<AtomicBool>,
 }
 
@@ -267,7 +285,7 @@ impl AsyncRead for SimIo {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check()?;
-        Pin::new(&mut this.inner).poll_read(cx, buf)
+        crate::tls::poll_read(&mut this.inner, cx, buf)
     }
 }
 
@@ -279,7 +297,8 @@ impl AsyncWrite for SimIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check()?;
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        let io = std::task::ready!(this.inner.poll_io(cx))?;
+        Pin::new(io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -289,7 +308,8 @@ impl AsyncWrite for SimIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check()?;
-        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+        let io = std::task::ready!(this.inner.poll_io(cx))?;
+        Pin::new(io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -299,13 +319,15 @@ impl AsyncWrite for SimIo {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check()?;
-        Pin::new(&mut this.inner).poll_flush(cx)
+        let io = std::task::ready!(this.inner.poll_io(cx))?;
+        Pin::new(io).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check()?;
-        Pin::new(&mut this.inner).poll_shutdown(cx)
+        let io = std::task::ready!(this.inner.poll_io(cx))?;
+        Pin::new(io).poll_shutdown(cx)
     }
 }
 

@@ -45,6 +45,32 @@ pub const DATA_END: &str = "2024-01-31T00:00:00Z";
 pub struct TestSim {
     sim: Option<Simulator>,
     runtime: tokio::runtime::Runtime,
+    ca: Option<CaFile>,
+}
+
+/// The certificate an HTTPS simulator ([`TestSim::https`]) presents, signed
+/// by a CA made for the test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// For `localhost` and `127.0.0.1`, valid now.
+    Valid,
+    /// For `other.example` only.
+    WrongName,
+    /// For `localhost` and `127.0.0.1`, expired in 2021.
+    Expired,
+}
+
+/// A test CA's certificate in a PEM file.
+#[derive(Debug)]
+pub struct CaFile {
+    dir: tempfile::TempDir,
+}
+
+impl CaFile {
+    /// The PEM file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
 }
 
 impl TestSim {
@@ -61,7 +87,36 @@ impl TestSim {
         Self {
             sim: Some(sim),
             runtime,
+            ca: None,
         }
+    }
+
+    /// Starts a simulator with `config` serving HTTPS with `leaf`, signed
+    /// by a fresh CA; its commands trust that CA through `GONG_CA_CERT`
+    /// (remove it to test an untrusted one).
+    pub fn https(mut config: SimConfig, leaf: Leaf) -> Self {
+        let pki = gong_logs_sim::TestPki::new("gong-logs test CA").expect("a CA");
+        let local = ["localhost", "127.0.0.1"];
+        config.tls = Some(
+            match leaf {
+                Leaf::Valid => pki.leaf(&local),
+                Leaf::WrongName => pki.leaf(&["other.example"]),
+                Leaf::Expired => pki.expired_leaf(&local),
+            }
+            .expect("a certificate"),
+        );
+        let ca = CaFile {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        std::fs::write(ca.path(), pki.ca_pem()).expect("CA written");
+        let mut sim = Self::start(config);
+        sim.ca = Some(ca);
+        sim
+    }
+
+    /// The CA file of an HTTPS simulator.
+    pub fn ca(&self) -> &CaFile {
+        self.ca.as_ref().expect("an HTTPS simulator")
     }
 
     /// A small deterministic data set: `entries` per type over January 2024,
@@ -74,17 +129,22 @@ impl TestSim {
     /// it, start a second one): 240 entries per type in pages of 8, each
     /// request `latency_ms` late.
     pub fn slow(latency_ms: u64) -> Self {
+        Self::start(Self::slow_config(latency_ms))
+    }
+
+    /// The configuration of [`Self::slow`].
+    pub fn slow_config(latency_ms: u64) -> SimConfig {
         let mut config = SimConfig::testing(21, 240);
         config.page_size = 8;
         config.faults.latency_ms = latency_ms;
-        Self::start(config)
+        config
     }
 
     fn sim(&self) -> &Simulator {
         self.sim.as_ref().expect("running")
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for [`Self::https`]).
     pub fn base_url(&self) -> String {
         self.sim().base_url()
     }
@@ -156,6 +216,9 @@ impl TestSim {
         cmd.env("GONG_BASE_URL", self.base_url())
             .env("GONG_ACCESS_KEY", ACCESS_KEY)
             .env("GONG_ACCESS_KEY_SECRET", "sim-secret");
+        if let Some(ca) = &self.ca {
+            cmd.env("GONG_CA_CERT", ca.path());
+        }
         cmd
     }
 }

@@ -24,6 +24,8 @@ pub struct Profile {
     pub bearer_token: Option<String>,
     /// Proxy URL (`http://[user:password@]host:port`) or `none`.
     pub proxy: Option<String>,
+    /// A PEM bundle of CAs trusted besides the platform's.
+    pub ca_cert: Option<String>,
 }
 
 impl Profile {
@@ -107,7 +109,7 @@ pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<Stri
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
         Failure::usage(format!(
-            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token, proxy (strings in quotes)",
+            "config file {shown} is malformed{at}: {}; expected TOML tables of base_url, access_key, access_key_secret, bearer_token, proxy, ca_cert (strings in quotes)",
             redact_values(e.message().trim())
         ))
     })?;
@@ -118,12 +120,13 @@ pub fn load_profiles(path: &Path, explicit: bool) -> Result<Option<BTreeMap<Stri
 }
 
 /// KEYS of a profile: the only quoted words a parse message may keep.
-const KEYS: [&str; 5] = [
+const KEYS: [&str; 6] = [
     "base_url",
     "access_key",
     "access_key_secret",
     "bearer_token",
     "proxy",
+    "ca_cert",
 ];
 
 /// Removes anything quoted (`` `...` `` or `"..."`) from a TOML parse

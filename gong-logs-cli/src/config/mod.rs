@@ -24,9 +24,11 @@ use gong_logs_api::{BaseUrl, Credentials, DEFAULT_BASE_URL, ProxySetting};
 
 mod file;
 mod proxy;
+mod tls;
 
 use file::read_config;
 pub use file::{MAX_CONFIG_BYTES, Profile, check_trusted, load_profiles};
+pub use tls::TlsSettings;
 
 use crate::exit::{Failure, Result};
 
@@ -55,6 +57,8 @@ pub struct ConnectionFlags {
     pub bearer_token: Option<String>,
     /// `--proxy`.
     pub proxy: Option<String>,
+    /// `--ca-cert`.
+    pub ca_cert: Option<String>,
 }
 
 /// Where a setting came from (lower wins).
@@ -79,6 +83,8 @@ pub struct Connection {
     pub proxy: ProxySetting,
     /// Warnings to print (secrets passed as flags).
     pub warnings: Vec<String>,
+    /// The CAs trusted besides the platform's.
+    pub tls: TlsSettings,
 }
 
 /// The resolved connection, credentials possibly missing, with where each
@@ -95,6 +101,8 @@ pub struct Resolved {
     pub warnings: Vec<String>,
     /// Where each setting came from.
     pub origin: Origin,
+    /// The CAs trusted besides the platform's.
+    pub tls: TlsSettings,
 }
 
 /// Where each connection setting came from, in words (no secret in here).
@@ -185,6 +193,7 @@ pub fn resolve(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Connection> {
         credentials: resolved.credentials?,
         proxy: resolved.proxy,
         warnings: resolved.warnings,
+        tls: resolved.tls,
     })
 }
 
@@ -227,6 +236,12 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
         env,
     )?;
     let warnings = flag_warnings(flags);
+    let tls = TlsSettings::resolve(
+        flags.ca_cert.as_deref(),
+        profile.ca_cert.as_deref(),
+        &choice.name,
+        env,
+    )?;
     let use_bearer = parts.use_bearer()?;
     origin.credentials = parts.describe(use_bearer, &choice.name);
     if !use_bearer {
@@ -238,6 +253,7 @@ pub fn resolve_all(flags: &ConnectionFlags, env: EnvFn<'_>) -> Result<Resolved> 
         proxy,
         warnings,
         origin,
+        tls,
     })
 }
 

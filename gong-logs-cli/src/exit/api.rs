@@ -6,7 +6,7 @@
 use anyhow::anyhow;
 use gong_logs_api::export::{ExportError, ExportOptions};
 use gong_logs_api::guard::{GuardError, OutOfRange};
-use gong_logs_api::{ApiError, Probe, ProxyFailure};
+use gong_logs_api::{ApiError, Probe, ProxyFailure, TlsFailure};
 
 use super::{AUTH, FAILURE, Failure, RATE_LIMITED};
 
@@ -70,6 +70,7 @@ pub(crate) fn advice<'a>(error: &ApiError, command: Command<'a>) -> Option<(u8, 
             (FAILURE, "check the base URL and any proxy in between")
         }
         (ApiError::Proxy { failure, .. }, _) => (FAILURE, proxy_hint(*failure)),
+        (ApiError::Tls { failure, .. }, _) => (FAILURE, tls_hint(failure)),
         (e @ ApiError::Transport { .. }, Command::Fetch { connect }) if e.is_connect_failure() => {
             (FAILURE, connect)
         }
@@ -129,6 +130,25 @@ fn proxy_hint(failure: ProxyFailure) -> &'static str {
     }
 }
 
+/// What to do about a failed TLS handshake.
+fn tls_hint(failure: &TlsFailure) -> &'static str {
+    match failure {
+        TlsFailure::Untrusted { .. } => {
+            "if your network inspects TLS, pass its CA with --ca-cert FILE (or GONG_CA_CERT, or ca_cert in the profile)"
+        }
+        TlsFailure::WrongName { .. } => {
+            "check the base URL (its host must be one the certificate names), and any proxy that intercepts TLS"
+        }
+        TlsFailure::Expired { .. } => {
+            "check this machine's clock; if it is right, the server's certificate must be renewed (or a proxy that intercepts TLS presents an old one)"
+        }
+        TlsFailure::NotTls(_) => {
+            "check the base URL's scheme and port (https:// to a server that speaks TLS)"
+        }
+        _ => "check the base URL and any proxy that intercepts TLS",
+    }
+}
+
 /// The hint of a server that answers, but not as Gong pages.
 const NOT_LIKE_GONG: &str =
     "the server does not page like Gong: check the base URL and any proxy in between";
@@ -183,6 +203,12 @@ const BUG: &str = "retry; if it happens again, it is a bug: please report it wit
 /// connection), or the [`advice`] of the answer's error.
 pub(crate) fn probe_failure(probe: &Probe) -> Option<Failure> {
     let error = probe.error.as_ref();
+    if let Some(e @ ApiError::Tls { failure, .. }) = error {
+        return Some(Failure::new(
+            FAILURE,
+            anyhow!("{}: {}", super::one_line(&e.to_string()), tls_hint(failure)),
+        ));
+    }
     if probe.status.is_none() {
         let error = error
             .map(|e| super::one_line(&e.to_string()))

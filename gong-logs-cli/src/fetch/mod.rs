@@ -69,6 +69,7 @@ impl Ready {
             credentials,
             connection.proxy.clone(),
             Some(plan.timeout),
+            &connection.tls,
         )?;
         // Said once everything else is known to be fine (on the range a
         // resumed export really uses).

@@ -30,3 +30,4 @@ mod schemas;
 mod secrets;
 mod settings;
 mod terminal;
+mod tls;

@@ -89,13 +89,16 @@ fn proxy_and_flag() -> (proxy::TestProxy, [String; 2]) {
 }
 
 fn killed_and_resumed(format: &str) {
-    killed_and_resumed_via(format, None);
+    killed_and_resumed_on(TestSim::slow(15), format, None);
 }
 
-/// Killed twice, then resumed; every run through `proxy` when given (its
-/// flag, and the proxy to count what went through it).
-fn killed_and_resumed_via(format: &str, proxy: Option<(&proxy::TestProxy, &[String; 2])>) {
-    let sim = TestSim::slow(15);
+/// Killed twice, then resumed, against `sim`; every run through `proxy`
+/// when given (its flag, and the proxy to count what went through it).
+fn killed_and_resumed_on(
+    sim: TestSim,
+    format: &str,
+    proxy: Option<(&proxy::TestProxy, &[String; 2])>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("audit.{format}"));
     let resume = || {
@@ -150,8 +153,17 @@ fn killed_and_resumed_via(format: &str, proxy: Option<(&proxy::TestProxy, &[Stri
         // export above did not).
         let through = proxy.lines().len() as u64;
         assert!(through > 0, "nothing went through the proxy");
-        let prefix = format!("GET {}/v2/logs?", sim.base_url());
-        assert!(proxy.lines().iter().all(|l| l.starts_with(&prefix)));
+        // Plain http goes as absolute-URI GETs, https as CONNECT tunnels.
+        let base = sim.base_url();
+        let prefix = match base.strip_prefix("https://") {
+            Some(authority) => format!("CONNECT {}", authority.trim_end_matches('/')),
+            None => format!("GET {base}/v2/logs?"),
+        };
+        assert!(
+            proxy.lines().iter().all(|l| l.starts_with(&prefix)),
+            "{:?}",
+            proxy.lines()
+        );
         assert!(through < sim.requests(), "{through} of {}", sim.requests());
     }
 }
@@ -161,10 +173,32 @@ fn jsonl_killed_twice_then_resumed_holds_every_entry_once() {
     killed_and_resumed("jsonl");
 }
 
+/// The same over HTTPS (the simulator's TLS, a CA made for the test).
+#[test]
+fn jsonl_killed_twice_then_resumed_over_https_holds_every_entry_once() {
+    killed_and_resumed_on(
+        TestSim::https(TestSim::slow_config(15), Leaf::Valid),
+        "jsonl",
+        None,
+    );
+}
+
+/// Over HTTPS through a forward proxy demanding credentials (CONNECT
+/// tunnels), as behind a company's egress proxy.
+#[test]
+fn jsonl_killed_twice_then_resumed_over_https_through_a_proxy() {
+    let (proxy, flag) = proxy_and_flag();
+    killed_and_resumed_on(
+        TestSim::https(TestSim::slow_config(15), Leaf::Valid),
+        "jsonl",
+        Some((&proxy, &flag)),
+    );
+}
+
 #[test]
 fn jsonl_killed_twice_then_resumed_through_a_proxy() {
     let (proxy, flag) = proxy_and_flag();
-    killed_and_resumed_via("jsonl", Some((&proxy, &flag)));
+    killed_and_resumed_on(TestSim::slow(15), "jsonl", Some((&proxy, &flag)));
 }
 
 #[test]

@@ -162,7 +162,7 @@ fn doctor_exit_codes_match_fetch() {
         "{}",
         run.stdout
     );
-    assert!(run.stderr.contains("TLS handshake"), "{}", run.stderr);
+    assert!(run.stderr.contains("does not speak TLS"), "{}", run.stderr);
     // A bad base URL: 2, before anything is sent.
     let run = doctor_at("ftp://example.com");
     run.code(2).one_line_error("base URL");
