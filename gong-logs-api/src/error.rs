@@ -186,13 +186,14 @@ pub enum ApiError {
         messages: Vec<String>,
     },
     /// Connecting failed, the connection dropped, or a timeout passed.
-    #[error("{kind}: {}", causes(source))]
+    #[error("{kind}: {}", causes(error))]
     Transport {
         /// What went wrong, in words.
         kind: &'static str,
-        /// The underlying error (its URL removed).
-        #[source]
-        source: reqwest::Error,
+        /// The underlying error (its URL removed); its causes are in the
+        /// message, so it is not also a `source()` (a chain printer would
+        /// show them twice).
+        error: reqwest::Error,
     },
     /// The TLS handshake failed (a certificate refused, no version in
     /// common, not TLS at all): the same handshake fails the same way, so
@@ -436,7 +437,7 @@ impl ApiError {
         };
         Self::Transport {
             kind,
-            source: e.without_url(),
+            error: e.without_url(),
         }
     }
 }

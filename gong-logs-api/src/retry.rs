@@ -120,7 +120,7 @@ impl ApiError {
     /// Whether no connection could be made at all (DNS, refused, TLS
     /// handshake): on the first request of a run, retrying rarely helps.
     pub fn is_connect_failure(&self) -> bool {
-        matches!(self, Self::Transport { source, .. } if source.is_connect())
+        matches!(self, Self::Transport { error, .. } if error.is_connect())
     }
 }
 

@@ -151,7 +151,7 @@ pub(crate) fn classify(route: &Route, error: ApiError, target_https: bool) -> Ap
     };
     let failure = match &error {
         ApiError::Unexpected { status: 407, .. } => ProxyFailure::AuthRequired,
-        ApiError::Transport { source, .. } => {
+        ApiError::Transport { error: source, .. } => {
             let text = crate::wire::causes(source);
             if text.contains("tunnel error: proxy authorization required") {
                 ProxyFailure::AuthRequired
@@ -168,7 +168,7 @@ pub(crate) fn classify(route: &Route, error: ApiError, target_https: bool) -> Ap
         _ => return error,
     };
     let detail = match (&error, failure) {
-        (ApiError::Transport { source, .. }, ProxyFailure::Unreachable) => last_cause(source),
+        (ApiError::Transport { error, .. }, ProxyFailure::Unreachable) => last_cause(error),
         _ => String::new(),
     };
     ApiError::Proxy {

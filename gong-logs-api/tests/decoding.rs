@@ -279,4 +279,8 @@ async fn connection_refused_is_a_retryable_transport_error() {
         err.to_string().starts_with("could not connect to Gong"),
         "{err}"
     );
+    // Its causes are in the message, so not also a `source()`: a chain
+    // printer (anyhow's `{:#}`) shows each once.
+    assert!(err.to_string().contains("Connection refused"), "{err}");
+    assert!(std::error::Error::source(&err).is_none(), "{err:?}");
 }
