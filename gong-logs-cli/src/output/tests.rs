@@ -168,61 +168,9 @@ fn table_fits_any_width_by_display_columns() {
 
 // ---- property tests: CSV and JSON round trips over arbitrary entries ----
 
-/// Arbitrary JSON text: unicode, escapes, quotes, newlines in strings,
-/// big integers, exponents, nesting, random whitespace between tokens.
-fn json_string() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            any::<char>().prop_map(|c| {
-                let s = serde_json::to_string(&c.to_string()).unwrap();
-                s[1..s.len() - 1].to_owned()
-            }),
-            Just("\\\"".to_owned()),
-            Just("\\n".to_owned()),
-            Just("\\u00e9".to_owned()),
-            Just("\\ud83d\\ude00".to_owned()),
-            Just(",".to_owned()),
-            Just("\\\\".to_owned()),
-            "[a-z \"]{0,3}".prop_map(|s| s.replace('"', "\\\"")),
-        ],
-        0..6,
-    )
-    .prop_map(|parts| format!("\"{}\"", parts.concat()))
-}
-
-fn ws() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["", "", " ", "\n  ", "\t"])
-}
-
-fn json_value() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![
-        json_string(),
-        Just("null".to_owned()),
-        Just("true".to_owned()),
-        Just("false".to_owned()),
-        any::<i64>().prop_map(|n| n.to_string()),
-        "-?[1-9][0-9]{18,30}".prop_map(|s| s),
-        "-?[0-9]\\.[0-9]{1,5}([eE][+-]?[0-9]{1,3})?".prop_map(|s| s),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            (prop::collection::vec((inner.clone(), ws()), 0..4)).prop_map(|items| {
-                let body: Vec<String> = items
-                    .into_iter()
-                    .map(|(v, w)| format!("{w}{v}{w}"))
-                    .collect();
-                format!("[{}]", body.join(","))
-            }),
-            (prop::collection::vec((json_string(), inner, ws()), 0..4)).prop_map(|members| {
-                let body: Vec<String> = members
-                    .into_iter()
-                    .map(|(k, v, w)| format!("{w}{k}{w}:{w}{v}"))
-                    .collect();
-                format!("{{{}}}", body.join(","))
-            }),
-        ]
-    })
-}
+// Arbitrary JSON text (unicode, escapes, big integers, exponents, nesting,
+// whitespace between tokens): the workspace's one set of generators.
+use gong_logs_sim::arbitrary::{json_string, json_value, ws};
 
 /// An entry: some known fields (strings, sometimes other values),
 /// a logRecord, and unknown fields, in random order.
