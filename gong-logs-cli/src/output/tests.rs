@@ -170,7 +170,7 @@ fn table_fits_any_width_by_display_columns() {
 
 // Arbitrary JSON text (unicode, escapes, big integers, exponents, nesting,
 // whitespace between tokens): the workspace's one set of generators.
-use gong_logs_sim::arbitrary::{json_string, json_value, ws};
+use gong_logs_sim::arbitrary::{json_string, json_value};
 
 /// An entry: some known fields (strings, sometimes other values),
 /// a logRecord, and unknown fields, in random order.
