@@ -36,18 +36,6 @@ fn out_of_range(text: &str) -> TimeError {
     TimeError(format!("{text:?} is out of range: {RANGE}"))
 }
 
-/// Where Gong's retention of `log_type` starts, seen from `now`: 14 days
-/// ago for AccessLog, March 2021 for UserActivityLog, no limit for the
-/// others (see `LogTypeInfo::retention`).
-pub fn retention_start(log_type: gong_logs_api::LogType, now: Timestamp) -> Option<Timestamp> {
-    use gong_logs_api::LogType;
-    match log_type {
-        LogType::AccessLog => Timestamp::from_second(now.as_second() - 14 * DAY).ok(),
-        LogType::UserActivityLog => "2021-03-01T00:00:00Z".parse().ok(),
-        _ => None,
-    }
-}
-
 const ACCEPTED: &str = "use an ISO-8601 time with Z or an offset (2024-03-01T10:00:00Z), \
      a date (2024-03-01, midnight UTC), now, today, yesterday, or a span ago (30m, 24h, 7d, 1d12h)";
 

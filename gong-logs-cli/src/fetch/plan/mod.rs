@@ -162,7 +162,7 @@ impl Plan {
         }
         for t in &self.types {
             let info = LogTypeInfo::of(*t);
-            if let Some(earliest) = crate::time::retention_start(*t, now)
+            if let Some(earliest) = gong_logs_api::limits::retention_start(*t, now)
                 && self.from < earliest
             {
                 warnings.push(format!(
