@@ -42,9 +42,8 @@ fn engine_sim(seed: u64, entries: usize) -> SimConfig {
     config
 }
 
-/// Every distinct request fails once with the fault of `set`.
-fn fail_once(seed: u64, entries: usize, set: fn(&mut FaultConfig)) -> SimConfig {
-    let mut config = engine_sim(seed, entries);
+/// `config` with every distinct request failing once with the fault of `set`.
+fn fail_once(mut config: SimConfig, set: fn(&mut FaultConfig)) -> SimConfig {
     config.faults.fail_each_request_once = true;
     set(&mut config.faults);
     config
@@ -61,26 +60,26 @@ fn scenarios() -> Vec<Scenario> {
     vec![
         base(
             "500 JSON body (each request fails once)",
-            fail_once(101, 150, |f| f.p_500 = 0.01),
+            fail_once(engine_sim(101, 150), |f| f.p_500 = 0.01),
         ),
         base(
             "502 HTML body (each request fails once)",
-            fail_once(102, 150, |f| f.p_502 = 0.01),
+            fail_once(engine_sim(102, 150), |f| f.p_502 = 0.01),
         ),
         base(
             "503 + Retry-After 1s (each request fails once)",
-            fail_once(103, 20, |f| {
+            fail_once(engine_sim(103, 20), |f| {
                 f.p_503 = 0.01;
                 f.retry_after_503 = 1;
             }),
         ),
         base(
             "dropped connection (each request fails once)",
-            fail_once(104, 150, |f| f.p_drop = 0.01),
+            fail_once(engine_sim(104, 150), |f| f.p_drop = 0.01),
         ),
         base(
             "cut-off body (each request fails once)",
-            fail_once(105, 150, |f| f.p_truncate = 0.01),
+            fail_once(engine_sim(105, 150), |f| f.p_truncate = 0.01),
         ),
         Scenario {
             // Each request is held without an answer (for 30 s, far beyond
@@ -88,7 +87,7 @@ fn scenarios() -> Vec<Scenario> {
             // the outcome does not depend on how fast the machine is. (A
             // normal answer slower than 300 ms on a loaded machine is one
             // more retry, nothing else: this row has no Retry-After.)
-            sim: fail_once(106, 40, |f| f.p_stall = 0.01),
+            sim: fail_once(engine_sim(106, 40), |f| f.p_stall = 0.01),
             read_timeout: Duration::from_millis(300),
             max_retries: 30,
             ..base(
@@ -98,7 +97,7 @@ fn scenarios() -> Vec<Scenario> {
         },
         base(
             "429 + Retry-After 1s (each request fails once)",
-            fail_once(107, 20, |f| {
+            fail_once(engine_sim(107, 20), |f| {
                 f.p_429 = 0.01;
                 f.retry_after_429 = 1;
             }),
@@ -123,7 +122,7 @@ fn scenarios() -> Vec<Scenario> {
         },
         base(
             "mixed: 500, 502, 503, drop, cut-off, 429 in turn (each request fails once)",
-            fail_once(109, 30, |f| {
+            fail_once(engine_sim(109, 30), |f| {
                 f.p_500 = 0.01;
                 f.p_502 = 0.01;
                 f.p_503 = 0.01;
@@ -138,7 +137,7 @@ fn scenarios() -> Vec<Scenario> {
             // fired would be a Retry-After the client never read, and its
             // retry would count as a violation.
             sim: {
-                let mut c = fail_once(110, 60, |f| {
+                let mut c = fail_once(engine_sim(110, 60), |f| {
                     f.p_500 = 0.01;
                     f.p_502 = 0.01;
                     f.p_drop = 0.01;
@@ -420,62 +419,32 @@ fn cli_survives_each_fault_kind_and_the_mix() {
     let rows: Vec<(&'static str, SimConfig, &'static str)> = vec![
         (
             "500 JSON (each request once)",
-            {
-                let mut c = cli_sim(201, 16);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_500 = 0.01;
-                c
-            },
+            fail_once(cli_sim(201, 16), |f| f.p_500 = 0.01),
             ALL,
         ),
         (
             "502 HTML (each request once)",
-            {
-                let mut c = cli_sim(202, 16);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_502 = 0.01;
-                c
-            },
+            fail_once(cli_sim(202, 16), |f| f.p_502 = 0.01),
             ALL,
         ),
         (
             "503 + Retry-After 1s (each request once)",
-            {
-                let mut c = cli_sim(203, 8);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_503 = 0.01;
-                c
-            },
+            fail_once(cli_sim(203, 8), |f| f.p_503 = 0.01),
             "AccessLog,UserActivityLog,ExternallySharedCallPlay",
         ),
         (
             "dropped connection (each request once)",
-            {
-                let mut c = cli_sim(204, 16);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_drop = 0.01;
-                c
-            },
+            fail_once(cli_sim(204, 16), |f| f.p_drop = 0.01),
             ALL,
         ),
         (
             "cut-off body (each request once)",
-            {
-                let mut c = cli_sim(205, 16);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_truncate = 0.01;
-                c
-            },
+            fail_once(cli_sim(205, 16), |f| f.p_truncate = 0.01),
             ALL,
         ),
         (
             "429 + Retry-After 1s (each request once)",
-            {
-                let mut c = cli_sim(206, 12);
-                c.faults.fail_each_request_once = true;
-                c.faults.p_429 = 0.01;
-                c
-            },
+            fail_once(cli_sim(206, 12), |f| f.p_429 = 0.01),
             "UserCallPlay,ExternallySharedCallAccess",
         ),
         (
