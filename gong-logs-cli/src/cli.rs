@@ -54,6 +54,42 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub quiet: bool,
+
+    /// The form of every line on stderr: text, or json (one object per
+    /// line) [env: GONG_LOGS_LOG_FORMAT] [default: text].
+    ///
+    /// json: each line is a JSON object with timestamp (RFC 3339, UTC),
+    /// level (error, warn, info, debug) and message, plus fields: the
+    /// summary's counts, an error's exit_code, a -v event's fields; every
+    /// string redacted. For journald and log shippers: no progress bar is
+    /// drawn. Also read before the rest of the command line, so a usage
+    /// error is JSON too.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub log_format: Option<LogFormatArg>,
+}
+
+/// `--log-format`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// `gong-logs: warning: ...` lines, for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl From<LogFormatArg> for crate::diag::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Text => Self::Text,
+            LogFormatArg::Json => Self::Json,
+        }
+    }
 }
 
 /// The commands.
@@ -326,6 +362,29 @@ pub struct FetchArgs {
     /// (shown as <none>).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Serve Prometheus metrics and a health check over HTTP at ADDR
+    /// while fetching (a bare PORT is 127.0.0.1:PORT).
+    ///
+    /// GET /metrics: the Prometheus text format (gong_logs_entries_total,
+    /// gong_logs_requests_total{code}, gong_logs_retries_total,
+    /// gong_logs_last_success_timestamp_seconds,
+    /// gong_logs_position_timestamp_seconds, gong_logs_up, ...). GET
+    /// /healthz: 200 "ok", or 503 and the reason once the last request
+    /// failed or nothing succeeded for three --interval (60s without
+    /// --follow). Nothing else is served; nothing in it is secret. An
+    /// address that cannot be bound is exit 2, before any request. See
+    /// "Monitoring" in the README.
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_listen, help_heading = "Monitoring")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Write the same metrics to PATH after every batch or poll and at
+    /// exit (node_exporter's textfile collector: name it *.prom).
+    ///
+    /// Replaced atomically (a temporary file in the same directory, then
+    /// renamed), mode 0644.
+    #[arg(long, value_name = "PATH", help_heading = "Monitoring")]
+    pub metrics_file: Option<PathBuf>,
 
     /// Connection settings.
     #[command(flatten)]
