@@ -9,6 +9,9 @@ use gong_logs_api::LogTypeInfo;
 pub use crate::values::{Format, TypeArg, expand_types, parse_type_arg};
 
 mod examples;
+mod monitoring;
+
+pub use monitoring::{LogFormatArg, MetricsArgs};
 
 use crate::defaults;
 
@@ -69,27 +72,10 @@ pub struct Cli {
         value_enum,
         value_name = "FORMAT",
         global = true,
+        hide_possible_values = true,
         help_heading = "Global options"
     )]
     pub log_format: Option<LogFormatArg>,
-}
-
-/// `--log-format`'s values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormatArg {
-    /// `gong-logs: warning: ...` lines, for people.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-impl From<LogFormatArg> for crate::diag::LogFormat {
-    fn from(arg: LogFormatArg) -> Self {
-        match arg {
-            LogFormatArg::Text => Self::Text,
-            LogFormatArg::Json => Self::Json,
-        }
-    }
 }
 
 /// The commands.
@@ -363,28 +349,9 @@ pub struct FetchArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Serve Prometheus metrics and a health check over HTTP at ADDR
-    /// while fetching (a bare PORT is 127.0.0.1:PORT).
-    ///
-    /// GET /metrics: the Prometheus text format (gong_logs_entries_total,
-    /// gong_logs_requests_total{code}, gong_logs_retries_total,
-    /// gong_logs_last_success_timestamp_seconds,
-    /// gong_logs_position_timestamp_seconds, gong_logs_up, ...). GET
-    /// /healthz: 200 "ok", or 503 and the reason once the last request
-    /// failed or nothing succeeded for three --interval (60s without
-    /// --follow). Nothing else is served; nothing in it is secret. An
-    /// address that cannot be bound is exit 2, before any request. See
-    /// "Monitoring" in the README.
-    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_listen, help_heading = "Monitoring")]
-    pub metrics_listen: Option<std::net::SocketAddr>,
-
-    /// Write the same metrics to PATH after every batch or poll and at
-    /// exit (node_exporter's textfile collector: name it *.prom).
-    ///
-    /// Replaced atomically (a temporary file in the same directory, then
-    /// renamed), mode 0644.
-    #[arg(long, value_name = "PATH", help_heading = "Monitoring")]
-    pub metrics_file: Option<PathBuf>,
+    /// `--metrics-listen`, `--metrics-file`.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Connection settings.
     #[command(flatten)]

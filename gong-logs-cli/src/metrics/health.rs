@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(judge(&facts(280, Some(&ok), Some(100))), Ok(()));
         let reason = judge(&facts(281, Some(&ok), Some(100))).unwrap_err();
         assert!(reason.contains("nothing succeeded for 3m 1s"), "{reason}");
-        assert!(reason.contains("three --interval (1m)"), "{reason}");
+        assert!(reason.contains("three --interval (1m 0s)"), "{reason}");
         // Before any success, the start counts.
         assert!(judge(&facts(181, None, None)).is_err());
     }

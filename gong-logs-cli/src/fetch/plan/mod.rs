@@ -101,8 +101,8 @@ impl Plan {
             options: export_options(args, max_wait),
             timeout,
             metrics: crate::metrics::MetricsPlan::new(
-                args.metrics_listen,
-                args.metrics_file.clone(),
+                args.metrics.listen,
+                args.metrics.file.clone(),
             ),
         })
     }
