@@ -125,7 +125,7 @@ pub(super) fn render(series: &Series<'_>) -> String {
     up.set(i64::from(series.up));
     registry.register(
         "gong_logs_up",
-        "1 while the last request succeeded (or none was sent yet), else 0",
+        "1 while the last request succeeded (or none was sent yet) and the export runs, else 0",
         up,
     );
     registry.register(

@@ -219,3 +219,29 @@ fn text_stays_as_it_was() {
         "{last}"
     );
 }
+
+#[test]
+fn a_server_echoing_the_credentials_leaks_them_into_no_line_nor_metrics() {
+    let mut config = SimConfig::testing(64, 10);
+    config.misbehave = Some(gong_logs_sim::Misbehave::EchoCredentials);
+    let sim = TestSim::start(config);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gong.prom");
+    // Run::new scans stdout and stderr for every form of the secrets.
+    let run = sim
+        .fetch()
+        .types("AccessLog")
+        .args(["--log-format", "json", "-vv", "--max-retries", "1"])
+        .args([std::ffi::OsStr::new("--metrics-file"), file.as_os_str()])
+        .run();
+    run.code(1);
+    let lines = objects(&run.stderr);
+    assert!(lines.iter().any(|l| l["level"] == "warn"), "{}", run.stderr);
+    assert_eq!(lines.last().unwrap()["exit_code"], 1);
+    assert_file_has_no_secrets(&file);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("gong_logs_up 0")
+    );
+}
