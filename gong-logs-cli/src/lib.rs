@@ -6,7 +6,8 @@
 //! `fetch` (plan, run, dry run, signals), [`output`] (formats, fields,
 //! sinks, compression), [`files`] (safe files, the checkpoint), [`exit`]
 //! (codes, and the one mapping of API failures), `doctor`, `progress`,
-//! [`schema`], [`redact`]. No HTTP here: every request goes
+//! [`schema`], [`redact`], [`diag`] (the form of stderr's lines,
+//! `--log-format`), `metrics` (`--metrics-listen`, `--metrics-file`). No HTTP here: every request goes
 //! through `gong-logs-api`.
 //!
 //! Unix only: the file handling (`O_NOFOLLOW`, owners and modes, `flock`,
