@@ -158,6 +158,14 @@ impl ClientHooks<()> for Client {
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Ok(response) = result {
+            // For the per-request trace event and the count of requests by
+            // status (`crate::trace`): every response, whatever follows.
+            let _ = crate::wire::RESPONSE.try_with(|slot| {
+                slot.set(Some(crate::wire::Seen {
+                    status: response.status().as_u16(),
+                    bytes: response.content_length(),
+                }));
+            });
             if let Some(verdict) = response.extensions().get::<Verdict>() {
                 return Err(Error::Custom(verdict.encode()));
             }
@@ -171,13 +179,6 @@ impl ClientHooks<()> for Client {
                 return Err(Error::Custom(non_json.encode()));
             }
             let status = response.status();
-            // For the per-request trace event (`crate::trace`), if asked.
-            let _ = crate::wire::RESPONSE.try_with(|slot| {
-                slot.set(Some(crate::wire::Seen {
-                    status: status.as_u16(),
-                    bytes: response.content_length(),
-                }));
-            });
             if !status.is_success() && !is_json(response.headers()) {
                 let non_json = NonJsonStatus {
                     status: status.as_u16(),

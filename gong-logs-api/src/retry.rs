@@ -6,6 +6,7 @@
 //! budget, the throttle, the request, the 429 pause, the back-off), which
 //! also measures the round trip ([`RoundTrip`]).
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -135,6 +136,54 @@ pub(crate) struct RequestCounters {
     pub(crate) retries: AtomicU64,
     /// Of those, retries after a 429.
     pub(crate) rate_limited: AtomicU64,
+    /// Requests by outcome, and how the last one ended.
+    pub(crate) outcomes: Mutex<Outcomes>,
+}
+
+/// Requests by outcome and the last of them (for metrics and health).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outcomes {
+    /// Requests by HTTP status (`"200"`, `"429"`, ...), `"error"` when no
+    /// response arrived (a transport failure).
+    pub(crate) by_code: BTreeMap<String, u64>,
+    /// How the last request ended.
+    pub(crate) last: Option<LastRequest>,
+    /// When a request last succeeded.
+    pub(crate) last_ok: Option<Timestamp>,
+}
+
+/// How the last request of an export ended.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct LastRequest {
+    /// When it ended.
+    pub at: Timestamp,
+    /// `None`: a page arrived; else what went wrong (the log type, the
+    /// failure, whether it is retried), as [`ApiError`] words it.
+    pub error: Option<String>,
+}
+
+impl RequestCounters {
+    /// Records the end of one request: its status (`None`: no response)
+    /// and, on failure, what went wrong.
+    fn record(&self, status: Option<u16>, error: Option<String>) {
+        let code = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        let at = Timestamp::now();
+        let mut outcomes = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
+        *outcomes.by_code.entry(code).or_default() += 1;
+        if error.is_none() {
+            outcomes.last_ok = Some(at);
+        }
+        outcomes.last = Some(LastRequest { at, error });
+    }
+
+    /// The outcomes so far.
+    pub(crate) fn outcomes(&self) -> Outcomes {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 fn bump(counter: &AtomicU64) {
@@ -217,7 +266,18 @@ impl Requester {
             attempt += 1;
             bump(&counters.requests);
             let sent = Instant::now();
-            let result = crate::trace::fetch_page(&self.client, request, attempt).await;
+            let (result, status) = crate::trace::fetch_page(&self.client, request, attempt).await;
+            let retried = match &result {
+                Err(e) => e.is_retryable() && attempt <= self.retries_for(e),
+                Ok(_) => false,
+            };
+            counters.record(
+                status,
+                result.as_ref().err().map(|e| {
+                    let then = if retried { "retrying" } else { "giving up" };
+                    format!("{}: {e} ({then})", request.log_type)
+                }),
+            );
             if !matches!(
                 &result,
                 Err(ApiError::Transport { .. } | ApiError::Proxy { .. } | ApiError::Tls { .. })
@@ -234,7 +294,7 @@ impl Requester {
                     bump(&counters.pages);
                     return Ok(page);
                 }
-                Err(e) if e.is_retryable() && attempt <= self.retries_for(&e) => {
+                Err(e) if retried => {
                     bump(&counters.retries);
                     let wait = match e.retry_after() {
                         Some(wait) => {

@@ -26,15 +26,14 @@ pub(crate) fn request_line(request: &PageRequest) -> String {
     line
 }
 
-/// [`GongClient::fetch_page`], with one DEBUG event when it ends.
+/// [`GongClient::fetch_page`], with one DEBUG event when it ends; also
+/// the HTTP status of the response, if one arrived (`None`: no response,
+/// a transport failure), for the count of requests by status.
 pub(crate) async fn fetch_page(
     client: &GongClient,
     request: &PageRequest,
     attempt: u32,
-) -> Result<Page, ApiError> {
-    if !tracing::enabled!(tracing::Level::DEBUG) {
-        return client.fetch_page(request).await;
-    }
+) -> (Result<Page, ApiError>, Option<u16>) {
     let started = Instant::now();
     let (result, seen) = RESPONSE
         .scope(Cell::new(None), async {
@@ -42,17 +41,25 @@ pub(crate) async fn fetch_page(
             (result, RESPONSE.with(Cell::get))
         })
         .await;
-    let ms = started.elapsed().as_millis() as u64;
     let status = seen
-        .map(|s| s.status.to_string())
-        .or_else(|| {
-            result
-                .as_ref()
-                .err()
-                .and_then(ApiError::status)
-                .map(|s| s.to_string())
-        })
-        .unwrap_or_else(|| "no response".to_owned());
+        .map(|s| s.status)
+        .or_else(|| result.as_ref().err().and_then(ApiError::status));
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        trace_event(request, &result, seen, status, started, attempt);
+    }
+    (result, status)
+}
+
+fn trace_event(
+    request: &PageRequest,
+    result: &Result<Page, ApiError>,
+    seen: Option<crate::wire::Seen>,
+    status: Option<u16>,
+    started: Instant,
+    attempt: u32,
+) {
+    let ms = started.elapsed().as_millis() as u64;
+    let status = status.map_or_else(|| "no response".to_owned(), |s| s.to_string());
     let bytes = seen
         .and_then(|s| s.bytes)
         .map_or_else(|| "?".to_owned(), |b| b.to_string());
@@ -66,7 +73,6 @@ pub(crate) async fn fetch_page(
         "{} -> {status}, {bytes} bytes, {ms} ms, window {window}, {entries} entries, attempt {attempt}",
         request_line(request)
     );
-    result
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use gong_logs_api::LogTypeInfo;
 pub use crate::values::{Format, TypeArg, expand_types, parse_type_arg};
 
 mod examples;
+mod monitoring;
+
+pub use monitoring::{LogFormatArg, MetricsArgs};
 
 use crate::defaults;
 
@@ -54,6 +57,25 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub quiet: bool,
+
+    /// The form of every line on stderr: text, or json (one object per
+    /// line) [env: GONG_LOGS_LOG_FORMAT] [default: text].
+    ///
+    /// json: each line is a JSON object with timestamp (RFC 3339, UTC),
+    /// level (error, warn, info, debug) and message, plus fields: the
+    /// summary's counts, an error's exit_code, a -v event's fields; every
+    /// string redacted. For journald and log shippers: no progress bar is
+    /// drawn. Also read before the rest of the command line, so a usage
+    /// error is JSON too.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        global = true,
+        hide_possible_values = true,
+        help_heading = "Global options"
+    )]
+    pub log_format: Option<LogFormatArg>,
 }
 
 /// The commands.
@@ -326,6 +348,10 @@ pub struct FetchArgs {
     /// (shown as <none>).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// `--metrics-listen`, `--metrics-file`.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Connection settings.
     #[command(flatten)]

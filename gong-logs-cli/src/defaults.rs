@@ -14,3 +14,7 @@ pub const CONCURRENCY: u16 = limits::DEFAULT_CONCURRENCY;
 
 /// Gong's daily request quota per company.
 pub const DAILY_QUOTA: u64 = limits::DAILY_QUOTA;
+
+/// `--interval`'s default (between two polls of `--follow`; without
+/// `--follow`, what the metrics' health check counts in).
+pub const INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);

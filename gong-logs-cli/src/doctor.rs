@@ -24,7 +24,7 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
     let resolved = config::resolve_all(connection, &config::process_env)?;
     if !quiet {
         for warning in &resolved.warnings {
-            eprintln!("gong-logs: warning: {warning}");
+            crate::diag::warn(warning);
         }
     }
     let mut report = Report::default();
@@ -54,7 +54,10 @@ pub fn run(connection: &ConnectionFlags, quiet: bool) -> Result<()> {
     };
     crate::stdio::write_stdout(report.text.as_bytes())?;
     if outcome.is_ok() && !quiet {
-        eprintln!("gong-logs: doctor: everything needed to fetch works");
+        crate::diag::line(
+            crate::diag::Level::Info,
+            "doctor: everything needed to fetch works",
+        );
     }
     outcome
 }

@@ -15,7 +15,7 @@ use crate::exit::{Failure, Result};
 
 /// Every environment variable the CLI reads (clap_complete reads
 /// `GONG_LOGS_COMPLETE` itself).
-pub const VARS: [&str; 23] = [
+pub const VARS: [&str; 24] = [
     "GONG_BASE_URL",
     "GONG_PROFILE",
     "GONG_LOGS_CONFIG",
@@ -39,6 +39,7 @@ pub const VARS: [&str; 23] = [
     "NO_PROXY",
     "no_proxy",
     "REQUEST_METHOD",
+    "GONG_LOGS_LOG_FORMAT",
 ];
 
 /// The values of [`VARS`] that are set and not empty.

@@ -6,7 +6,8 @@
 //! `fetch` (plan, run, dry run, signals), [`output`] (formats, fields,
 //! sinks, compression), [`files`] (safe files, the checkpoint), [`exit`]
 //! (codes, and the one mapping of API failures), `doctor`, `progress`,
-//! [`schema`], [`redact`]. No HTTP here: every request goes
+//! [`schema`], [`redact`], [`diag`] (the form of stderr's lines,
+//! `--log-format`), `metrics` (`--metrics-listen`, `--metrics-file`). No HTTP here: every request goes
 //! through `gong-logs-api`.
 //!
 //! Unix only: the file handling (`O_NOFOLLOW`, owners and modes, `flock`,
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 mod connect;
 mod defaults;
+pub mod diag;
 mod doctor;
 pub mod env;
 pub mod exit;
@@ -26,6 +28,7 @@ mod fetch;
 pub mod files;
 mod fit;
 pub mod man;
+mod metrics;
 pub mod output;
 mod progress;
 pub mod redact;
@@ -53,8 +56,15 @@ use crate::values::TypeArg;
 pub fn main() -> ExitCode {
     install_panic_hook();
     // Every variable read, checked once: one that is not UTF-8 is an error.
-    if let Err(failure) = env::init() {
-        eprintln!("gong-logs: error: {}", failure.message());
+    let env_checked = env::init();
+    // The form of stderr's lines, before clap speaks (see `diag`).
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    diag::set(diag::choose(&args, env::var(diag::ENV_VAR).as_deref()));
+    if let Err(failure) = env_checked {
+        diag::error(&failure.message(), failure.code);
         return ExitCode::from(failure.code);
     }
     // Asked by a completion script (`gong-logs completions SHELL`): print the
@@ -66,14 +76,30 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(&e),
     };
-    init_tracing(cli.verbose, cli.quiet);
-    match run(&cli) {
+    let result = log_format(&cli).and_then(|()| {
+        init_tracing(cli.verbose, cli.quiet);
+        run(&cli)
+    });
+    match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
-            stderr_line(&format!("gong-logs: error: {}", failure.message()));
+            diag::error(&failure.message(), failure.code);
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// `--log-format`, else `GONG_LOGS_LOG_FORMAT` (one that names no format
+/// is a usage error), in force from now on.
+fn log_format(cli: &Cli) -> Result<()> {
+    let format = match cli.log_format {
+        Some(arg) => arg.into(),
+        None => diag::env_format(env::var(diag::ENV_VAR).as_deref())
+            .map_err(Failure::usage)?
+            .unwrap_or_default(),
+    };
+    diag::set(format);
+    Ok(())
 }
 
 /// The environment variable through which a completion script asks
@@ -126,7 +152,7 @@ fn run(cli: &Cli) -> Result<()> {
             ConfigCommand::Path => match config::config_path(&config::process_env) {
                 Some((path, _)) => {
                     if !cli.quiet && !path.exists() {
-                        eprintln!("gong-logs: note: {} does not exist yet", path.display());
+                        diag::note(&format!("{} does not exist yet", path.display()));
                     }
                     write_stdout(format!("{}\n", path.display()).as_bytes())
                 }
@@ -191,6 +217,13 @@ fn schema(args: &SchemaArgs) -> Result<()> {
 fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
+        // Help on stderr (no command given) is no JSON line: say so in one.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            if diag::format() == diag::LogFormat::Json =>
+        {
+            diag::error("a command is required: see gong-logs --help", exit::USAGE);
+            ExitCode::from(exit::USAGE)
+        }
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -202,14 +235,17 @@ fn clap_error(error: &clap::Error) -> ExitCode {
             })
         }
         ErrorKind::InvalidUtf8 => {
-            eprintln!(
-                "gong-logs: error: {} is not valid UTF-8: correct it (see --help)",
-                invalid_utf8_argument(std::env::args_os().skip(1))
+            diag::error(
+                &format!(
+                    "{} is not valid UTF-8: correct it (see --help)",
+                    invalid_utf8_argument(std::env::args_os().skip(1))
+                ),
+                exit::USAGE,
             );
             ExitCode::from(exit::USAGE)
         }
         _ => {
-            eprintln!("gong-logs: error: {}", cli::error_line(error));
+            diag::error(&cli::error_line(error), exit::USAGE);
             ExitCode::from(exit::USAGE)
         }
     }
@@ -249,6 +285,14 @@ fn init_tracing(verbose: u8, quiet: bool) {
             EnvFilter::new(format!("gong_logs_api={level},gong_logs_cli={level}"))
         }
     };
+    if diag::format() == diag::LogFormat::Json {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .event_format(diag::events::JsonEvents)
+            .with_writer(diag::events::PlainStderr)
+            .try_init();
+        return;
+    }
     // No colours: every line goes through the redactor, which would
     // escape them.
     let _ = tracing_subscriber::fmt()
@@ -315,10 +359,16 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        stderr_line(&format!(
-            "gong-logs: internal error (a bug, please report it): {}{location}",
+        let message = format!(
+            "internal error (a bug, please report it): {}{location}",
             exit::redact(&exit::one_line(&payload))
-        ));
+        );
+        match diag::format() {
+            diag::LogFormat::Text => stderr_line(&format!("gong-logs: {message}")),
+            diag::LogFormat::Json => {
+                stderr_line(&diag::json_line("error", &message, Default::default()));
+            }
+        }
         std::process::exit(i32::from(exit::FAILURE));
     }));
 }

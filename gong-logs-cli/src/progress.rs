@@ -172,8 +172,63 @@ impl Drop for Progress {
     }
 }
 
+/// What the closing line tells: entries per type, pages, retries,
+/// elapsed time.
+#[derive(Debug)]
+pub struct Summary<'a> {
+    /// Entries written by this run, per type.
+    pub per_type: &'a [(String, u64)],
+    /// Entries written before resuming.
+    pub earlier: u64,
+    /// The exporter's counters.
+    pub stats: &'a ExportStats,
+    /// When the export started.
+    pub started: Instant,
+    /// Where the entries went (`None`: stdout).
+    pub target: Option<&'a str>,
+}
+
+impl Summary<'_> {
+    /// The closing line (after `gong-logs: `).
+    pub fn line(&self) -> String {
+        summary(
+            self.per_type,
+            self.earlier,
+            self.stats,
+            self.started,
+            self.target,
+        )
+    }
+
+    /// The same counts as separate fields (for `--log-format json`).
+    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let stats = self.stats.snapshot();
+        let total: u64 = self.per_type.iter().map(|(_, n)| n).sum();
+        let by_type: serde_json::Map<String, serde_json::Value> = self
+            .per_type
+            .iter()
+            .map(|(t, n)| (t.clone(), (*n).into()))
+            .collect();
+        let elapsed = (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let mut fields = serde_json::Map::new();
+        fields.insert("entries".into(), total.into());
+        fields.insert("entries_by_type".into(), by_type.into());
+        fields.insert("requests".into(), stats.requests.into());
+        fields.insert("pages".into(), stats.pages.into());
+        fields.insert("retries".into(), stats.retries.into());
+        fields.insert("skipped".into(), stats.skipped.into());
+        fields.insert("cursor_recoveries".into(), stats.cursor_recoveries.into());
+        fields.insert("elapsed_seconds".into(), elapsed.into());
+        fields.insert("earlier_entries".into(), self.earlier.into());
+        if let Some(target) = self.target {
+            fields.insert("output".into(), target.into());
+        }
+        fields
+    }
+}
+
 /// The closing line: entries per type, pages, retries, elapsed time.
-pub fn summary(
+fn summary(
     per_type: &[(String, u64)],
     earlier: u64,
     stats: &ExportStats,

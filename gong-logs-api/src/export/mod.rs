@@ -79,7 +79,7 @@ use crate::throttle::Throttle;
 use coordinator::Coordinator;
 use plan::plan_slices;
 pub use plan::split_windows;
-pub use stats::{ExportStats, ExportStatsSnapshot};
+pub use stats::{ExportStats, ExportStatsSnapshot, LastRequest};
 pub use types::{Batch, Event, ExportError, ExportOptions, FollowOptions, Position, format_time};
 
 /// Runs exports under one shared throttle and retry policy.

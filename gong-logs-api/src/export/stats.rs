@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::notices::Notices;
+pub use crate::retry::LastRequest;
 use crate::retry::RequestCounters;
 
 /// Counters shared by every request of an export (read them for progress):
@@ -51,7 +52,11 @@ impl ExportStats {
     /// set is not, which progress and summaries do not need).
     pub fn snapshot(&self) -> ExportStatsSnapshot {
         let get = Self::get;
+        let outcomes = self.request.outcomes();
         ExportStatsSnapshot {
+            requests_by_code: outcomes.by_code,
+            last_request: outcomes.last,
+            last_success: outcomes.last_ok,
             requests: get(&self.request.requests),
             pages: get(&self.request.pages),
             retries: get(&self.request.retries),
@@ -84,9 +89,17 @@ impl ExportStats {
 }
 
 /// The counters of [`ExportStats`] at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ExportStatsSnapshot {
+    /// HTTP requests by status code (`"200"`, `"429"`, ...; `"error"`:
+    /// no response, a transport failure). They add up to `requests` once
+    /// every request sent has ended.
+    pub requests_by_code: std::collections::BTreeMap<String, u64>,
+    /// How the last request ended (`None` before any).
+    pub last_request: Option<LastRequest>,
+    /// When a request last succeeded (`None` before any).
+    pub last_success: Option<jiff::Timestamp>,
     /// HTTP requests sent.
     pub requests: u64,
     /// Pages received (including empty 404 answers).

@@ -40,18 +40,21 @@ pub(crate) fn dry_run(
     });
     let _ = crate::stdio::write_stdout(out.as_bytes());
     if !quiet {
-        eprintln!(
-            "gong-logs: dry run: nothing was sent. These are the engine's first requests, one per initial time slice; later requests repeat them with Gong's cursor, or cover a slice split off a running one{}.{}",
-            if plan.follow.is_some() {
-                ", then poll every --interval"
-            } else {
-                ""
-            },
-            if no_credentials {
-                " No credentials are set: a real run would stop (exit 3); set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN."
-            } else {
-                ""
-            }
+        crate::diag::line(
+            crate::diag::Level::Info,
+            &format!(
+                "dry run: nothing was sent. These are the engine's first requests, one per initial time slice; later requests repeat them with Gong's cursor, or cover a slice split off a running one{}.{}",
+                if plan.follow.is_some() {
+                    ", then poll every --interval"
+                } else {
+                    ""
+                },
+                if no_credentials {
+                    " No credentials are set: a real run would stop (exit 3); set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_BEARER_TOKEN."
+                } else {
+                    ""
+                }
+            ),
         );
     }
     Ok(())

@@ -59,11 +59,13 @@ impl Ready {
         };
         if !quiet {
             for warning in &connection.warnings {
-                eprintln!("gong-logs: warning: {}", exit::redact(warning));
+                crate::diag::warn(&exit::redact(warning));
             }
         }
         let identity = plan.identity(connection.base_url.as_str());
         let output = plan_output(&mut plan, &identity)?;
+        // Bound (and the textfile's directory checked) before any request.
+        plan.metrics.prepare()?;
         let client = connect::client(
             &connection.base_url,
             credentials,
@@ -75,7 +77,7 @@ impl Ready {
         // resumed export really uses).
         if !quiet {
             for warning in plan.warnings(now) {
-                eprintln!("gong-logs: warning: {warning}");
+                crate::diag::warn(&warning);
             }
         }
         let state = match &output {
@@ -164,9 +166,12 @@ fn fresh_state(plan: &Plan, identity: Identity, output: &OutputPlan) -> Checkpoi
 fn already_done(path: &Path, ckpt_path: &Path, dry_run: bool, quiet: bool) -> Result<()> {
     if dry_run {
         if !quiet {
-            eprintln!(
-                "gong-logs: dry run: {} is already complete; nothing would be sent",
-                path.display()
+            crate::diag::line(
+                crate::diag::Level::Info,
+                &format!(
+                    "dry run: {} is already complete; nothing would be sent",
+                    path.display()
+                ),
             );
         }
         return Ok(());
@@ -178,9 +183,12 @@ fn already_done(path: &Path, ckpt_path: &Path, dry_run: bool, quiet: bool) -> Re
         )
     })?;
     if !quiet {
-        eprintln!(
-            "gong-logs: {} is already complete (removed its leftover checkpoint)",
-            path.display()
+        crate::diag::line(
+            crate::diag::Level::Info,
+            &format!(
+                "{} is already complete (removed its leftover checkpoint)",
+                path.display()
+            ),
         );
     }
     Ok(())

@@ -33,10 +33,15 @@ pub(crate) fn export(
     quiet: bool,
 ) -> Result<()> {
     let runtime = connect::runtime(Threads::Two)?;
-    let show_bar = !quiet && verbose == 0 && std::io::stderr().is_terminal();
+    // No bar in JSON: a log shipper needs whole lines.
+    let show_bar = !quiet
+        && verbose == 0
+        && std::io::stderr().is_terminal()
+        && crate::diag::format() == crate::diag::LogFormat::Text;
     let host = client.host().to_owned();
     runtime.block_on(async {
         let exporter = Exporter::new(client, plan.options.clone());
+        let monitor = start_metrics(plan, &state, &exporter, quiet)?;
         let progress = Progress::start(&exporter, show_bar);
         let mut run = Run {
             writer: output::writer_with(
@@ -61,9 +66,36 @@ pub(crate) fn export(
             skew_warned: false,
             footer: false,
             quiet,
+            monitor,
         };
         run.execute(resumed, quiet).await
     })
+}
+
+/// The metrics of `--metrics-listen` / `--metrics-file` (a monitor that
+/// keeps nothing when neither is given), from the positions of `state`.
+fn start_metrics(
+    plan: &Plan,
+    state: &Checkpoint,
+    exporter: &Exporter,
+    quiet: bool,
+) -> Result<crate::metrics::Monitor> {
+    let positions = plan
+        .types
+        .iter()
+        .zip(&state.types)
+        .map(|(t, s)| (*t, if s.done { plan.to } else { s.position.time }))
+        .collect();
+    let interval = plan.follow.unwrap_or(crate::defaults::INTERVAL);
+    let (monitor, served) = plan.metrics.start(exporter, positions, interval)?;
+    if let Some(addr) = served
+        && !quiet
+    {
+        crate::diag::note(&format!(
+            "serving metrics on http://{addr}/metrics and health on http://{addr}/healthz"
+        ));
+    }
+    Ok(monitor)
 }
 
 pub(crate) fn table_width() -> Option<usize> {
@@ -112,6 +144,8 @@ struct Run<'a> {
     /// The last write of the run (the footer) is under way.
     footer: bool,
     quiet: bool,
+    /// What `--metrics-listen` / `--metrics-file` show.
+    monitor: crate::metrics::Monitor,
 }
 
 impl Run<'_> {
@@ -187,8 +221,7 @@ impl Run<'_> {
         if let Some(warning) = quota_warning(estimate, self.plan.options.rate_limit)
             && !self.quiet
         {
-            self.progress
-                .suspend(|| crate::stdio::stderr_line(&format!("gong-logs: warning: {warning}")));
+            self.progress.suspend(|| crate::diag::warn(&warning));
         }
     }
 
@@ -216,12 +249,8 @@ impl Run<'_> {
         }
         if !self.quiet {
             for warning in warnings {
-                self.progress.suspend(|| {
-                    crate::stdio::stderr_line(&format!(
-                        "gong-logs: warning: {}",
-                        exit::redact(&warning)
-                    ))
-                });
+                self.progress
+                    .suspend(|| crate::diag::warn(&exit::redact(&warning)));
             }
         }
     }
@@ -255,6 +284,7 @@ impl Run<'_> {
     /// one kept for `--resume`), and the message says what is left.
     fn interrupted(&mut self, sig: Sig) -> Failure {
         self.progress.finish();
+        self.monitor.finish();
         let target = self.sink().describe();
         let resumable = self.sink().resumable().is_some();
         if let Some(sink) = self.sink.take() {
@@ -276,6 +306,7 @@ impl Run<'_> {
     /// what to do about the output.
     fn failed(&mut self, failure: Failure) -> Failure {
         self.progress.finish();
+        self.monitor.failed(&failure.message());
         let resumable = self.sink().resumable().is_some();
         let target = self.sink().describe();
         if let Some(sink) = self.sink.take() {
@@ -312,6 +343,7 @@ impl Run<'_> {
         let sink = self.sink.take().expect("sink present");
         let target = sink.describe();
         sink.finish()?;
+        self.monitor.finish();
         if !quiet {
             let per_type: Vec<(String, u64)> = self
                 .plan
@@ -321,16 +353,14 @@ impl Run<'_> {
                 .map(|(t, n)| (t.to_string(), *n))
                 .collect();
             // After SIGHUP the terminal may be gone: the summary is best effort.
-            crate::stdio::stderr_line(&format!(
-                "gong-logs: {}",
-                progress::summary(
-                    &per_type,
-                    self.earlier,
-                    self.exporter.stats(),
-                    started,
-                    target.as_deref()
-                )
-            ));
+            let summary = progress::Summary {
+                per_type: &per_type,
+                earlier: self.earlier,
+                stats: self.exporter.stats(),
+                started,
+                target: target.as_deref(),
+            };
+            crate::diag::line_with(crate::diag::Level::Info, &summary.line(), summary.fields());
         }
         Ok(())
     }
@@ -370,8 +400,8 @@ impl Run<'_> {
                         ""
                     };
                     self.progress.suspend(|| {
-                        crate::stdio::stderr_line(&format!(
-                            "gong-logs: note: SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
+                        crate::diag::note(&format!(
+                            "SIGHUP received (a terminal closed, or a reload): stopping as for SIGTERM, everything written flushed{kept}"
                         ));
                     });
                 }
@@ -433,12 +463,16 @@ impl Run<'_> {
                     self.state.types[*index].done = true;
                     self.commit()?;
                 }
+                // A follow's round ends at its CaughtUp.
+                let to = self.plan.follow.is_none().then_some(self.plan.to);
+                self.monitor.type_done(done, to);
             }
-            Event::CaughtUp { .. } => {
+            Event::CaughtUp { to } => {
                 self.writer.flush(&mut self.buf);
                 if !self.emit()? {
                     return Ok(Some(Stop::Closed));
                 }
+                self.monitor.caught_up(to);
             }
             _ => {}
         }
@@ -490,6 +524,7 @@ impl Run<'_> {
         ts.entries += written;
         ts.position = batch.position;
         self.commit()?;
+        self.monitor.batch(log_type, written, batch.position.time);
         Ok(limit_hit.then_some(Stop::Limit))
     }
 }

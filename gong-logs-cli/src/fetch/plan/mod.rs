@@ -50,6 +50,8 @@ pub(super) struct Plan {
     pub options: ExportOptions,
     /// Total deadline of one request.
     pub timeout: Duration,
+    /// `--metrics-listen`, `--metrics-file`.
+    pub metrics: crate::metrics::MetricsPlan,
 }
 
 /// Parses `gong-logs fetch ARGS` in-process into its plan, as the binary
@@ -98,6 +100,10 @@ impl Plan {
             csv_safe: args.csv_safe,
             options: export_options(args, max_wait),
             timeout,
+            metrics: crate::metrics::MetricsPlan::new(
+                args.metrics.listen,
+                args.metrics.file.clone(),
+            ),
         })
     }
 
@@ -301,7 +307,7 @@ fn follow_interval(args: &FetchArgs) -> Result<Option<Duration>> {
         Some(text) => crate::time::parse_interval(text)
             .map(Some)
             .map_err(|e| Failure::usage(format!("invalid --interval: {e}"))),
-        None => Ok(Some(Duration::from_secs(60))),
+        None => Ok(Some(crate::defaults::INTERVAL)),
     }
 }
 
