@@ -29,6 +29,9 @@ pub struct Args {
     /// Run only these parts (implies --no-write); repeatable.
     #[arg(long, value_enum)]
     pub only: Vec<Part>,
+    /// Run only the request scenarios whose name contains this; repeatable.
+    #[arg(long)]
+    pub scenario: Vec<String>,
 }
 
 mod requests;
@@ -374,6 +377,9 @@ pub fn run(args: &Args) -> Result<()> {
                     .get_name(),
             );
         }
+        for name in &args.scenario {
+            cmd.args(["--scenario", name]);
+        }
         let status = cmd.status().context("cannot run cargo")?;
         ensure!(status.success(), "the release benchmark run failed");
         return Ok(());
@@ -402,7 +408,7 @@ pub fn run(args: &Args) -> Result<()> {
             sim_throughput(&mut rows).await?;
         }
         if runs(Part::Requests) {
-            requests::request_efficiency(&bin, &mut rows).await?;
+            requests::request_efficiency(&bin, &args.scenario, &mut rows).await?;
         }
         if runs(Part::Cpu) {
             cpu_throughput(&bin, &mut rows).await?;

@@ -352,6 +352,22 @@ impl Coordinator {
     /// pages of chains that would finish last to new ones.
     pub(super) fn schedule(&mut self) {
         let wanted = self.shared.chains_wanted();
+        // Every type's first page is useful data that tells its count, as
+        // a slice's does: the types of `--type all` start together (within
+        // `--concurrency`), so none is left to finish alone on one chain
+        // while the rate allows more; later types' entries wait in their
+        // spool, the delivery stays type after type.
+        let cap = self.shared.options.concurrency.max(1);
+        while self.running < cap {
+            let Some(index) = self
+                .segments
+                .iter()
+                .position(|s| s.state == State::Waiting && s.initial)
+            else {
+                break;
+            };
+            self.start(index);
+        }
         while self.running < wanted {
             if let Some(index) = self.segments.iter().position(|s| s.state == State::Waiting) {
                 // A type starting late (`--type all`) makes a new round:

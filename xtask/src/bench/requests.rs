@@ -68,7 +68,7 @@ const SCENARIOS: &[Scenario] = &[
         entries_per_type: 2_000,
         shape: Shape::Generated,
         latency_ms: 1_000,
-        time_target: None,
+        time_target: Some(0.95),
     },
     Scenario {
         name: "skewed: 90 % of 100 pages in 5 % of the range, 1 s latency",
@@ -155,8 +155,15 @@ fn dataset(scenario: &Scenario, config: &SimConfig) -> Result<Dataset> {
 }
 
 /// Runs every scenario; adds a row each.
-pub(super) async fn request_efficiency(bin: &Path, rows: &mut Vec<Row>) -> Result<()> {
+pub(super) async fn request_efficiency(
+    bin: &Path,
+    only: &[String],
+    rows: &mut Vec<Row>,
+) -> Result<()> {
     for scenario in SCENARIOS {
+        if !only.is_empty() && !only.iter().any(|o| scenario.name.contains(o.as_str())) {
+            continue;
+        }
         let config = SimConfig {
             log_types: scenario.types.to_vec(),
             rate_limit: RATE,
