@@ -212,9 +212,16 @@ pub struct UserActivityLog {
         skip_serializing_if = "Option::is_none"
     )]
     pub table_changes: Option<Vec<TableChange>>,
-    /// The action, e.g. `UPDATE_USER_SETTINGS`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    /// The action: any JSON value (Gong's client structures type it so;
+    /// a string such as `UPDATE_USER_SETTINGS` in the documentation's
+    /// example, an object such as `{"name":"export","scope":[..]}` seen
+    /// too). `null` is kept as `Some(Null)`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action: Option<Value>,
     /// The HTTP request that caused the action.
     #[serde(
         rename = "httpRequest",
@@ -230,13 +237,16 @@ pub struct UserActivityLog {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_data: Option<Value>,
-    /// The workspace the action applies to (an id, string or number).
+    /// The workspace the action applies to: any JSON value (Gong's client
+    /// structures type it so; an id, string or number, in practice).
+    /// `null` is kept as `Some(Null)`.
     #[serde(
         rename = "workspaceId",
         default,
+        deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub workspace_id: Option<NumberOrString>,
+    pub workspace_id: Option<Value>,
     /// Keys not named above.
     #[serde(flatten)]
     pub other: Other,

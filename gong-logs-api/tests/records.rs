@@ -201,14 +201,17 @@ fn integers_above_2_pow_53_are_exact() {
 fn user_activity_keeps_nulls_that_mean_something() {
     let entries = fixture_entries(LogType::UserActivityLog);
     let second: UserActivityLog = view(&entries[1]);
-    assert_eq!(second.action.as_deref(), Some("LOGIN"));
+    assert_eq!(
+        second.action.as_ref().and_then(Value::as_str),
+        Some("LOGIN")
+    );
     assert_eq!(second.custom_data, Some(Value::Null));
     assert_eq!(second.table_changes, Some(Vec::new()));
     let first: UserActivityLog = view(&entries[0]);
     let http = first.http_request.unwrap();
     assert_eq!(http.verb.as_deref(), Some("PUT"));
     assert_eq!(http.parameters, Some(json!({"tab": ["privacy"]})));
-    assert_eq!(first.workspace_id.unwrap().to_text(), "5550001");
+    assert_eq!(first.workspace_id, Some(json!("5550001")));
     // Impersonation is on the entry, not the record.
     let raw: Value = serde_json::from_str(entries[0].json()).unwrap();
     assert_eq!(raw["impersonatorCompanyId"], "22222222222222222");
@@ -279,4 +282,26 @@ fn unknown_keys_are_kept_and_bad_types_are_errors() {
     assert!(typed.is_err());
     // ... and the entry's text is untouched.
     assert!(bad.json().contains("two hundred"));
+}
+
+/// Gong's client structures type `action` and `workspaceId` as any JSON
+/// value: objects, arrays, numbers, booleans and null must all decode and
+/// survive a round trip through the view.
+#[test]
+fn user_activity_accepts_any_json_action_and_workspace_id() {
+    let loose = [
+        json!({"name": "export", "scope": ["calls", "deals"]}),
+        json!(["a", 1, null]),
+        json!(42.5),
+        json!(true),
+        json!(null),
+        json!("LOGIN"),
+    ];
+    for value in loose {
+        let record = json!({"action": value, "workspaceId": value});
+        let view: UserActivityLog = serde_json::from_value(record.clone()).unwrap();
+        assert_eq!(view.action, Some(value.clone()));
+        assert_eq!(view.workspace_id, Some(value.clone()));
+        assert_eq!(serde_json::to_value(&view).unwrap(), record);
+    }
 }
