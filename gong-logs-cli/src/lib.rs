@@ -41,7 +41,6 @@ pub mod values;
 pub use files::checkpoint;
 pub use output::fields;
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
@@ -289,7 +288,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .event_format(diag::events::JsonEvents)
-            .with_writer(diag::events::PlainStderr)
+            .with_writer(diag::events::StderrLines { redact: false })
             .try_init();
         return;
     }
@@ -298,48 +297,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(RedactedStderr)
+        .with_writer(diag::events::StderrLines { redact: true })
         .with_target(false)
         .try_init();
-}
-
-/// The log lines' writer: each event is redacted (secrets, control
-/// characters, length) before it reaches stderr.
-#[derive(Clone, Copy, Debug)]
-struct RedactedStderr;
-
-/// One event's text, written through [`exit::redact`] when dropped.
-#[derive(Debug, Default)]
-struct RedactedLine(Vec<u8>);
-
-impl std::io::Write for RedactedLine {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for RedactedLine {
-    fn drop(&mut self) {
-        if self.0.is_empty() {
-            return;
-        }
-        let text = String::from_utf8_lossy(&self.0);
-        let line = exit::redact(text.trim_end_matches('\n'));
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactedStderr {
-    type Writer = RedactedLine;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        RedactedLine::default()
-    }
 }
 
 /// A panic is a bug: print a redacted one-line message and exit 1 at once,

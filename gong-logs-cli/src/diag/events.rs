@@ -81,18 +81,26 @@ impl Visit for Fields {
     }
 }
 
-/// The writer of JSON events: each line is written whole when dropped,
-/// a failure ignored (after SIGHUP the terminal is gone).
+/// The writer of tracing's lines: each event's line is written whole when
+/// dropped, a failure ignored (after SIGHUP the terminal is gone). `redact`:
+/// the text form, whose line goes through [`crate::exit::redact`] (secrets,
+/// control characters, length); the JSON form redacts each string itself.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct PlainStderr;
+pub(crate) struct StderrLines {
+    /// Redact the whole line before writing it.
+    pub(crate) redact: bool,
+}
 
 /// One event's line, written when dropped.
-#[derive(Debug, Default)]
-pub(crate) struct PlainLine(Vec<u8>);
+#[derive(Debug)]
+pub(crate) struct EventLine {
+    text: Vec<u8>,
+    redact: bool,
+}
 
-impl std::io::Write for PlainLine {
+impl std::io::Write for EventLine {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_from_slice(buf);
+        self.text.extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -101,18 +109,29 @@ impl std::io::Write for PlainLine {
     }
 }
 
-impl Drop for PlainLine {
+impl Drop for EventLine {
     fn drop(&mut self) {
-        if !self.0.is_empty() {
-            let _ = std::io::stderr().lock().write_all(&self.0);
+        if self.text.is_empty() {
+            return;
         }
+        let mut stderr = std::io::stderr().lock();
+        let _ = if self.redact {
+            let text = String::from_utf8_lossy(&self.text);
+            let line = crate::exit::redact(text.trim_end_matches('\n'));
+            writeln!(stderr, "{line}")
+        } else {
+            stderr.write_all(&self.text)
+        };
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for PlainStderr {
-    type Writer = PlainLine;
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StderrLines {
+    type Writer = EventLine;
 
     fn make_writer(&'a self) -> Self::Writer {
-        PlainLine::default()
+        EventLine {
+            text: Vec::new(),
+            redact: self.redact,
+        }
     }
 }
