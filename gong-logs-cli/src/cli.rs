@@ -11,7 +11,8 @@ pub use crate::values::{Format, TypeArg, expand_types, parse_type_arg};
 mod examples;
 mod monitoring;
 
-pub use monitoring::{LogFormatArg, MetricsArgs};
+pub use crate::diag::LogFormat;
+pub use monitoring::MetricsArgs;
 
 use crate::defaults;
 
@@ -75,7 +76,7 @@ pub struct Cli {
         hide_possible_values = true,
         help_heading = "Global options"
     )]
-    pub log_format: Option<LogFormatArg>,
+    pub log_format: Option<LogFormat>,
 }
 
 /// The commands.

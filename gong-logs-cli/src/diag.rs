@@ -31,16 +31,28 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// The values of `--log-format` and `GONG_LOGS_LOG_FORMAT`.
-    pub const NAMES: [&'static str; 2] = ["text", "json"];
+    /// Every format, in `--help`'s order.
+    pub const ALL: [Self; 2] = [Self::Text, Self::Json];
+
+    /// Its name, the value of `--log-format` and `GONG_LOGS_LOG_FORMAT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+
+    /// What it is for (`--help`'s possible values).
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Text => "`gong-logs: warning: ...` lines, for people",
+            Self::Json => "One JSON object per line",
+        }
+    }
 
     /// The format named `name` (exactly `text` or `json`).
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "text" => Some(Self::Text),
-            "json" => Some(Self::Json),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|f| f.name() == name)
     }
 }
 

@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
 /// is a usage error), in force from now on.
 fn log_format(cli: &Cli) -> Result<()> {
     let format = match cli.log_format {
-        Some(arg) => arg.into(),
+        Some(format) => format,
         None => diag::env_format(env::var(diag::ENV_VAR).as_deref())
             .map_err(Failure::usage)?
             .unwrap_or_default(),

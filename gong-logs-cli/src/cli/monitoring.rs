@@ -5,21 +5,17 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-/// `--log-format`'s values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormatArg {
-    /// `gong-logs: warning: ...` lines, for people.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+use crate::diag::LogFormat;
 
-impl From<LogFormatArg> for crate::diag::LogFormat {
-    fn from(arg: LogFormatArg) -> Self {
-        match arg {
-            LogFormatArg::Text => Self::Text,
-            LogFormatArg::Json => Self::Json,
-        }
+/// `--log-format`'s values: the formats of [`LogFormat`] (their words
+/// kept beside them, as `Format`'s are).
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
     }
 }
 
