@@ -97,6 +97,7 @@ mod client;
 mod duration;
 mod entry;
 mod error;
+pub mod event_id;
 pub mod export;
 pub mod generated;
 pub mod guard;
