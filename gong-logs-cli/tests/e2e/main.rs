@@ -31,5 +31,6 @@ mod rotation;
 mod schemas;
 mod secrets;
 mod settings;
+mod siem_configs;
 mod terminal;
 mod tls;
