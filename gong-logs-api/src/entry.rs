@@ -24,6 +24,7 @@ pub struct LogEntry {
     user_id: Option<Box<str>>,
     user_email: Option<Box<str>>,
     has_log_type: bool,
+    occurrence: u64,
 }
 
 /// The fields the client reads; everything else is skipped unparsed.
@@ -98,7 +99,20 @@ impl LogEntry {
             user_id,
             user_email,
             has_log_type,
+            occurrence: 0,
         })
+    }
+
+    /// The number (from 0) of this entry among the byte-identical entries of
+    /// its type at the same `eventTime` instant, in Gong's order: the
+    /// `occurrence` of [`crate::event_id::event_id`]. Set by the export
+    /// engine (skipped entries of a resume counted); 0 for a parsed entry.
+    pub fn occurrence(&self) -> u64 {
+        self.occurrence
+    }
+
+    pub(crate) fn set_occurrence(&mut self, occurrence: u64) {
+        self.occurrence = occurrence;
     }
 
     /// The exact JSON text of the entry as received.

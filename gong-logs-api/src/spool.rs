@@ -77,12 +77,13 @@ impl Spool {
             });
         }
         let spill = self.file.as_mut().expect("just created");
-        let mut buf = Vec::with_capacity(entries.iter().map(|e| e.json().len() + 4).sum());
+        let mut buf = Vec::with_capacity(entries.iter().map(|e| e.json().len() + 12).sum());
         for entry in &entries {
             let text = entry.json().as_bytes();
             let len = u32::try_from(text.len()).map_err(|_| {
                 std::io::Error::other("an entry of 4 GiB or more cannot be spooled")
             })?;
+            buf.extend_from_slice(&entry.occurrence().to_le_bytes());
             buf.extend_from_slice(&len.to_le_bytes());
             buf.extend_from_slice(text);
         }
@@ -102,16 +103,20 @@ impl Spool {
             return Ok(None);
         };
         let mut out = Vec::new();
-        let mut len_buf = [0u8; 4];
+        let mut head = [0u8; 12];
         while spill.pending > 0 && out.len() < max {
-            read_exact_at(&spill.file, &mut len_buf, spill.read_at)?;
-            let len = u32::from_le_bytes(len_buf) as usize;
+            read_exact_at(&spill.file, &mut head, spill.read_at)?;
+            let (occ, len) = head.split_at(8);
+            let occurrence = u64::from_le_bytes(occ.try_into().expect("8 bytes"));
+            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
             let mut text = vec![0u8; len];
-            read_exact_at(&spill.file, &mut text, spill.read_at + 4)?;
-            spill.read_at += 4 + len as u64;
+            read_exact_at(&spill.file, &mut text, spill.read_at + 12)?;
+            spill.read_at += 12 + len as u64;
             spill.pending -= 1;
             let text = String::from_utf8(text).map_err(std::io::Error::other)?;
-            out.push(LogEntry::from_json(&text).map_err(std::io::Error::other)?);
+            let mut entry = LogEntry::from_json(&text).map_err(std::io::Error::other)?;
+            entry.set_occurrence(occurrence);
+            out.push(entry);
         }
         if spill.pending == 0 {
             // Drained: start the file over so it does not grow for nothing.

@@ -158,6 +158,30 @@ pub(super) struct Query {
     pub(super) guard: ChainGuard,
     /// No page of this query has arrived yet.
     pub(super) fresh: bool,
+    /// Occurrence numbers at the current instant, skipped entries included
+    /// (a query starts at a whole instant: a slice boundary, or a position
+    /// whose delivered entries it re-reads and skips).
+    occurrences: Occurrences,
+}
+
+/// How many byte-identical entries were seen at one instant.
+#[derive(Default)]
+struct Occurrences {
+    time: Option<Timestamp>,
+    seen: std::collections::HashMap<Box<str>, u64>,
+}
+
+impl Occurrences {
+    fn number(&mut self, entry: &mut LogEntry) {
+        let Some(t) = entry.event_time() else { return };
+        if self.time != Some(t) {
+            self.time = Some(t);
+            self.seen.clear();
+        }
+        let n = self.seen.entry(entry.json().into()).or_insert(0);
+        entry.set_occurrence(*n);
+        *n += 1;
+    }
 }
 
 impl Query {
@@ -177,6 +201,7 @@ impl Query {
             tracker: Tracker::resume(start),
             guard: ChainGuard::new(start.time, end, policy),
             fresh: true,
+            occurrences: Occurrences::default(),
         }
     }
 
@@ -199,10 +224,11 @@ impl Query {
     /// page reached `end`.
     pub(super) fn take(&mut self, page: Vec<LogEntry>, end: Timestamp) -> (Vec<LogEntry>, bool) {
         let mut entries = Vec::with_capacity(page.len());
-        for entry in page {
+        for mut entry in page {
             if entry.event_time().is_some_and(|t| t >= end) {
                 return (entries, true);
             }
+            self.occurrences.number(&mut entry);
             if self.tracker.admit(&entry) {
                 entries.push(entry);
             }
