@@ -79,25 +79,20 @@ impl OAuth {
     }
 
     /// Spends `grant` (a code or refresh token) and issues new tokens.
-    fn exchange(&self, q: &HashMap<String, String>) -> Result<serde_json::Value, Response> {
+    fn exchange(
+        &self,
+        q: &HashMap<String, String>,
+    ) -> Result<serde_json::Value, (&'static str, &'static str)> {
         let mut t = self.lock();
         let spent = match q.get("grant_type").map(String::as_str) {
             Some("authorization_code") => q.get("code").is_some_and(|c| t.codes.remove(c)),
             Some("refresh_token") => q.get("refresh_token").is_some_and(|r| t.refresh.remove(r)),
             _ => {
-                return Err(oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "unsupported_grant_type",
-                    "Unsupported grant type.",
-                ));
+                return Err(("unsupported_grant_type", "Unsupported grant type."));
             }
         };
         if !spent {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "Token has been expired or revoked.",
-            ));
+            return Err(("invalid_grant", "Token has been expired or revoked."));
         }
         let access = fresh("sim-at-");
         let refresh = fresh("sim-rt-");
@@ -192,6 +187,6 @@ async fn token(
     }
     match o.exchange(&q) {
         Ok(body) => json(StatusCode::OK, &body),
-        Err(r) => r,
+        Err((error, text)) => oauth_error(StatusCode::BAD_REQUEST, error, text),
     }
 }
