@@ -217,6 +217,14 @@ pub struct SimConfig {
     pub date_offset_secs: i64,
     /// Serve HTTPS with this certificate and key; `None`: plain HTTP.
     pub tls: Option<crate::tls::SimTls>,
+    /// OAuth app client id for `/oauth2/generate-customer-token`.
+    pub oauth_client_id: String,
+    /// OAuth app client secret (Basic client authentication).
+    pub oauth_client_secret: String,
+    /// Lifetime of the OAuth access tokens issued.
+    pub token_ttl: Duration,
+    /// A refresh token valid at start, if any (single-use, like all).
+    pub oauth_refresh_token: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -241,6 +249,10 @@ impl Default for SimConfig {
             misbehave: None,
             date_offset_secs: 0,
             tls: None,
+            oauth_client_id: "sim-client-id".to_owned(),
+            oauth_client_secret: "sim-client-secret".to_owned(),
+            token_ttl: Duration::from_secs(3600),
+            oauth_refresh_token: None,
         }
     }
 }
@@ -270,7 +282,9 @@ impl fmt::Debug for SimConfig {
             .field("misbehave", &self.misbehave)
             .field("date_offset_secs", &self.date_offset_secs)
             .field("tls", &self.tls)
-            .finish()
+            .field("oauth_client_id", &self.oauth_client_id)
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
     }
 }
 

@@ -33,6 +33,7 @@ mod cursor;
 mod data;
 mod error;
 mod misbehave;
+mod oauth;
 pub mod rng;
 mod server;
 mod stats;

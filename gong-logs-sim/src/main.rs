@@ -183,6 +183,22 @@ struct Args {
     /// (clients trust DIR/ca.pem, e.g. gong-logs --ca-cert DIR/ca.pem).
     #[arg(long, value_name = "DIR", conflicts_with = "tls_cert")]
     tls_self_signed: Option<PathBuf>,
+
+    /// OAuth app client id accepted by /oauth2/generate-customer-token.
+    #[arg(long, default_value = "sim-client-id")]
+    oauth_client_id: String,
+
+    /// OAuth app client secret (Basic client authentication).
+    #[arg(long, default_value = "sim-client-secret")]
+    oauth_client_secret: String,
+
+    /// Seconds an issued OAuth access token stays valid.
+    #[arg(long, default_value_t = 3600.0, value_name = "SECONDS", value_parser = parse_ttl)]
+    token_ttl: f64,
+
+    /// A refresh token valid at start (single-use, like every refresh token).
+    #[arg(long, value_name = "TOKEN")]
+    oauth_refresh_token: Option<String>,
 }
 
 /// `--cursor-ttl`: a finite number of seconds, 0 or more.
@@ -250,6 +266,10 @@ impl Args {
             misbehave: self.misbehave,
             date_offset_secs: self.date_offset,
             tls,
+            oauth_client_id: self.oauth_client_id,
+            oauth_client_secret: self.oauth_client_secret,
+            token_ttl: Duration::try_from_secs_f64(self.token_ttl).unwrap_or(Duration::ZERO),
+            oauth_refresh_token: self.oauth_refresh_token,
         })
     }
 }

@@ -43,6 +43,7 @@ use crate::cursor::{Claims, CursorSigner, params_hash};
 use crate::data::Dataset;
 use crate::error::SimError;
 use crate::misbehave::{Misbehave, own_log_type_entry, timeless_time};
+use crate::oauth::OAuth;
 use crate::rng::Rng;
 use crate::stats::{Counters, FaultKind, Stats};
 use crate::tls::Stream;
@@ -113,12 +114,14 @@ impl Simulator {
             let _ = serve.await;
         });
         tracing::info!(%addr, "gong-logs-sim listening");
-        Ok(Simulator {
+        let sim = Simulator {
             addr,
             shared,
             shutdown: Some(tx),
             task: Some(task),
-        })
+        };
+        sim.shared.oauth.set_base_url(sim.base_url());
+        Ok(sim)
     }
 
     /// `http://IP:PORT`, or `https://` when serving TLS (an unspecified
@@ -395,6 +398,7 @@ struct Shared {
     rng: Mutex<Rng>,
     fail_once: Mutex<FailOnce>,
     enabled_faults: Vec<FaultKind>,
+    oauth: Arc<OAuth>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -433,7 +437,14 @@ impl Shared {
         .filter(|(p, _)| *p > 0.0)
         .map(|(_, k)| k)
         .collect();
+        let oauth = Arc::new(OAuth::new(
+            &config.oauth_client_id,
+            &config.oauth_client_secret,
+            config.token_ttl,
+            config.oauth_refresh_token.as_deref(),
+        ));
         Shared {
+            oauth,
             rng: Mutex::new(Rng::new(config.seed ^ 0x5EED_FA17_0000_0001)),
             signer: CursorSigner::new(&key),
             counters: Counters::new(),
@@ -482,7 +493,8 @@ impl Shared {
             }
             Err("Access denied: invalid access key or secret")
         } else if scheme.eq_ignore_ascii_case("Bearer") {
-            if self.config.bearer_tokens.iter().any(|t| t == rest) {
+            if self.config.bearer_tokens.iter().any(|t| t == rest) || self.oauth.access_valid(rest)
+            {
                 return Ok(());
             }
             Err("Access denied: invalid or expired token")
@@ -1040,8 +1052,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/logs", get(logs))
         .route("/_sim/stats", get(admin_stats))
         .route("/_sim/reset", post(admin_reset))
+        .with_state(shared.clone())
+        .merge(crate::oauth::routes(shared.oauth.clone()))
         .fallback(not_found)
-        .with_state(shared)
 }
 
 /// An uncounted JSON response (admin endpoints, unknown paths).
