@@ -26,6 +26,12 @@ fn follower_output() -> String {
     words[at + 1].replace("%S", "/var/lib")
 }
 
+/// A TOML array of strings.
+fn strings(value: &toml::Value) -> Vec<&str> {
+    let array = value.as_array().unwrap();
+    array.iter().map(|v| v.as_str().unwrap()).collect()
+}
+
 fn section<'a>(cfg: &'a toml::Table, name: &str) -> &'a toml::Table {
     cfg.get(name).and_then(|v| v.as_table()).unwrap()
 }
@@ -39,12 +45,7 @@ fn check(name: &str) -> String {
     assert_eq!(sources.len(), 1, "{name}: one source");
     let (source_name, source) = sources.iter().next().unwrap();
     assert_eq!(source["type"].as_str(), Some("file"), "{name}");
-    let include: Vec<&str> = source["include"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let include = strings(&source["include"]);
     assert_eq!(
         include,
         [follower_output().as_str()],
@@ -100,11 +101,6 @@ fn vector_to_splunk_hec_is_well_formed() {
     let sink = &section(&cfg, "sinks")["splunk"];
     // The token comes from the environment, never from the file.
     assert_eq!(sink["default_token"].as_str(), Some("${SPLUNK_HEC_TOKEN}"));
-    let indexed: Vec<&str> = sink["indexed_fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let indexed = strings(&sink["indexed_fields"]);
     assert!(indexed.contains(&"eventId"), "{indexed:?}");
 }
